@@ -1,0 +1,275 @@
+package naq
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/naqgo/naq/internal/layout"
+)
+
+// Client is the producer side: it enqueues jobs and reads their status and
+// results. It is safe for concurrent use.
+type Client struct {
+	nc           *nats.Conn
+	js           jetstream.JetStream
+	log          *slog.Logger
+	defaultQueue string
+	layout       layout.Config
+	results      jetstream.KeyValue
+	status       jetstream.KeyValue
+}
+
+type clientConfig struct {
+	logger       *slog.Logger
+	defaultQueue string
+	layout       layout.Config
+}
+
+// ClientOption configures NewClient.
+type ClientOption func(*clientConfig) error
+
+// WithLogger logs through l (default: slog.Default()).
+func WithLogger(l *slog.Logger) ClientOption {
+	return func(c *clientConfig) error { c.logger = l; return nil }
+}
+
+// WithDefaultQueue sets the queue of jobs enqueued without the Queue option
+// (default: NAQ_DEFAULT_QUEUE, else naq_default_queue).
+func WithDefaultQueue(q string) ClientOption {
+	return func(c *clientConfig) error {
+		if err := layout.ValidateQueue(q); err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalidQueue, err)
+		}
+		c.defaultQueue = q
+		return nil
+	}
+}
+
+// WithReplicas sets the replica count of the streams and buckets naq creates
+// (3 on a three-node cluster).
+func WithReplicas(n int) ClientOption {
+	return func(c *clientConfig) error { c.layout.Replicas = n; return nil }
+}
+
+// NewClient provisions naq's streams and buckets on nc (idempotently, updating
+// an older config) and returns a client. The caller owns nc.
+func NewClient(ctx context.Context, nc *nats.Conn, opts ...ClientOption) (*Client, error) {
+	cfg := clientConfig{logger: slog.Default(), defaultQueue: DefaultQueueFromEnv()}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if err := layout.ValidateQueue(cfg.defaultQueue); err != nil {
+		return nil, fmt.Errorf("%w: default queue: %v", ErrInvalidQueue, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("naq: jetstream: %w", err)
+	}
+	c := &Client{nc: nc, js: js, log: cfg.logger, defaultQueue: cfg.defaultQueue, layout: cfg.layout}
+	if _, err := layout.EnsureJobsStream(ctx, js, cfg.layout); err != nil {
+		return nil, err
+	}
+	if c.results, err = layout.EnsureResultsBucket(ctx, js, cfg.layout); err != nil {
+		return nil, err
+	}
+	if c.status, err = layout.EnsureStatusBucket(ctx, js, cfg.layout); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// DefaultQueueFromEnv returns NAQ_DEFAULT_QUEUE, or DefaultQueue.
+func DefaultQueueFromEnv() string {
+	if q := envOr("NAQ_DEFAULT_QUEUE", ""); q != "" {
+		return q
+	}
+	return DefaultQueue
+}
+
+// Conn returns the client's NATS connection.
+func (c *Client) Conn() *nats.Conn { return c.nc }
+
+// JetStream returns the client's JetStream handle.
+func (c *Client) JetStream() jetstream.JetStream { return c.js }
+
+// Enqueue publishes a job named name and returns it; its ID is the handle for
+// Status, Result and Wait. args may be nil, Args (positional), Kwargs
+// (keyword), or any value: one that marshals to a JSON object becomes the
+// keyword arguments, any other the single positional argument. The call
+// returns once the server has stored the job.
+func (c *Client) Enqueue(ctx context.Context, name string, args any, opts ...EnqueueOption) (*Job, error) {
+	j, err := NewJob(name, args, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return j, c.EnqueueJob(ctx, j)
+}
+
+// EnqueueJob publishes a job built with NewJob. Publishing the same job id
+// again within two minutes is a no-op, so a retried call never makes a second
+// job.
+func (c *Client) EnqueueJob(ctx context.Context, j *Job) error {
+	msg, err := c.jobMsg(j)
+	if err != nil {
+		return err
+	}
+	if _, err := c.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(layout.JobsStream)); err != nil {
+		return fmt.Errorf("naq: enqueue job %s on %s: %w", j.ID, j.Queue, err)
+	}
+	return nil
+}
+
+// jobMsg validates j, fills the client's defaults and encodes it as a message.
+func (c *Client) jobMsg(j *Job) (*nats.Msg, error) {
+	if j.Queue == "" {
+		j.Queue = c.defaultQueue
+	}
+	if err := layout.ValidateQueue(j.Queue); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidQueue, err)
+	}
+	if err := layout.ValidateJobID(j.ID); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidJob, err)
+	}
+	if j.Name == "" {
+		return nil, fmt.Errorf("%w: job %s has no name", ErrInvalidJob, j.ID)
+	}
+	if j.EnqueuedAt.IsZero() {
+		j.EnqueuedAt = time.Now().UTC()
+	}
+	data, err := j.Encode()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidArgs, err)
+	}
+	msg := &nats.Msg{Subject: layout.QueueSubject(j.Queue), Data: data, Header: nats.Header{jetstream.MsgIDHeader: []string{j.ID}}}
+	// Headers count toward max_payload; 64 bytes covers the id header framing.
+	if max := c.nc.MaxPayload(); int64(len(data)+len(j.ID)+64) > max {
+		return nil, fmt.Errorf("%w: job %s is %d bytes, the server accepts at most %d (max_payload); store large data elsewhere and pass a reference",
+			ErrPayloadTooLarge, j.ID, len(data), max)
+	}
+	return msg, nil
+}
+
+// Status returns the job's lifecycle record. A finished job's record comes
+// from its result; a running, retrying, scheduled or cancelled one from
+// naq_job_status. ErrJobNotFound means no record: the id is unknown, the job
+// has expired, or no worker has picked it up yet.
+func (c *Client) Status(ctx context.Context, id string) (*JobStatus, error) {
+	r, err := c.result(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	rec, recErr := c.statusRecord(ctx, id)
+	if r == nil {
+		return rec, recErr
+	}
+	st := StatusFromResult(r)
+	if recErr == nil {
+		st.MaxRetries = rec.MaxRetries
+	}
+	return st, nil
+}
+
+func (c *Client) statusRecord(ctx context.Context, id string) (*JobStatus, error) {
+	e, err := c.status.Get(ctx, id)
+	if err != nil {
+		if layout.IsNotFound(err) {
+			return nil, fmt.Errorf("%w: %s", ErrJobNotFound, id)
+		}
+		return nil, fmt.Errorf("naq: status of job %s: %w", id, err)
+	}
+	var st JobStatus
+	if err := json.Unmarshal(e.Value(), &st); err != nil {
+		return nil, fmt.Errorf("naq: status of job %s: bad record: %w", id, err)
+	}
+	return &st, nil
+}
+
+// Result returns a finished job's result. ErrResultNotReady means the job is
+// known but has not finished; ErrJobNotFound that nothing is known of it.
+func (c *Client) Result(ctx context.Context, id string) (*Result, error) {
+	r, err := c.result(ctx, id)
+	if err != nil || r != nil {
+		return r, err
+	}
+	if _, err := c.statusRecord(ctx, id); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("%w: %s", ErrResultNotReady, id)
+}
+
+// result reads the job's result; nil, nil when there is none.
+func (c *Client) result(ctx context.Context, id string) (*Result, error) {
+	if err := layout.ValidateJobID(id); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidJob, err)
+	}
+	e, err := c.results.Get(ctx, id)
+	if err != nil {
+		if layout.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("naq: result of job %s: %w", id, err)
+	}
+	return decodeResult(id, e.Value())
+}
+
+func decodeResult(id string, data []byte) (*Result, error) {
+	var r Result
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("naq: result of job %s: bad record: %w", id, err)
+	}
+	if r.JobID == "" {
+		r.JobID = id
+	}
+	return &r, nil
+}
+
+// Wait blocks until the job finishes and returns its result; a failed job's
+// result comes with its *JobFailedError. It watches the job's key in the
+// results bucket: no polling.
+func (c *Client) Wait(ctx context.Context, id string) (*Result, error) {
+	if err := layout.ValidateJobID(id); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidJob, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := c.results.Watch(ctx, id, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("naq: wait for job %s: %w", id, err)
+	}
+	defer w.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("naq: wait for job %s: %w", id, ctx.Err())
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, fmt.Errorf("naq: wait for job %s: watcher closed", id)
+			}
+			if e == nil || e.Operation() != jetstream.KeyValuePut {
+				continue
+			}
+			r, err := decodeResult(id, e.Value())
+			if err != nil {
+				return nil, err
+			}
+			return r, r.Err()
+		}
+	}
+}
+
+// Purge removes every pending job of queue and returns how many it removed.
+// Running jobs, results and status records are untouched.
+func (c *Client) Purge(ctx context.Context, queue string) (uint64, error) {
+	if err := layout.ValidateQueue(queue); err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrInvalidQueue, err)
+	}
+	return layout.PurgeSubject(ctx, c.nc, layout.JobsStream, layout.QueueSubject(queue))
+}

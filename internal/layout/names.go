@@ -1,0 +1,86 @@
+// Package layout holds naq's NATS names (streams, subjects, buckets, consumers)
+// and the idempotent provisioning of them. The names are Python naq's, so Go and
+// Python services can share one NATS deployment.
+package layout
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// NATS names shared with Python naq.
+const (
+	JobsStream          = "naq_jobs"
+	JobsSubjectPrefix   = "naq.queue."
+	FailedStream        = "naq_failed_jobs"
+	FailedSubjectPrefix = "naq.failed."
+	ResultsBucket       = "naq_results"
+	StatusBucket        = "naq_job_status"
+	WorkersBucket       = "naq_workers"
+	ConsumerPrefix      = "naq-worker-"
+	DefaultQueue        = "naq_default_queue"
+)
+
+// Defaults shared by producers and workers.
+const (
+	DefaultResultTTL = 7 * 24 * time.Hour
+	DefaultStatusTTL = 24 * time.Hour
+	DefaultAckWait   = 60 * time.Second
+	// DuplicateWindow is how long a job id stays deduplicated after its first
+	// publish (JetStream's Nats-Msg-Id window).
+	DuplicateWindow = 2 * time.Minute
+)
+
+var (
+	queueNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	jobIDRE     = regexp.MustCompile(`^[A-Za-z0-9_=-]+$`)
+)
+
+// QueueSubject is the subject jobs of queue q are published on.
+func QueueSubject(q string) string { return JobsSubjectPrefix + q }
+
+// FailedSubject is the subject failed jobs of queue q are published on.
+func FailedSubject(q string) string { return FailedSubjectPrefix + q }
+
+// ConsumerName is the durable consumer that every worker of queue q shares.
+func ConsumerName(q string) string { return ConsumerPrefix + q }
+
+// ResultSubject is the KV subject of job id's result.
+func ResultSubject(id string) string { return "$KV." + ResultsBucket + "." + id }
+
+// StatusSubject is the KV subject of job id's status record.
+func StatusSubject(id string) string { return "$KV." + StatusBucket + "." + id }
+
+// WorkerSubject is the KV subject of a worker's heartbeat record.
+func WorkerSubject(id string) string { return "$KV." + WorkersBucket + "." + id }
+
+// ValidateQueue reports whether q can be used as a queue name. A queue name
+// becomes one subject token, so dots, wildcards and spaces are refused.
+func ValidateQueue(q string) error {
+	if q == "" {
+		return fmt.Errorf("invalid queue name %q: must not be empty", q)
+	}
+	if len(q) > 128 {
+		return fmt.Errorf("invalid queue name %q: longer than 128 characters", q)
+	}
+	if !queueNameRE.MatchString(q) {
+		return fmt.Errorf("invalid queue name %q: use only letters, digits, '_' and '-' (no dots, wildcards or spaces)", q)
+	}
+	return nil
+}
+
+// ValidateJobID reports whether id can be used as a job id: it is a KV key and a
+// Nats-Msg-Id, so it is restricted to letters, digits, '_', '-' and '='.
+func ValidateJobID(id string) error {
+	if id == "" {
+		return fmt.Errorf("invalid job id: must not be empty")
+	}
+	if len(id) > 200 {
+		return fmt.Errorf("invalid job id %q: longer than 200 characters", id)
+	}
+	if !jobIDRE.MatchString(id) {
+		return fmt.Errorf("invalid job id %q: use only letters, digits, '_', '-' and '='", id)
+	}
+	return nil
+}

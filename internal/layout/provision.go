@@ -1,0 +1,193 @@
+package layout
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Config tunes provisioning. The zero value gives naq's defaults on a single
+// server.
+type Config struct {
+	// Replicas of every stream and bucket (1 on a single server, 3 in a cluster).
+	Replicas int
+	// ResultTTL is the results bucket's max age, the default result TTL.
+	ResultTTL time.Duration
+	// StatusTTL is how long job status records are kept.
+	StatusTTL time.Duration
+}
+
+func (c Config) replicas() int {
+	if c.Replicas < 1 {
+		return 1
+	}
+	return c.Replicas
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// JobsStreamConfig is naq_jobs: one subject per queue, work-queue retention,
+// file storage, and atomic batch publish for all-or-nothing bulk enqueue.
+func JobsStreamConfig(c Config) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:               JobsStream,
+		Description:        "naq jobs, one subject per queue",
+		Subjects:           []string{JobsSubjectPrefix + "*"},
+		Retention:          jetstream.WorkQueuePolicy,
+		Storage:            jetstream.FileStorage,
+		Replicas:           c.replicas(),
+		Duplicates:         DuplicateWindow,
+		AllowAtomicPublish: true,
+	}
+}
+
+// EnsureJobsStream creates naq_jobs or brings an existing one up to date.
+func EnsureJobsStream(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.Stream, error) {
+	return ensureStream(ctx, js, JobsStreamConfig(c))
+}
+
+// EnsureFailedStream creates naq_failed_jobs or brings it up to date. It keeps
+// Python naq's work-queue retention; listing reads messages by sequence, so
+// nothing ever consumes a failed job by looking at it.
+func EnsureFailedStream(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.Stream, error) {
+	return ensureStream(ctx, js, jetstream.StreamConfig{
+		Name:        FailedStream,
+		Description: "naq jobs that failed for good, and messages that were not valid jobs",
+		Subjects:    []string{FailedSubjectPrefix + "*"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    c.replicas(),
+		Duplicates:  DuplicateWindow,
+	})
+}
+
+func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("provision stream %s: %w", cfg.Name, err)
+	}
+	return s, nil
+}
+
+// EnsureResultsBucket creates naq_results or brings it up to date. Per-job
+// result TTLs are per-message TTLs, so the bucket allows them.
+func EnsureResultsBucket(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.KeyValue, error) {
+	return ensureBucket(ctx, js, jetstream.KeyValueConfig{
+		Bucket:         ResultsBucket,
+		Description:    "naq job results, key = job id",
+		TTL:            orDefault(c.ResultTTL, DefaultResultTTL),
+		LimitMarkerTTL: time.Minute,
+		Storage:        jetstream.FileStorage,
+		Replicas:       c.replicas(),
+	})
+}
+
+// EnsureStatusBucket creates naq_job_status or brings it up to date.
+func EnsureStatusBucket(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.KeyValue, error) {
+	return ensureBucket(ctx, js, jetstream.KeyValueConfig{
+		Bucket:      StatusBucket,
+		Description: "naq job status records, key = job id",
+		TTL:         orDefault(c.StatusTTL, DefaultStatusTTL),
+		Storage:     jetstream.FileStorage,
+		Replicas:    c.replicas(),
+	})
+}
+
+// EnsureWorkersBucket creates naq_workers or brings it up to date. Each
+// heartbeat carries its own TTL, so a dead worker's record expires however the
+// worker's heartbeat interval was configured.
+func EnsureWorkersBucket(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.KeyValue, error) {
+	return ensureBucket(ctx, js, jetstream.KeyValueConfig{
+		Bucket:         WorkersBucket,
+		Description:    "naq worker heartbeats, key = worker id",
+		LimitMarkerTTL: time.Minute,
+		Storage:        jetstream.FileStorage,
+		Replicas:       c.replicas(),
+	})
+}
+
+func ensureBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("provision bucket %s: %w", cfg.Bucket, err)
+	}
+	return kv, nil
+}
+
+// ConsumerConfig is what a worker asks of its queue's shared durable consumer.
+type ConsumerConfig struct {
+	AckWait       time.Duration
+	MaxAckPending int
+	MaxDeliver    int
+}
+
+// EnsureConsumer creates queue q's durable consumer naq-worker-<q> or brings it
+// up to date. Every worker of the queue shares it; the last one to start sets
+// its config.
+func EnsureConsumer(ctx context.Context, s jetstream.Stream, q string, c ConsumerConfig) (jetstream.Consumer, error) {
+	cfg := jetstream.ConsumerConfig{
+		Durable:       ConsumerName(q),
+		Description:   "naq workers of queue " + q,
+		FilterSubject: QueueSubject(q),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckWait:       orDefault(c.AckWait, DefaultAckWait),
+		MaxAckPending: c.MaxAckPending,
+		MaxDeliver:    c.MaxDeliver,
+	}
+	if cfg.MaxDeliver == 0 {
+		cfg.MaxDeliver = -1
+	}
+	cons, err := s.CreateOrUpdateConsumer(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("provision consumer %s: %w", cfg.Durable, err)
+	}
+	return cons, nil
+}
+
+// PurgeSubject removes every message on subject from stream and returns how
+// many it removed. The jetstream package's Purge does not report the count.
+func PurgeSubject(ctx context.Context, nc *nats.Conn, stream, subject string) (uint64, error) {
+	req, _ := json.Marshal(map[string]string{"filter": subject})
+	msg, err := nc.RequestWithContext(ctx, "$JS.API.STREAM.PURGE."+stream, req)
+	if err != nil {
+		return 0, fmt.Errorf("purge %s on %s: %w", subject, stream, err)
+	}
+	var resp struct {
+		Success bool   `json:"success"`
+		Purged  uint64 `json:"purged"`
+		Error   *struct {
+			Code        int    `json:"code"`
+			ErrCode     int    `json:"err_code"`
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return 0, fmt.Errorf("purge %s on %s: bad reply: %w", subject, stream, err)
+	}
+	if resp.Error != nil {
+		if resp.Error.ErrCode == 10059 { // stream not found: nothing to purge
+			return 0, nil
+		}
+		return 0, fmt.Errorf("purge %s on %s: %s (code %d)", subject, stream, resp.Error.Description, resp.Error.ErrCode)
+	}
+	return resp.Purged, nil
+}
+
+// IsNotFound reports whether err means a key, message, stream or consumer does
+// not exist.
+func IsNotFound(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrMsgNotFound) ||
+		errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
+		errors.Is(err, jetstream.ErrBucketNotFound)
+}

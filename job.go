@@ -1,0 +1,138 @@
+// Package naq is a background-job queue on NATS JetStream: producers enqueue
+// named jobs with JSON arguments, workers (package worker) run them. Its wire
+// format is Python naq's JSON job format, so Go and Python services can share
+// queues.
+package naq
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/naqgo/naq/internal/layout"
+)
+
+// DefaultQueue is the queue used when none is given (Python naq's default).
+const DefaultQueue = layout.DefaultQueue
+
+// RetryStrategy shapes the delay between attempts when RetryDelay is a single
+// duration.
+type RetryStrategy string
+
+// Retry strategies of naq's wire format.
+const (
+	// Linear waits RetryDelay before every retry.
+	Linear RetryStrategy = "linear"
+	// Exponential waits RetryDelay × 2^n before retry n (n from 0).
+	Exponential RetryStrategy = "exponential"
+)
+
+// Job is one unit of work: a name that selects its handler, JSON arguments,
+// and the policy that governs its execution. It is naq's wire job.
+type Job struct {
+	// ID identifies the job. It is the key of its result and status records and
+	// the Nats-Msg-Id of its message, so publishing the same id twice within the
+	// deduplication window (2 minutes) makes one job.
+	ID string
+	// Name selects the handler ("function" on the wire; Python writes
+	// "module:qualname").
+	Name string
+	// Args are the positional arguments, Kwargs the keyword arguments, each a
+	// raw JSON value. Handlers usually bind them with Bind or a typed handler.
+	Args   []json.RawMessage
+	Kwargs map[string]json.RawMessage
+	// Queue is the queue the job runs on.
+	Queue string
+	// EnqueuedAt is when the producer created the job.
+	EnqueuedAt time.Time
+	// MaxRetries is how many times the job is retried after its first attempt.
+	MaxRetries int
+	// RetryDelay is the wait before a retry: one duration shaped by
+	// RetryStrategy, or several, one per retry, the last one repeating.
+	RetryDelay    []time.Duration
+	RetryStrategy RetryStrategy
+	// RetryOn lists the error kinds that may be retried (nil: all);
+	// IgnoreOn the kinds never retried. See ErrorKind.
+	RetryOn  []string
+	IgnoreOn []string
+	// DependsOn lists jobs that must complete before this one runs.
+	DependsOn []string
+	// ResultTTL is how long the result is kept (0: the default, 7 days).
+	ResultTTL time.Duration
+	// Timeout bounds one attempt (0: no limit).
+	Timeout time.Duration
+
+	// Attempt is the 1-based number of the current attempt. Workers set it; it
+	// is not part of the wire format.
+	Attempt int
+}
+
+// RetryDelayFor returns the wait before retry n (n = 0 for the first retry).
+func (j *Job) RetryDelayFor(n int) time.Duration {
+	if n < 0 {
+		n = 0
+	}
+	switch len(j.RetryDelay) {
+	case 0:
+		return 0
+	case 1:
+		d := j.RetryDelay[0]
+		if j.RetryStrategy == Exponential {
+			f := float64(d) * math.Pow(2, float64(n))
+			if f > float64(math.MaxInt64) {
+				return time.Duration(math.MaxInt64)
+			}
+			return time.Duration(f)
+		}
+		return d
+	default:
+		return j.RetryDelay[min(n, len(j.RetryDelay)-1)]
+	}
+}
+
+// Bind decodes the job's arguments into v by this rule:
+//   - no positional arguments: the keyword arguments, as one JSON object
+//     ({} when there are none);
+//   - exactly one positional argument and no keyword arguments: that argument;
+//   - several positional arguments and no keyword arguments: the array of them;
+//   - positional and keyword arguments together: an error (read Args and
+//     Kwargs directly).
+func (j *Job) Bind(v any) error {
+	var raw []byte
+	var err error
+	switch {
+	case len(j.Args) == 0:
+		if len(j.Kwargs) == 0 {
+			raw = []byte("{}")
+		} else if raw, err = json.Marshal(j.Kwargs); err != nil {
+			return fmt.Errorf("%w: %v", ErrBind, err)
+		}
+	case len(j.Kwargs) > 0:
+		return fmt.Errorf("%w: job %s has both positional and keyword arguments; read Job.Args and Job.Kwargs instead", ErrBind, j.ID)
+	case len(j.Args) == 1:
+		raw = j.Args[0]
+	default:
+		if raw, err = json.Marshal(j.Args); err != nil {
+			return fmt.Errorf("%w: %v", ErrBind, err)
+		}
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("%w: job %s: %v", ErrBind, j.ID, err)
+	}
+	return nil
+}
+
+type jobContextKey struct{}
+
+// WithJob returns a context that carries job; workers give it to handlers.
+func WithJob(ctx context.Context, job *Job) context.Context {
+	return context.WithValue(ctx, jobContextKey{}, job)
+}
+
+// JobFromContext returns the job a handler is running, or nil.
+func JobFromContext(ctx context.Context) *Job {
+	j, _ := ctx.Value(jobContextKey{}).(*Job)
+	return j
+}
