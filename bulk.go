@@ -1,0 +1,200 @@
+package naq
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/naqgo/naq/internal/layout"
+)
+
+// MaxAtomicBatch is the most jobs EnqueueMany takes with AllOrNothing: the
+// server's limit for one atomic batch.
+const MaxAtomicBatch = 1000
+
+type bulkConfig struct{ atomic bool }
+
+// BulkOption configures EnqueueMany.
+type BulkOption func(*bulkConfig)
+
+// AllOrNothing makes EnqueueMany store all the jobs or none, through the
+// server's atomic batch publish (at most MaxAtomicBatch jobs; about half the
+// throughput of the default pipelined mode).
+func AllOrNothing() BulkOption { return func(c *bulkConfig) { c.atomic = true } }
+
+// BulkError lists the jobs EnqueueMany could not enqueue, by job id.
+type BulkError struct {
+	Enqueued int
+	Failed   map[string]error
+}
+
+func (e *BulkError) Error() string {
+	ids := make([]string, 0, len(e.Failed))
+	for id := range e.Failed {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	first := ids[0]
+	return fmt.Sprintf("naq: %d of %d jobs not enqueued (first: job %s: %v); enqueueing the same jobs again is safe: ids already stored are not duplicated",
+		len(ids), len(ids)+e.Enqueued, first, e.Failed[first])
+}
+
+// Unwrap returns the per-job errors.
+func (e *BulkError) Unwrap() []error {
+	errs := make([]error, 0, len(e.Failed))
+	for _, err := range e.Failed {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// EnqueueMany publishes many jobs at once. Every job is validated before any is
+// published: one bad job fails the call and nothing is sent. By default the
+// publishes are pipelined and each job stands alone; on a partial failure the
+// *BulkError names the jobs that were not stored, and calling EnqueueMany again
+// with the same jobs is safe (ids dedupe). With AllOrNothing the server stores
+// all of them or none.
+func (c *Client) EnqueueMany(ctx context.Context, jobs []*Job, opts ...BulkOption) error {
+	var cfg bulkConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	msgs := make([]*nats.Msg, len(jobs))
+	seen := make(map[string]struct{}, len(jobs))
+	for i, j := range jobs {
+		m, err := c.jobMsg(j)
+		if err != nil {
+			return fmt.Errorf("naq: job %d of %d: %w (nothing was enqueued)", i+1, len(jobs), err)
+		}
+		if _, dup := seen[j.ID]; dup {
+			return fmt.Errorf("%w: job id %s appears twice (nothing was enqueued)", ErrInvalidJob, j.ID)
+		}
+		seen[j.ID] = struct{}{}
+		msgs[i] = m
+	}
+	if cfg.atomic {
+		return c.publishAtomic(ctx, msgs)
+	}
+	return c.publishPipelined(ctx, jobs, msgs)
+}
+
+func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats.Msg) error {
+	futures := make([]jetstream.PubAckFuture, len(msgs))
+	failed := map[string]error{}
+	for i, m := range msgs {
+		f, err := c.publishAsync(ctx, m)
+		if err != nil {
+			failed[jobs[i].ID] = err
+			continue
+		}
+		futures[i] = f
+	}
+	for i, f := range futures {
+		if f == nil {
+			continue
+		}
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			failed[jobs[i].ID] = err
+		case <-ctx.Done():
+			failed[jobs[i].ID] = ctx.Err()
+		}
+	}
+	if len(failed) > 0 {
+		return &BulkError{Enqueued: len(jobs) - len(failed), Failed: failed}
+	}
+	return nil
+}
+
+// publishAsync publishes m, waiting while the client's window of unacknowledged
+// publishes is full.
+func (c *Client) publishAsync(ctx context.Context, m *nats.Msg) (jetstream.PubAckFuture, error) {
+	for {
+		f, err := c.js.PublishMsgAsync(m, jetstream.WithExpectStream(layout.JobsStream))
+		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+			return f, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-c.js.PublishAsyncComplete():
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// publishAtomic sends msgs as one atomic batch: the first message and the
+// commit are requests, the ones between plain publishes (ADR-50).
+func (c *Client) publishAtomic(ctx context.Context, msgs []*nats.Msg) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	if len(msgs) > MaxAtomicBatch {
+		return fmt.Errorf("%w: %d jobs in one all-or-nothing batch; the server takes at most %d (split the jobs, or drop AllOrNothing)",
+			ErrInvalidJob, len(msgs), MaxAtomicBatch)
+	}
+	batchID := newJobID()
+	for i, m := range msgs {
+		m.Header.Set("Nats-Batch-Id", batchID)
+		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
+		last := i == len(msgs)-1
+		if last {
+			m.Header.Set("Nats-Batch-Commit", "1")
+		}
+		var err error
+		switch {
+		case i == 0 || last:
+			var reply *nats.Msg
+			if reply, err = c.nc.RequestMsgWithContext(ctx, m); err == nil {
+				err = batchReplyError(reply, last)
+			}
+		default:
+			err = c.nc.PublishMsg(m)
+		}
+		if err != nil {
+			return fmt.Errorf("naq: all-or-nothing enqueue of %d jobs: nothing was enqueued: %w", len(msgs), err)
+		}
+	}
+	return nil
+}
+
+// batchReplyError reads the server's answer to a batch request: empty for an
+// accepted first message, a pub ack for the commit, or an API error.
+func batchReplyError(reply *nats.Msg, commit bool) error {
+	if len(reply.Data) == 0 {
+		if commit {
+			return errors.New("empty reply to the batch commit")
+		}
+		return nil
+	}
+	var resp struct {
+		Count int `json:"count"`
+		Error *struct {
+			ErrCode     int    `json:"err_code"`
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(reply.Data, &resp); err != nil {
+		return fmt.Errorf("bad batch reply %q: %w", reply.Data, err)
+	}
+	if resp.Error != nil {
+		msg := resp.Error.Description
+		switch resp.Error.ErrCode {
+		case 10201:
+			msg += " (a job with one of these ids was already enqueued)"
+		case 10174:
+			msg += " (the naq_jobs stream predates atomic publish; restart a client to update it)"
+		}
+		return errors.New(strings.TrimSpace(msg) + " (code " + strconv.Itoa(resp.Error.ErrCode) + ")")
+	}
+	return nil
+}
