@@ -1,0 +1,323 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/layout"
+)
+
+// Worker consumes queues and runs their jobs. Register handlers, then call Run.
+type Worker struct {
+	nc     *nats.Conn
+	opts   options
+	mux    *Mux
+	active atomic.Bool
+}
+
+// New returns a worker on nc; the caller owns nc. Configuration errors are
+// reported here, before anything runs.
+func New(nc *nats.Conn, opts ...Option) (*Worker, error) {
+	o := options{logger: slog.Default()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	o.cfg = o.cfg.withDefaults()
+	if err := o.cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Worker{nc: nc, opts: o, mux: NewMux()}, nil
+}
+
+// Handle registers h for jobs named name.
+func (w *Worker) Handle(name string, h Handler) { w.mux.Handle(name, h) }
+
+// HandleFunc registers f for jobs named name.
+func (w *Worker) HandleFunc(name string, f func(ctx context.Context, job *naq.Job) (any, error)) {
+	w.mux.HandleFunc(name, f)
+}
+
+// Use adds middleware around every handler.
+func (w *Worker) Use(mw ...Middleware) { w.mux.Use(mw...) }
+
+// Config returns the worker's configuration with defaults filled in.
+func (w *Worker) Config() Config { return w.opts.cfg }
+
+// Run consumes the queues until ctx is cancelled or the process receives
+// SIGINT or SIGTERM, then shuts down gracefully: it stops fetching, lets
+// running jobs finish within the shutdown timeout, cancels the rest and puts
+// them back for immediate redelivery, and removes its record. It returns nil
+// after a clean shutdown. A Worker runs once at a time.
+func (w *Worker) Run(ctx context.Context) error {
+	if !w.active.CompareAndSwap(false, true) {
+		return errors.New("worker: already running")
+	}
+	defer w.active.Store(false)
+	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+
+	r, err := w.start(ctx)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	r.shutdown()
+	return nil
+}
+
+// run is one Run of a worker: its managers and goroutines.
+type run struct {
+	w        *Worker
+	sh       *Shared
+	jobs     *JobStatusManager
+	failed   *FailedJobHandler
+	status   *StatusManager
+	inflight *inflight
+	slots    chan struct{}
+
+	processed, failedCount atomic.Int64
+
+	fetchCtx    context.Context // ends when fetching must stop
+	stopFetch   context.CancelFunc
+	jobsCtx     context.Context // parent of handler contexts; ends at forced shutdown
+	cancelJobs  context.CancelFunc
+	bgCtx       context.Context // heartbeat and keepalive
+	stopBg      context.CancelFunc
+	fetchers    sync.WaitGroup
+	handlers    sync.WaitGroup
+	background  sync.WaitGroup
+	consumers   map[string]jetstream.Consumer
+	shutdownErr error
+}
+
+func (w *Worker) start(ctx context.Context) (*run, error) {
+	sh, err := NewShared(w.nc, w.opts.cfg, w.opts.logger, NewIdentity(w.opts.name))
+	if err != nil {
+		return nil, err
+	}
+	r := &run{w: w, sh: sh, inflight: newInflight(), slots: make(chan struct{}, sh.Config.Concurrency), consumers: map[string]jetstream.Consumer{}}
+	if r.jobs, err = NewJobStatusManager(ctx, sh); err != nil {
+		return nil, err
+	}
+	if r.failed, err = NewFailedJobHandler(ctx, sh); err != nil {
+		return nil, err
+	}
+	if r.status, err = NewStatusManager(ctx, sh, r.activity); err != nil {
+		return nil, err
+	}
+	if err := r.status.SetState(ctx, naq.WorkerStarting); err != nil {
+		return nil, err
+	}
+	stream, err := layout.EnsureJobsStream(ctx, sh.JS, sh.layout())
+	if err != nil {
+		return nil, err
+	}
+	for _, q := range sh.Config.Queues {
+		c, err := layout.EnsureConsumer(ctx, stream, q, layout.ConsumerConfig{AckWait: sh.Config.AckWait, MaxAckPending: sh.Config.MaxAckPending})
+		if err != nil {
+			return nil, err
+		}
+		r.consumers[q] = c
+	}
+	for range sh.Config.Concurrency {
+		r.slots <- struct{}{}
+	}
+	// Handler and background contexts do not derive from ctx: a stop signal
+	// must not cancel running jobs, only the shutdown timeout does.
+	r.fetchCtx, r.stopFetch = context.WithCancel(ctx)
+	r.jobsCtx, r.cancelJobs = context.WithCancel(context.WithoutCancel(ctx))
+	r.bgCtx, r.stopBg = context.WithCancel(context.WithoutCancel(ctx))
+	r.goBackground(func() { r.status.Run(r.bgCtx) })
+	r.goBackground(r.keepalive)
+	for q, c := range r.consumers {
+		r.fetchers.Add(1)
+		go func() {
+			defer r.fetchers.Done()
+			r.fetchLoop(q, c)
+		}()
+	}
+	if err := r.status.SetState(ctx, ""); err != nil {
+		sh.Logger.Warn("heartbeat failed", "err", err)
+	}
+	sh.Logger.Info("worker started", "queues", sh.Config.Queues, "concurrency", sh.Config.Concurrency)
+	return r, nil
+}
+
+func (r *run) goBackground(f func()) {
+	r.background.Add(1)
+	go func() {
+		defer r.background.Done()
+		f()
+	}()
+}
+
+func (r *run) activity() Activity {
+	return Activity{RunningJobs: r.inflight.ids(), Processed: r.processed.Load(), Failed: r.failedCount.Load()}
+}
+
+// shutdown stops fetching, waits for running jobs up to the shutdown timeout,
+// cancels the rest (their handlers put them back), and unregisters.
+func (r *run) shutdown() {
+	sh := r.sh
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.status.SetState(ctx, naq.WorkerStopping); err != nil {
+		sh.Logger.Warn("heartbeat failed", "err", err)
+	}
+	r.stopFetch()
+	r.fetchers.Wait()
+	done := make(chan struct{})
+	go func() { r.handlers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(sh.Config.ShutdownTimeout):
+		sh.Logger.Warn("shutdown timeout reached; cancelling running jobs", "running", r.inflight.len())
+		r.cancelJobs()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			sh.Logger.Error("handlers ignored cancellation; their jobs return after the ack wait", "running", r.inflight.len())
+		}
+	}
+	r.cancelJobs()
+	r.stopBg()
+	r.background.Wait()
+	if err := r.status.Unregister(ctx); err != nil {
+		sh.Logger.Warn("could not remove worker record", "err", err)
+	}
+	sh.Logger.Info("worker stopped", "processed", r.processed.Load(), "failed", r.failedCount.Load())
+}
+
+// fetchLoop pulls jobs of one queue, never more than there are free slots.
+// With a backlog it takes every free slot in one no-wait pull; when the queue
+// is empty it long-polls for a single job, holding one slot.
+func (r *run) fetchLoop(queue string, c jetstream.Consumer) {
+	log := r.sh.Logger.With("queue", queue)
+	for {
+		n, ok := r.acquire()
+		if !ok {
+			return
+		}
+		got, err := r.fetch(c, n, true)
+		if err == nil && got == 0 {
+			r.release(n - 1)
+			n = 1
+			got, err = r.fetch(c, 1, false)
+		}
+		r.release(n - got)
+		if err != nil && r.fetchCtx.Err() == nil {
+			log.Warn("fetch failed; retrying", "err", err)
+			select {
+			case <-r.fetchCtx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+// acquire waits for one free slot, then takes every other free one.
+func (r *run) acquire() (int, bool) {
+	select {
+	case <-r.fetchCtx.Done():
+		return 0, false
+	case <-r.slots:
+	}
+	n := 1
+	for {
+		select {
+		case <-r.slots:
+			n++
+		default:
+			return n, true
+		}
+	}
+}
+
+func (r *run) release(n int) {
+	for range n {
+		r.slots <- struct{}{}
+	}
+}
+
+// fetch pulls up to n jobs and starts a handler for each; it returns how many
+// it started. Jobs that arrive after fetching stopped go straight back.
+func (r *run) fetch(c jetstream.Consumer, n int, noWait bool) (int, error) {
+	var batch jetstream.MessageBatch
+	var err error
+	if noWait {
+		batch, err = c.FetchNoWait(n)
+	} else {
+		ctx, cancel := context.WithTimeout(r.fetchCtx, r.sh.Config.PollWait)
+		defer cancel()
+		batch, err = c.Fetch(n, jetstream.FetchContext(ctx))
+	}
+	if err != nil {
+		return 0, err
+	}
+	got := 0
+	for m := range batch.Messages() {
+		if r.fetchCtx.Err() != nil {
+			_ = m.Nak()
+			continue
+		}
+		got++
+		r.handlers.Add(1)
+		go func() {
+			defer r.handlers.Done()
+			defer r.release(1)
+			r.process(m)
+		}()
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) &&
+		!errors.Is(err, jetstream.ErrNoMessages) {
+		return got, fmt.Errorf("fetch: %w", err)
+	}
+	return got, nil
+}
+
+// keepalive sends InProgress for running jobs well within the ack wait, and
+// writes a running status record for jobs that run longer than a moment (fast
+// jobs go straight from enqueued to their result).
+func (r *run) keepalive() {
+	touchEvery := r.sh.Config.AckWait / 5
+	markAfter := 500 * time.Millisecond
+	t := time.NewTicker(min(markAfter, touchEvery))
+	defer t.Stop()
+	for {
+		select {
+		case <-r.bgCtx.Done():
+			return
+		case now := <-t.C:
+			touch, mark := r.inflight.due(now, now.Add(-touchEvery), now.Add(-markAfter))
+			for _, m := range touch {
+				_ = m.InProgress()
+			}
+			for _, j := range mark {
+				st := r.statusOf(j.job, naq.StateRunning)
+				st.StartedAt = j.started
+				if _, err := r.jobs.PublishStatus(st); err != nil {
+					r.sh.Logger.Warn("status write failed", "job", j.job.ID, "err", err)
+				}
+			}
+		}
+	}
+}
+
+func (r *run) statusOf(j *naq.Job, s naq.State) *naq.JobStatus {
+	return &naq.JobStatus{
+		JobID: j.ID, State: s, Name: j.Name, Queue: j.Queue, Attempts: j.Attempt,
+		MaxRetries: j.MaxRetries, WorkerID: r.sh.Identity.ID, EnqueuedAt: j.EnqueuedAt,
+	}
+}

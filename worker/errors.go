@@ -1,0 +1,123 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Error gives an error a kind, which a job's retry_on and ignore_on lists match.
+// Python naq names kinds by exception path ("builtins:ValueError"); Go code
+// can use the same names or its own.
+type Error struct {
+	Kind string
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorKind returns e.Kind.
+func (e *Error) ErrorKind() string { return e.Kind }
+
+// Kinds used by the worker itself.
+const (
+	KindTimeout   = "builtins:TimeoutError"
+	KindCancelled = "naq:Cancelled"
+	KindPanic     = "naq:Panic"
+	KindNoHandler = "naq:NoHandler"
+	KindBind      = "naq:BindError"
+	// KindAny matches every error in retry_on and ignore_on, like Python's
+	// builtins:Exception.
+	KindAny = "builtins:Exception"
+)
+
+// kinder is implemented by errors that name their kind.
+type kinder interface{ ErrorKind() string }
+
+// ErrorKind names err's kind: the kind of the first error in its chain that has
+// one (see Error), else the Go type of err ("*fs.PathError" becomes
+// "fs.PathError"). A deadline is KindTimeout.
+func ErrorKind(err error) string {
+	if err == nil {
+		return ""
+	}
+	if ks := errorKinds(err); len(ks) > 0 {
+		return ks[0]
+	}
+	return ""
+}
+
+// errorKinds lists the kinds of every error in err's chain, named ones first.
+func errorKinds(err error) []string {
+	var named, typed []string
+	var walk func(error)
+	walk = func(e error) {
+		if e == nil {
+			return
+		}
+		if k, ok := e.(kinder); ok {
+			named = append(named, k.ErrorKind())
+		}
+		if e == context.DeadlineExceeded {
+			named = append(named, KindTimeout)
+		}
+		typed = append(typed, strings.TrimPrefix(reflect.TypeOf(e).String(), "*"))
+		switch u := e.(type) {
+		case interface{ Unwrap() error }:
+			walk(u.Unwrap())
+		case interface{ Unwrap() []error }:
+			for _, x := range u.Unwrap() {
+				walk(x)
+			}
+		}
+	}
+	walk(err)
+	return append(named, typed...)
+}
+
+// matchesKind reports whether any kind in err's chain is in list.
+func matchesKind(err error, list []string) bool {
+	if slices.Contains(list, KindAny) {
+		return true
+	}
+	for _, k := range errorKinds(err) {
+		if slices.Contains(list, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// errSkipRetry marks an error that must not be retried.
+var errSkipRetry = errors.New("do not retry")
+
+type skipRetryError struct{ err error }
+
+func (e *skipRetryError) Error() string   { return e.err.Error() }
+func (e *skipRetryError) Unwrap() []error { return []error{e.err, errSkipRetry} }
+
+// SkipRetry wraps err so the job fails now, whatever retries it has left.
+func SkipRetry(err error) error {
+	if err == nil {
+		err = errors.New("job failed (skip retry)")
+	}
+	return &skipRetryError{err: err}
+}
+
+// IsSkipRetry reports whether err was wrapped by SkipRetry.
+func IsSkipRetry(err error) bool { return errors.Is(err, errSkipRetry) }
+
+// SnoozeError asks for the job to run again after Delay, without counting the
+// attempt as a failure.
+type SnoozeError struct{ Delay time.Duration }
+
+func (e *SnoozeError) Error() string { return fmt.Sprintf("snoozed for %s", e.Delay) }
+
+// Snooze returns an error that puts the job back for d; it does not use up a
+// retry.
+func Snooze(d time.Duration) error { return &SnoozeError{Delay: max(d, 0)} }

@@ -1,0 +1,97 @@
+package worker
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/naqgo/naq"
+)
+
+// running is one job a worker is executing.
+type running struct {
+	job       *naq.Job
+	msg       jetstream.Msg
+	started   time.Time
+	cancel    context.CancelCauseFunc
+	touched   time.Time // last InProgress
+	hasRecord bool      // a status record was written for this attempt
+}
+
+// inflight tracks running jobs by stream sequence, for heartbeats, keepalives
+// and cancellation.
+type inflight struct {
+	mu   sync.Mutex
+	jobs map[uint64]*running
+}
+
+func newInflight() *inflight { return &inflight{jobs: map[uint64]*running{}} }
+
+func (f *inflight) add(seq uint64, r *running) {
+	f.mu.Lock()
+	f.jobs[seq] = r
+	f.mu.Unlock()
+}
+
+// remove forgets a job and reports whether a status record was written for it.
+func (f *inflight) remove(seq uint64) (hasRecord bool) {
+	f.mu.Lock()
+	if r, ok := f.jobs[seq]; ok {
+		hasRecord = r.hasRecord
+		delete(f.jobs, seq)
+	}
+	f.mu.Unlock()
+	return hasRecord
+}
+
+func (f *inflight) ids() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ids := make([]string, 0, len(f.jobs))
+	for _, r := range f.jobs {
+		ids = append(ids, r.job.ID)
+	}
+	return ids
+}
+
+func (f *inflight) len() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.jobs)
+}
+
+// cancelJob cancels the handler of every running job with the given id.
+func (f *inflight) cancelJob(id string, cause error) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	found := false
+	for _, r := range f.jobs {
+		if r.job.ID == id {
+			r.cancel(cause)
+			found = true
+		}
+	}
+	return found
+}
+
+// due returns the jobs that need a keepalive (last touched before touchBefore)
+// and those that need a running record (started before markBefore, none yet),
+// updating their bookkeeping as if both were done.
+func (f *inflight) due(now, touchBefore, markBefore time.Time) (touch []jetstream.Msg, mark []*running) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.jobs {
+		if r.touched.Before(touchBefore) {
+			r.touched = now
+			touch = append(touch, r.msg)
+		}
+		if !r.hasRecord && r.started.Before(markBefore) {
+			r.hasRecord = true
+			cp := *r
+			mark = append(mark, &cp)
+		}
+	}
+	return touch, mark
+}

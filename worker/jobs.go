@@ -1,0 +1,161 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/layout"
+)
+
+// JobStatusManager writes job status records and results, and checks
+// dependencies.
+type JobStatusManager struct {
+	sh      *Shared
+	results jetstream.KeyValue
+	status  jetstream.KeyValue
+}
+
+// NewJobStatusManager provisions naq_results and naq_job_status.
+func NewJobStatusManager(ctx context.Context, sh *Shared) (*JobStatusManager, error) {
+	results, err := layout.EnsureResultsBucket(ctx, sh.JS, sh.layout())
+	if err != nil {
+		return nil, err
+	}
+	status, err := layout.EnsureStatusBucket(ctx, sh.JS, sh.layout())
+	if err != nil {
+		return nil, err
+	}
+	return &JobStatusManager{sh: sh, results: results, status: status}, nil
+}
+
+// PublishResult starts writing a finished job's result, with the job's result
+// TTL. Wait on the future before acknowledging the job.
+func (m *JobStatusManager) PublishResult(job *naq.Job, res *naq.Result) (jetstream.PubAckFuture, error) {
+	data, err := json.Marshal(res)
+	if err != nil {
+		return nil, fmt.Errorf("encode result of job %s: %w", job.ID, err)
+	}
+	ttl := job.ResultTTL
+	if ttl <= 0 {
+		ttl = layout.DefaultResultTTL
+	}
+	msg := &nats.Msg{Subject: layout.ResultSubject(job.ID), Data: data, Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgTTLHeader, ttl.String())
+	return m.sh.JS.PublishMsgAsync(msg)
+}
+
+// StoreResult writes a result and waits until the server has stored it.
+func (m *JobStatusManager) StoreResult(ctx context.Context, job *naq.Job, res *naq.Result) error {
+	f, err := m.PublishResult(job, res)
+	if err != nil {
+		return err
+	}
+	return awaitAck(ctx, f)
+}
+
+// PublishStatus starts writing a job's status record.
+func (m *JobStatusManager) PublishStatus(st *naq.JobStatus) (jetstream.PubAckFuture, error) {
+	st.UpdatedAt = time.Now().UTC()
+	data, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("encode status of job %s: %w", st.JobID, err)
+	}
+	return m.sh.JS.PublishMsgAsync(&nats.Msg{Subject: layout.StatusSubject(st.JobID), Data: data})
+}
+
+// SetStatus writes a job's status record and waits for it.
+func (m *JobStatusManager) SetStatus(ctx context.Context, st *naq.JobStatus) error {
+	f, err := m.PublishStatus(st)
+	if err != nil {
+		return err
+	}
+	return awaitAck(ctx, f)
+}
+
+// Status reads a job's status record; nil when there is none.
+func (m *JobStatusManager) Status(ctx context.Context, id string) (*naq.JobStatus, error) {
+	e, err := m.status.Get(ctx, id)
+	if err != nil {
+		if layout.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("status of job %s: %w", id, err)
+	}
+	var st naq.JobStatus
+	if err := json.Unmarshal(e.Value(), &st); err != nil {
+		return nil, fmt.Errorf("status of job %s: bad record: %w", id, err)
+	}
+	return &st, nil
+}
+
+// Result reads a job's result; nil when there is none.
+func (m *JobStatusManager) Result(ctx context.Context, id string) (*naq.Result, error) {
+	e, err := m.results.Get(ctx, id)
+	if err != nil {
+		if layout.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("result of job %s: %w", id, err)
+	}
+	var r naq.Result
+	if err := json.Unmarshal(e.Value(), &r); err != nil {
+		return nil, fmt.Errorf("result of job %s: bad record: %w", id, err)
+	}
+	return &r, nil
+}
+
+// DependencyState says whether a job's dependencies let it run.
+type DependencyState int
+
+// Dependency states.
+const (
+	DepsReady   DependencyState = iota // every dependency completed
+	DepsWaiting                        // some dependency has not finished
+	DepsFailed                         // some dependency failed or was cancelled
+)
+
+// CheckDependencies reads the result of each of job's dependencies. Unless
+// they are all ready it also returns the id of a dependency it waits for or
+// that failed.
+func (m *JobStatusManager) CheckDependencies(ctx context.Context, job *naq.Job) (DependencyState, string, error) {
+	state, waitingFor := DepsReady, ""
+	for _, dep := range job.DependsOn {
+		r, err := m.Result(ctx, dep)
+		if err != nil {
+			return 0, "", err
+		}
+		switch {
+		case r == nil:
+			st, err := m.Status(ctx, dep)
+			if err != nil {
+				return 0, "", err
+			}
+			if st != nil && (st.State == naq.StateFailed || st.State == naq.StateCancelled) {
+				return DepsFailed, dep, nil
+			}
+			state, waitingFor = DepsWaiting, dep
+		case r.Status == naq.StateCompleted:
+		default:
+			return DepsFailed, dep, nil
+		}
+	}
+	return state, waitingFor, nil
+}
+
+// awaitAck waits for a publish to be stored.
+func awaitAck(ctx context.Context, f jetstream.PubAckFuture) error {
+	select {
+	case <-f.Ok():
+		return nil
+	case err := <-f.Err():
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

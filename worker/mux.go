@@ -1,0 +1,92 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/naqgo/naq"
+)
+
+// Handler runs one job and returns its result, which must marshal to JSON.
+type Handler interface {
+	ProcessJob(ctx context.Context, job *naq.Job) (any, error)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, job *naq.Job) (any, error)
+
+// ProcessJob calls f.
+func (f HandlerFunc) ProcessJob(ctx context.Context, job *naq.Job) (any, error) { return f(ctx, job) }
+
+// Middleware wraps a handler, for logging, metrics, tracing, recovery...
+type Middleware func(Handler) Handler
+
+// Typed adapts a function with a typed argument and result. The job's
+// arguments bind to T by the rule of naq.Job.Bind: a struct enqueued as the
+// args value (keyword arguments) comes back as the same struct. A job whose
+// arguments do not fit T fails without retry.
+func Typed[T, R any](fn func(ctx context.Context, args T) (R, error)) Handler {
+	return HandlerFunc(func(ctx context.Context, job *naq.Job) (any, error) {
+		var args T
+		if err := job.Bind(&args); err != nil {
+			return nil, SkipRetry(err)
+		}
+		return fn(ctx, args)
+	})
+}
+
+// Mux routes jobs to handlers by job name, through its middleware.
+type Mux struct {
+	mu         sync.RWMutex
+	handlers   map[string]Handler
+	middleware []Middleware
+}
+
+// NewMux returns an empty Mux.
+func NewMux() *Mux { return &Mux{handlers: map[string]Handler{}} }
+
+// Handle registers h under name (Python naq's "module:qualname" for jobs that
+// Python producers enqueue). It panics on an empty name, a nil handler or a
+// name registered twice, like net/http.
+func (m *Mux) Handle(name string, h Handler) {
+	if name == "" || h == nil {
+		panic("worker: Handle needs a name and a handler")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, dup := m.handlers[name]; dup {
+		panic(fmt.Sprintf("worker: a handler is already registered for %q", name))
+	}
+	m.handlers[name] = h
+}
+
+// HandleFunc registers f under name.
+func (m *Mux) HandleFunc(name string, f func(ctx context.Context, job *naq.Job) (any, error)) {
+	m.Handle(name, HandlerFunc(f))
+}
+
+// Use appends middleware; the first one added is the outermost.
+func (m *Mux) Use(mw ...Middleware) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.middleware = append(m.middleware, mw...)
+}
+
+// ProcessJob dispatches job to its handler. A job whose name has no handler
+// fails without retry: "no handler registered for <name>".
+func (m *Mux) ProcessJob(ctx context.Context, job *naq.Job) (any, error) {
+	m.mu.RLock()
+	h, ok := m.handlers[job.Name]
+	mw := m.middleware
+	m.mu.RUnlock()
+	if !ok {
+		h = HandlerFunc(func(context.Context, *naq.Job) (any, error) {
+			return nil, SkipRetry(&Error{Kind: "naq:NoHandler", Err: fmt.Errorf("no handler registered for %s", job.Name)})
+		})
+	}
+	for i := len(mw) - 1; i >= 0; i-- {
+		h = mw[i](h)
+	}
+	return h.ProcessJob(ctx, job)
+}
