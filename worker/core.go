@@ -25,6 +25,8 @@ type Worker struct {
 	opts   options
 	mux    *Mux
 	active atomic.Bool
+	ready  chan struct{}
+	once   sync.Once
 }
 
 // New returns a worker on nc; the caller owns nc. Configuration errors are
@@ -38,8 +40,12 @@ func New(nc *nats.Conn, opts ...Option) (*Worker, error) {
 	if err := o.cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Worker{nc: nc, opts: o, mux: NewMux()}, nil
+	return &Worker{nc: nc, opts: o, mux: NewMux(), ready: make(chan struct{})}, nil
 }
+
+// Ready is closed once the worker has provisioned its streams and consumers
+// and started fetching jobs.
+func (w *Worker) Ready() <-chan struct{} { return w.ready }
 
 // Handle registers h for jobs named name.
 func (w *Worker) Handle(name string, h Handler) { w.mux.Handle(name, h) }
@@ -70,8 +76,12 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	r, err := w.start(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
 		return err
 	}
+	w.once.Do(func() { close(w.ready) })
 	<-ctx.Done()
 	r.shutdown()
 	return nil

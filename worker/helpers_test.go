@@ -1,0 +1,88 @@
+package worker_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/testutil"
+	"github.com/naqgo/naq/worker"
+)
+
+// env is a real embedded server with a client on it.
+type env struct {
+	nc     *nats.Conn
+	client *naq.Client
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	_, nc := testutil.Server(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := naq.NewClient(ctx, nc, naq.WithLogger(testutil.Logger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{nc: nc, client: c}
+}
+
+// startWorker runs a worker until the test ends (or stop is called) and
+// checks that Run returned nil.
+func (e *env) startWorker(t *testing.T, register func(w *worker.Worker), opts ...worker.Option) (w *worker.Worker, stop func()) {
+	t.Helper()
+	opts = append([]worker.Option{worker.WithLogger(testutil.Logger()), worker.WithPollWait(200 * time.Millisecond)}, opts...)
+	w, err := worker.New(e.nc, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	register(w)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	select {
+	case <-w.Ready():
+	case err := <-done:
+		t.Fatalf("worker stopped before it was ready: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("worker not ready")
+	}
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Error("worker did not stop")
+		}
+	}
+	t.Cleanup(stop)
+	return w, stop
+}
+
+func (e *env) wait(t *testing.T, id string) *naq.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := e.client.Wait(ctx, id)
+	if res == nil {
+		t.Fatalf("wait for %s: %v", id, err)
+	}
+	return res
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}

@@ -1,0 +1,137 @@
+package worker_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/worker"
+)
+
+type addArgs struct {
+	A int `json:"a"`
+	B int `json:"b"`
+}
+
+type sum struct {
+	Sum int `json:"sum"`
+}
+
+func TestTypedHandlerRoundTrip(t *testing.T) {
+	e := newEnv(t)
+	e.startWorker(t, func(w *worker.Worker) {
+		w.Handle("math:add", worker.Typed(func(ctx context.Context, a addArgs) (sum, error) {
+			if naq.JobFromContext(ctx) == nil {
+				return sum{}, errors.New("no job in context")
+			}
+			return sum{a.A + a.B}, nil
+		}))
+	})
+	job, err := e.client.Enqueue(ctxT(t), "math:add", addArgs{A: 2, B: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := e.wait(t, job.ID)
+	var out sum
+	if err := res.Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Sum != 42 || res.Status != naq.StateCompleted || res.Attempts != 1 {
+		t.Fatalf("got %+v, result %+v", out, res)
+	}
+	st, err := e.client.Status(ctxT(t), job.ID)
+	if err != nil || st.State != naq.StateCompleted || st.WorkerID == "" || st.FinishedAt.IsZero() {
+		t.Fatalf("status %+v, %v", st, err)
+	}
+}
+
+func TestUntypedHandlerWithMiddleware(t *testing.T) {
+	e := newEnv(t)
+	var seen atomic.Int32
+	e.startWorker(t, func(w *worker.Worker) {
+		w.Use(func(next worker.Handler) worker.Handler {
+			return worker.HandlerFunc(func(ctx context.Context, j *naq.Job) (any, error) {
+				seen.Add(1)
+				return next.ProcessJob(ctx, j)
+			})
+		})
+		w.HandleFunc("text:upper", func(ctx context.Context, j *naq.Job) (any, error) {
+			var s string
+			if err := j.Bind(&s); err != nil {
+				return nil, err
+			}
+			return strings.ToUpper(s), nil
+		})
+	})
+	job, err := e.client.Enqueue(ctxT(t), "text:upper", "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out string
+	if err := e.wait(t, job.ID).Decode(&out); err != nil || out != "HELLO" {
+		t.Fatalf("got %q, %v", out, err)
+	}
+	if seen.Load() != 1 {
+		t.Fatalf("middleware saw %d jobs", seen.Load())
+	}
+}
+
+func TestNoHandlerFailsWithResult(t *testing.T) {
+	e := newEnv(t)
+	e.startWorker(t, func(w *worker.Worker) {})
+	job, err := e.client.Enqueue(ctxT(t), "nobody:home", nil, naq.MaxRetries(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := e.wait(t, job.ID)
+	var fe *naq.JobFailedError
+	if !errors.As(res.Err(), &fe) || fe.Message != "no handler registered for nobody:home" || res.Attempts != 1 {
+		t.Fatalf("result %+v err %v", res, res.Err())
+	}
+	if res.ErrorKind != worker.KindNoHandler {
+		t.Fatalf("kind %q", res.ErrorKind)
+	}
+}
+
+func TestPanicBecomesFailedJobWithStack(t *testing.T) {
+	e := newEnv(t)
+	var calls atomic.Int32
+	e.startWorker(t, func(w *worker.Worker) {
+		w.HandleFunc("boom", func(ctx context.Context, j *naq.Job) (any, error) {
+			calls.Add(1)
+			panic("kaboom")
+		})
+		w.HandleFunc("ok", func(ctx context.Context, j *naq.Job) (any, error) { return "fine", nil })
+	})
+	job, _ := e.client.Enqueue(ctxT(t), "boom", nil)
+	res := e.wait(t, job.ID)
+	if res.Status != naq.StateFailed || res.Error == nil || *res.Error != "panic: kaboom" {
+		t.Fatalf("result %+v", res)
+	}
+	if res.Traceback == nil || !strings.Contains(*res.Traceback, "process_test.go") {
+		t.Fatalf("traceback does not show the handler: %v", res.Traceback)
+	}
+	// The worker survived: it still runs jobs.
+	job2, _ := e.client.Enqueue(ctxT(t), "ok", nil)
+	if r := e.wait(t, job2.ID); r.Status != naq.StateCompleted {
+		t.Fatalf("after panic: %+v", r)
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("panicking job ran %d times", calls.Load())
+	}
+}
+
+func TestResultThatDoesNotMarshalFails(t *testing.T) {
+	e := newEnv(t)
+	e.startWorker(t, func(w *worker.Worker) {
+		w.HandleFunc("chan", func(ctx context.Context, j *naq.Job) (any, error) { return make(chan int), nil })
+	})
+	job, _ := e.client.Enqueue(ctxT(t), "chan", nil, naq.MaxRetries(2))
+	res := e.wait(t, job.ID)
+	if res.Status != naq.StateFailed || !strings.Contains(*res.Error, "does not marshal") || res.Attempts != 1 {
+		t.Fatalf("result %+v", res)
+	}
+}
