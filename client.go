@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -23,6 +24,9 @@ type Client struct {
 	layout       layout.Config
 	results      jetstream.KeyValue
 	status       jetstream.KeyValue
+
+	mu        sync.Mutex
+	cancelled jetstream.KeyValue // provisioned on first Cancel
 }
 
 type clientConfig struct {
@@ -149,8 +153,11 @@ func (c *Client) jobMsg(j *Job) (*nats.Msg, error) {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidArgs, err)
 	}
 	msg := &nats.Msg{Subject: layout.QueueSubject(j.Queue), Data: data, Header: nats.Header{jetstream.MsgIDHeader: []string{j.ID}}}
-	// Headers count toward max_payload; 64 bytes covers the id header framing.
-	if max := c.nc.MaxPayload(); int64(len(data)+len(j.ID)+64) > max {
+	// Headers count toward max_payload. 192 bytes covers the framing, the id
+	// header, Nats-Expected-Stream and the atomic batch headers (about 125
+	// bytes besides the id), so a job that passes here is never refused by
+	// nats.go for its size later.
+	if max := c.nc.MaxPayload(); int64(len(data)+len(j.ID)+192) > max {
 		return nil, fmt.Errorf("%w: job %s is %d bytes, the server accepts at most %d (max_payload); store large data elsewhere and pass a reference",
 			ErrPayloadTooLarge, j.ID, len(data), max)
 	}

@@ -23,6 +23,8 @@ var (
 	ErrMalformedJob = errors.New("naq: malformed job")
 	// ErrBind: job arguments that do not fit the handler's argument type.
 	ErrBind = errors.New("naq: cannot bind job arguments")
+	// ErrCancelled is the cause a cancelled job's handler context carries.
+	ErrCancelled = errors.New("naq: job cancelled")
 	// ErrClosed: the client was closed.
 	ErrClosed = errors.New("naq: client closed")
 )

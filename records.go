@@ -91,6 +91,10 @@ type JobStatus struct {
 	FinishedAt    time.Time `json:"finished_at,omitzero"`
 	NextAttemptAt time.Time `json:"next_attempt_at,omitzero"`
 	UpdatedAt     time.Time `json:"updated_at,omitzero"`
+	// Naks counts the times a worker put the job back on purpose (retry,
+	// snooze, dependency wait, shutdown); deliveries beyond those went
+	// unanswered.
+	Naks int `json:"naks,omitempty"`
 }
 
 // StatusFromResult derives the status record a finished job's result implies.

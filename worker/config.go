@@ -32,6 +32,15 @@ type Config struct {
 	// after the job was enqueued, for instance an id that never appears
 	// (default 24 h).
 	DependencyTimeout time.Duration
+	// MaxLostDeliveries fails a job, as poison, once it has been delivered this
+	// many times without any worker answering for it: its worker died or lost
+	// its connection each time, as a job that crashes its process does
+	// (default 3).
+	MaxLostDeliveries int
+	// RetryJitter adds up to this fraction of a retry's delay at random, so
+	// retries of many jobs that failed together spread out (default 0; 0.1 adds
+	// up to 10%).
+	RetryJitter float64
 	// Replicas of the streams and buckets the worker creates (default 1).
 	Replicas int
 }
@@ -58,6 +67,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DependencyTimeout == 0 {
 		c.DependencyTimeout = 24 * time.Hour
+	}
+	if c.MaxLostDeliveries == 0 {
+		c.MaxLostDeliveries = 3
 	}
 	if c.PollWait == 0 {
 		c.PollWait = 5 * time.Second

@@ -89,13 +89,14 @@ func (w *Worker) Run(ctx context.Context) error {
 
 // run is one Run of a worker: its managers and goroutines.
 type run struct {
-	w        *Worker
-	sh       *Shared
-	jobs     *JobStatusManager
-	failed   *FailedJobHandler
-	status   *StatusManager
-	inflight *inflight
-	slots    chan struct{}
+	w         *Worker
+	sh        *Shared
+	jobs      *JobStatusManager
+	failed    *FailedJobHandler
+	status    *StatusManager
+	inflight  *inflight
+	cancelled *cancelSet
+	slots     chan struct{}
 
 	processed, failedCount atomic.Int64
 
@@ -117,7 +118,7 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &run{w: w, sh: sh, inflight: newInflight(), slots: make(chan struct{}, sh.Config.Concurrency), consumers: map[string]jetstream.Consumer{}}
+	r := &run{w: w, sh: sh, inflight: newInflight(), cancelled: &cancelSet{ids: map[string]struct{}{}}, slots: make(chan struct{}, sh.Config.Concurrency), consumers: map[string]jetstream.Consumer{}}
 	if r.jobs, err = NewJobStatusManager(ctx, sh); err != nil {
 		return nil, err
 	}
@@ -149,6 +150,11 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 	r.fetchCtx, r.stopFetch = context.WithCancel(ctx)
 	r.jobsCtx, r.cancelJobs = context.WithCancel(context.WithoutCancel(ctx))
 	r.bgCtx, r.stopBg = context.WithCancel(context.WithoutCancel(ctx))
+	if err := r.watchCancellations(ctx); err != nil {
+		r.stopBg()
+		r.background.Wait()
+		return nil, err
+	}
 	r.goBackground(func() { r.status.Run(r.bgCtx) })
 	r.goBackground(r.keepalive)
 	for q, c := range r.consumers {

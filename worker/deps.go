@@ -14,6 +14,8 @@ import (
 const (
 	KindDependencyFailed  = "naq:DependencyFailed"
 	KindDependencyTimeout = "naq:DependencyTimeout"
+	// KindPoison fails a job that keeps coming back without an answer.
+	KindPoison = "naq:Poison"
 )
 
 // dependenciesMet reports whether job may run now. Otherwise it has already
@@ -21,7 +23,7 @@ const (
 // is unfinished (without using up a retry), or failed it when a dependency
 // failed, was cancelled, or never finished in time. A failed job's dependents
 // fail in turn, so a failure cascades down a chain.
-func (r *run) dependenciesMet(ctx context.Context, job *naq.Job, m jetstream.Msg, md *jetstream.MsgMetadata) bool {
+func (r *run) dependenciesMet(ctx context.Context, job *naq.Job, m jetstream.Msg, md *jetstream.MsgMetadata, naks int) bool {
 	state, dep, err := r.jobs.CheckDependencies(ctx, job)
 	if err != nil {
 		r.sh.Logger.Warn("dependency check failed; retrying", "job", job.ID, "err", err)
@@ -44,7 +46,7 @@ func (r *run) dependenciesMet(ctx context.Context, job *naq.Job, m jetstream.Msg
 	shift := min(int(md.NumDelivered)-1, 7)
 	delay := min(250*time.Millisecond<<shift, 30*time.Second)
 	st := r.statusOf(job, naq.StatePending)
-	st.Attempts, st.Error, st.NextAttemptAt = job.Attempt-1, "waiting for dependency "+dep, time.Now().UTC().Add(delay)
+	st.Attempts, st.Error, st.NextAttemptAt, st.Naks = job.Attempt-1, "waiting for dependency "+dep, time.Now().UTC().Add(delay), naks+1
 	if err := r.jobs.SetStatus(ctx, st); err != nil {
 		r.sh.Logger.Warn("status write failed", "job", job.ID, "err", err)
 	}

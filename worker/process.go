@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime/debug"
 	"time"
 
@@ -37,8 +38,19 @@ func (r *run) process(m jetstream.Msg) {
 	}
 	ioCtx, cancelIO := context.WithTimeout(context.WithoutCancel(r.jobsCtx), ioTimeout)
 	defer cancelIO()
-	job.Attempt = r.attemptOf(ioCtx, job, md)
-	if len(job.DependsOn) > 0 && !r.dependenciesMet(ioCtx, job, m, md) {
+	job.Attempt = 1
+	naks := 0
+	if md.NumDelivered > 1 {
+		var handled bool
+		if naks, handled = r.redelivered(ioCtx, job, m, md); handled {
+			return
+		}
+	}
+	if len(job.DependsOn) > 0 && !r.dependenciesMet(ioCtx, job, m, md, naks) {
+		return
+	}
+	if r.cancelled.has(job.ID) {
+		r.dropCancelled(ioCtx, job, m, md)
 		return
 	}
 
@@ -58,8 +70,11 @@ func (r *run) process(m jetstream.Msg) {
 
 	if herr != nil && r.jobsCtx.Err() != nil {
 		// Forced shutdown: put the job back at once, its attempt not counted.
-		_ = m.Nak()
+		r.later(ioCtx, job, m, 0, job.Attempt-1, "worker shut down while running it", naks)
 		return
+	}
+	if cause := context.Cause(hctx); errors.Is(cause, naq.ErrCancelled) {
+		herr = SkipRetry(&Error{Kind: KindCancelled, Err: fmt.Errorf("job cancelled while running")})
 	}
 	if herr == nil && job.Timeout > 0 && errors.Is(hctx.Err(), context.DeadlineExceeded) {
 		herr = context.DeadlineExceeded // finished, but past its deadline
@@ -70,10 +85,10 @@ func (r *run) process(m jetstream.Msg) {
 	var snooze *SnoozeError
 	switch {
 	case errors.As(herr, &snooze):
-		r.later(ioCtx, job, m, snooze.Delay, job.Attempt-1, "")
+		r.later(ioCtx, job, m, snooze.Delay, job.Attempt-1, "", naks)
 		return
 	case herr != nil && r.shouldRetry(job, herr):
-		r.later(ioCtx, job, m, job.RetryDelayFor(job.Attempt-1), job.Attempt, herr.Error())
+		r.later(ioCtx, job, m, r.retryDelay(job), job.Attempt, herr.Error(), naks)
 		return
 	}
 	res := &naq.Result{
@@ -88,6 +103,9 @@ func (r *run) process(m jetstream.Msg) {
 	if herr != nil {
 		msg := herr.Error()
 		res.Status, res.Value, res.Error, res.ErrorKind = naq.StateFailed, nil, &msg, ErrorKind(herr)
+		if res.ErrorKind == KindCancelled {
+			res.Status = naq.StateCancelled
+		}
 		if traceback != "" {
 			res.Traceback = &traceback
 		}
@@ -122,10 +140,11 @@ func (r *run) shouldRetry(job *naq.Job, err error) bool {
 }
 
 // later puts the job back for delay, recording it as retrying; attempts is the
-// number of attempts that count so far.
-func (r *run) later(ctx context.Context, job *naq.Job, m jetstream.Msg, delay time.Duration, attempts int, errMsg string) {
+// number of attempts that count so far, naks how often the job was put back
+// before.
+func (r *run) later(ctx context.Context, job *naq.Job, m jetstream.Msg, delay time.Duration, attempts int, errMsg string, naks int) {
 	st := r.statusOf(job, naq.StateRetrying)
-	st.Attempts, st.Error, st.NextAttemptAt = attempts, errMsg, time.Now().UTC().Add(delay)
+	st.Attempts, st.Error, st.NextAttemptAt, st.Naks = attempts, errMsg, time.Now().UTC().Add(delay), naks+1
 	if err := r.jobs.SetStatus(ctx, st); err != nil {
 		r.sh.Logger.Warn("status write failed", "job", job.ID, "err", err)
 	}
@@ -196,20 +215,44 @@ func (r *run) malformed(m jetstream.Msg, decodeErr error) {
 	r.failedCount.Add(1)
 }
 
-// attemptOf numbers this attempt. A first delivery is attempt 1; a redelivery
-// continues from the job's status record, so snoozes, dependency waits and
-// lost acks do not use up retries.
-func (r *run) attemptOf(ctx context.Context, job *naq.Job, md *jetstream.MsgMetadata) int {
-	if md.NumDelivered <= 1 {
-		return 1
+// redelivered handles a message delivered before. It numbers the attempt from
+// the job's status record, so snoozes, dependency waits and lost acks do not
+// use up retries. It acknowledges a job whose result is already stored (its
+// ack was lost), and fails as poison a job that keeps coming back without any
+// worker answering for it (a job that kills its worker). handled reports that
+// the message needs nothing more.
+func (r *run) redelivered(ctx context.Context, job *naq.Job, m jetstream.Msg, md *jetstream.MsgMetadata) (naks int, handled bool) {
+	if res, err := r.jobs.Result(ctx, job.ID); err == nil && res != nil && res.Status.Terminal() {
+		_ = m.Ack()
+		return 0, true
 	}
 	st, err := r.jobs.Status(ctx, job.ID)
-	if err != nil || st == nil {
-		return 1
+	if err != nil {
+		r.sh.Logger.Warn("status read failed; retrying", "job", job.ID, "err", err)
+		_ = m.NakWithDelay(time.Second)
+		return 0, true
 	}
-	// A running record means the attempt before was cut short (a crash): it
-	// counts, like a failure.
-	return st.Attempts + 1
+	if st != nil {
+		job.Attempt, naks = st.Attempts+1, st.Naks
+	}
+	lost := int(md.NumDelivered) - 1 - naks
+	if lost >= r.sh.Config.MaxLostDeliveries {
+		job.Attempt = max(job.Attempt, 1+lost)
+		r.failNow(ctx, job, m, md, KindPoison, fmt.Sprintf(
+			"delivered %d times without an answer: the worker running it died or lost its connection each time", md.NumDelivered))
+		return naks, true
+	}
+	return naks, false
+}
+
+// retryDelay is the wait before the job's next attempt, with jitter when
+// configured.
+func (r *run) retryDelay(job *naq.Job) time.Duration {
+	d := job.RetryDelayFor(job.Attempt - 1)
+	if j := r.sh.Config.RetryJitter; j > 0 && d > 0 {
+		d += time.Duration(rand.Int64N(int64(float64(d) * j)))
+	}
+	return d
 }
 
 func deref(s *string) string {

@@ -18,6 +18,7 @@ const (
 	ResultsBucket       = "naq_results"
 	StatusBucket        = "naq_job_status"
 	WorkersBucket       = "naq_workers"
+	CancelledBucket     = "naq_cancelled"
 	ConsumerPrefix      = "naq-worker-"
 	DefaultQueue        = "naq_default_queue"
 )

@@ -116,6 +116,18 @@ func EnsureWorkersBucket(ctx context.Context, js jetstream.JetStream, c Config) 
 	})
 }
 
+// EnsureCancelledBucket creates naq_cancelled: the ids of cancelled jobs, which
+// every worker watches so it drops them and stops them if running.
+func EnsureCancelledBucket(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.KeyValue, error) {
+	return ensureBucket(ctx, js, jetstream.KeyValueConfig{
+		Bucket:      CancelledBucket,
+		Description: "ids of cancelled naq jobs",
+		TTL:         orDefault(c.StatusTTL, DefaultStatusTTL),
+		Storage:     jetstream.FileStorage,
+		Replicas:    c.replicas(),
+	})
+}
+
 func ensureBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
 	kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
 	if err != nil {
@@ -187,6 +199,10 @@ func PurgeSubject(ctx context.Context, nc *nats.Conn, stream, subject string) (u
 // IsNotFound reports whether err means a key, message, stream or consumer does
 // not exist.
 func IsNotFound(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeMessageNotFound {
+		return true
+	}
 	return errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrMsgNotFound) ||
 		errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
 		errors.Is(err, jetstream.ErrBucketNotFound)

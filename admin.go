@@ -1,0 +1,98 @@
+package naq
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/naqgo/naq/internal/layout"
+)
+
+// ErrAlreadyFinished: the job completed, failed or was cancelled before.
+var ErrAlreadyFinished = errors.New("naq: job already finished")
+
+// Cancel cancels a job. A pending job never runs; a running one has its
+// handler's context cancelled (cause ErrCancelled), through naq_cancelled,
+// which every worker watches. Its result becomes "cancelled" at once, so Wait
+// returns; its dependents fail. A finished job gives ErrAlreadyFinished.
+func (c *Client) Cancel(ctx context.Context, id string) error {
+	if err := layout.ValidateJobID(id); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidJob, err)
+	}
+	if r, err := c.result(ctx, id); err != nil {
+		return err
+	} else if r != nil {
+		return fmt.Errorf("%w: cannot cancel job %s: it is %s", ErrAlreadyFinished, id, r.Status)
+	}
+	now := time.Now().UTC()
+	kv, err := c.cancelledBucket(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := kv.Put(ctx, id, []byte(now.Format(time.RFC3339Nano))); err != nil {
+		return fmt.Errorf("naq: cancel job %s: %w", id, err)
+	}
+	msg := "job cancelled"
+	res, _ := json.Marshal(&Result{Status: StateCancelled, Error: &msg, JobID: id, ErrorKind: "naq:Cancelled", FinishedAt: now})
+	if _, err := c.results.Create(ctx, id, res); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return fmt.Errorf("naq: cancel job %s: %w", id, err)
+	}
+	st, _ := json.Marshal(&JobStatus{JobID: id, State: StateCancelled, Error: msg, FinishedAt: now, UpdatedAt: now})
+	if _, err := c.status.Put(ctx, id, st); err != nil {
+		return fmt.Errorf("naq: cancel job %s: %w", id, err)
+	}
+	return nil
+}
+
+func (c *Client) cancelledBucket(ctx context.Context) (jetstream.KeyValue, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cancelled == nil {
+		kv, err := layout.EnsureCancelledBucket(ctx, c.js, c.layout)
+		if err != nil {
+			return nil, err
+		}
+		c.cancelled = kv
+	}
+	return c.cancelled, nil
+}
+
+// ListWorkers returns the workers' heartbeat records, sorted by id; an empty
+// list when there are none. A record whose last heartbeat is older than two
+// heartbeat intervals is marked Stale.
+func (c *Client) ListWorkers(ctx context.Context) ([]WorkerInfo, error) {
+	kv, err := layout.EnsureWorkersBucket(ctx, c.js, c.layout)
+	if err != nil {
+		return nil, err
+	}
+	lister, err := kv.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("naq: list workers: %w", err)
+	}
+	out := []WorkerInfo{}
+	now := time.Now()
+	for k := range lister.Keys() {
+		e, err := kv.Get(ctx, k)
+		if err != nil {
+			continue // expired between listing and reading
+		}
+		var w WorkerInfo
+		if err := json.Unmarshal(e.Value(), &w); err != nil {
+			c.log.Warn("unreadable worker record", "key", k, "err", err)
+			continue
+		}
+		interval := w.HeartbeatInterval
+		if interval <= 0 {
+			interval = 15 * time.Second
+		}
+		w.Stale = now.Sub(w.LastHeartbeat) > 2*interval
+		out = append(out, w)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}

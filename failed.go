@@ -1,0 +1,185 @@
+package naq
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/naqgo/naq/internal/layout"
+)
+
+// ErrNotRequeueable: a failed-job record without an original job (a malformed
+// message, or a record written by Python naq).
+var ErrNotRequeueable = errors.New("naq: failed record cannot be requeued")
+
+func (c *Client) failedStream(ctx context.Context) (jetstream.Stream, error) {
+	return layout.EnsureFailedStream(ctx, c.js, c.layout)
+}
+
+func failedFilter(queue string) (string, error) {
+	if queue == "" {
+		return layout.FailedSubjectPrefix + "*", nil
+	}
+	if queue != "unknown" {
+		if err := layout.ValidateQueue(queue); err != nil {
+			return "", fmt.Errorf("%w: %v", ErrInvalidQueue, err)
+		}
+	}
+	return layout.FailedSubject(queue), nil
+}
+
+// ListFailed returns failed-job records, oldest first, of one queue ("" for
+// all), at most limit of them (0: all). It reads them by sequence: nothing is
+// consumed.
+func (c *Client) ListFailed(ctx context.Context, queue string, limit int) ([]FailedJob, error) {
+	filter, err := failedFilter(queue)
+	if err != nil {
+		return nil, err
+	}
+	s, err := c.failedStream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []FailedJob{}
+	for seq := uint64(1); limit <= 0 || len(out) < limit; seq++ {
+		m, err := s.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(filter))
+		if layout.IsNotFound(err) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("naq: list failed jobs: %w", err)
+		}
+		rec, err := decodeFailed(m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *rec)
+		seq = m.Sequence
+	}
+	return out, nil
+}
+
+// FailedJob returns the failed-job record at seq in naq_failed_jobs.
+func (c *Client) FailedJob(ctx context.Context, seq uint64) (*FailedJob, error) {
+	s, err := c.failedStream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.GetMsg(ctx, seq)
+	if err != nil {
+		if layout.IsNotFound(err) {
+			return nil, fmt.Errorf("%w: no failed-job record %d", ErrJobNotFound, seq)
+		}
+		return nil, fmt.Errorf("naq: failed-job record %d: %w", seq, err)
+	}
+	return decodeFailed(m)
+}
+
+func decodeFailed(m *jetstream.RawStreamMsg) (*FailedJob, error) {
+	var rec FailedJob
+	if err := json.Unmarshal(m.Data, &rec); err != nil {
+		// Not one of ours (Python naq writes another shape): show it raw.
+		rec = FailedJob{Malformed: true, Raw: m.Data, Error: "unreadable failed-job record: " + err.Error()}
+	}
+	rec.Seq = m.Sequence
+	if rec.Queue == "" {
+		rec.Queue = m.Subject[len(layout.FailedSubjectPrefix):]
+	}
+	return &rec, nil
+}
+
+// RequeueFailed enqueues the job of failed record seq again, with fresh
+// attempts (its old result and status are removed), then deletes the record.
+func (c *Client) RequeueFailed(ctx context.Context, seq uint64) (*Job, error) {
+	rec, err := c.FailedJob(ctx, seq)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Malformed || len(rec.Job) == 0 {
+		return nil, fmt.Errorf("%w: record %d holds no valid job (%s); fix the payload and enqueue it anew", ErrNotRequeueable, seq, rec.Error)
+	}
+	job, err := DecodeJob(rec.Job)
+	if err != nil {
+		return nil, fmt.Errorf("%w: record %d: %v", ErrNotRequeueable, seq, err)
+	}
+	job.EnqueuedAt = time.Now().UTC()
+	msg, err := c.jobMsg(job)
+	if err != nil {
+		return nil, err
+	}
+	// A fresh message id: the job id alone may still be inside the dedup window.
+	msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s-requeue-%d", job.ID, seq))
+	for _, kv := range []jetstream.KeyValue{c.results, c.status} {
+		if err := kv.Purge(ctx, job.ID); err != nil {
+			return nil, fmt.Errorf("naq: requeue job %s: clear old records: %w", job.ID, err)
+		}
+	}
+	if _, err := c.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(layout.JobsStream)); err != nil {
+		return nil, fmt.Errorf("naq: requeue job %s: %w", job.ID, err)
+	}
+	if err := c.DeleteFailed(ctx, seq); err != nil && !errors.Is(err, ErrJobNotFound) {
+		return nil, err
+	}
+	return job, nil
+}
+
+// RequeueAllFailed requeues every requeueable failed job of queue ("" for
+// all) and returns how many it requeued. progress, if not nil, is called after
+// each record. Records that cannot be requeued are left in place and reported
+// in the joined error.
+func (c *Client) RequeueAllFailed(ctx context.Context, queue string, progress func(done, total int)) (int, error) {
+	recs, err := c.ListFailed(ctx, queue, 0)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var errs []error
+	for i, rec := range recs {
+		if _, err := c.RequeueFailed(ctx, rec.Seq); err != nil {
+			errs = append(errs, err)
+		} else {
+			n++
+		}
+		if progress != nil {
+			progress(i+1, len(recs))
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+// DeleteFailed removes failed record seq.
+func (c *Client) DeleteFailed(ctx context.Context, seq uint64) error {
+	s, err := c.failedStream(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.DeleteMsg(ctx, seq); err != nil {
+		// The delete API reports a missing message only in its text.
+		if layout.IsNotFound(err) || strings.Contains(err.Error(), "err_code=10057") {
+			return fmt.Errorf("%w: no failed-job record %d", ErrJobNotFound, seq)
+		}
+		return fmt.Errorf("naq: delete failed-job record %d: %w", seq, err)
+	}
+	return nil
+}
+
+// PurgeFailed removes every failed record of queue ("" for all) and returns
+// how many it removed.
+func (c *Client) PurgeFailed(ctx context.Context, queue string) (uint64, error) {
+	filter, err := failedFilter(queue)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := c.failedStream(ctx); err != nil {
+		return 0, err
+	}
+	return layout.PurgeSubject(ctx, c.nc, layout.FailedStream, filter)
+}

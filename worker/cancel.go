@@ -1,0 +1,98 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/layout"
+)
+
+// cancelSet mirrors naq_cancelled in memory, so checking whether a job was
+// cancelled costs no I/O on the job path.
+type cancelSet struct {
+	mu  sync.RWMutex
+	ids map[string]struct{}
+}
+
+func (s *cancelSet) has(id string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.ids[id]
+	return ok
+}
+
+func (s *cancelSet) set(id string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if on {
+		s.ids[id] = struct{}{}
+	} else {
+		delete(s.ids, id)
+	}
+}
+
+// watchCancellations loads the cancelled ids, then keeps following them in the
+// background, cancelling the handler of a running job that gets cancelled.
+func (r *run) watchCancellations(ctx context.Context) error {
+	kv, err := layout.EnsureCancelledBucket(ctx, r.sh.JS, r.sh.layout())
+	if err != nil {
+		return err
+	}
+	w, err := kv.WatchAll(r.bgCtx)
+	if err != nil {
+		return fmt.Errorf("watch cancellations: %w", err)
+	}
+	apply := func(e jetstream.KeyValueEntry) {
+		on := e.Operation() == jetstream.KeyValuePut
+		r.cancelled.set(e.Key(), on)
+		if on {
+			r.inflight.cancelJob(e.Key(), naq.ErrCancelled)
+		}
+	}
+	for loaded := false; !loaded; {
+		select {
+		case e := <-w.Updates():
+			if e == nil {
+				loaded = true
+				continue
+			}
+			apply(e)
+		case <-ctx.Done():
+			_ = w.Stop()
+			return ctx.Err()
+		}
+	}
+	r.goBackground(func() {
+		defer func() { _ = w.Stop() }()
+		for {
+			select {
+			case <-r.bgCtx.Done():
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e != nil {
+					apply(e)
+				}
+			}
+		}
+	})
+	return nil
+}
+
+// dropCancelled acknowledges a cancelled job without running it.
+func (r *run) dropCancelled(ctx context.Context, job *naq.Job, m jetstream.Msg, md *jetstream.MsgMetadata) {
+	msg := "job cancelled before it ran"
+	res := &naq.Result{
+		Status: naq.StateCancelled, Error: &msg, ErrorKind: KindCancelled, JobID: job.ID, Name: job.Name,
+		Queue: job.Queue, Attempts: job.Attempt - 1, WorkerID: r.sh.Identity.ID, EnqueuedAt: job.EnqueuedAt,
+		FinishedAt: time.Now().UTC(),
+	}
+	r.finish(ctx, job, m, md, res, true)
+}
