@@ -228,6 +228,9 @@ func (j *Job) Encode() ([]byte, error) {
 	if e.DependsOn == nil {
 		e.DependsOn = []string{}
 	}
+	if e.QueueName == "" { // a job from NewJob not yet given a queue
+		e.QueueName = DefaultQueue
+	}
 	if e.RetryStrategy == "" {
 		e.RetryStrategy = Linear
 	}
@@ -258,11 +261,13 @@ func (j *Job) Encode() ([]byte, error) {
 
 func ptr[T any](v T) *T { return &v }
 
-func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+// seconds rounds to the nearest nanosecond: truncating would turn 1.533 s into
+// 1.532999999 s, so a duration would not survive an encode/decode round trip.
+func seconds(s float64) time.Duration { return time.Duration(math.Round(s * float64(time.Second))) }
 
 func fromUnix(s float64) time.Time {
 	sec, frac := math.Modf(s)
-	return time.Unix(int64(sec), int64(frac*1e9)).UTC()
+	return time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC()
 }
 
 func toUnix(t time.Time) float64 {

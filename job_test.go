@@ -1,0 +1,344 @@
+package naq_test
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/naqgo/naq"
+)
+
+func raws(vals ...string) []json.RawMessage {
+	out := make([]json.RawMessage, len(vals))
+	for i, v := range vals {
+		out[i] = json.RawMessage(v)
+	}
+	return out
+}
+
+func TestBindKwargsObject(t *testing.T) {
+	j := &naq.Job{ID: "j1", Args: raws(), Kwargs: map[string]json.RawMessage{"to": json.RawMessage(`"ana"`), "n": json.RawMessage(`3`)}}
+	var v struct {
+		To string `json:"to"`
+		N  int    `json:"n"`
+	}
+	if err := j.Bind(&v); err != nil {
+		t.Fatal(err)
+	}
+	if v.To != "ana" || v.N != 3 {
+		t.Errorf("Bind = %+v", v)
+	}
+}
+
+func TestBindNoArgumentsIsEmptyObject(t *testing.T) {
+	j := &naq.Job{ID: "j1"}
+	var m map[string]any
+	if err := j.Bind(&m); err != nil {
+		t.Fatal(err)
+	}
+	if m == nil || len(m) != 0 {
+		t.Errorf("Bind with no arguments = %#v, want an empty map", m)
+	}
+	var s struct{ A int }
+	if err := j.Bind(&s); err != nil {
+		t.Errorf("Bind into a struct with no arguments: %v", err)
+	}
+}
+
+func TestBindSinglePositional(t *testing.T) {
+	j := &naq.Job{ID: "j1", Args: raws(`{"customer":"c_42","amount_cents":1999}`)}
+	var v struct {
+		Customer    string `json:"customer"`
+		AmountCents int    `json:"amount_cents"`
+	}
+	if err := j.Bind(&v); err != nil {
+		t.Fatal(err)
+	}
+	if v.Customer != "c_42" || v.AmountCents != 1999 {
+		t.Errorf("Bind = %+v", v)
+	}
+	var s string
+	j.Args = raws(`"hello"`)
+	if err := j.Bind(&s); err != nil || s != "hello" {
+		t.Errorf("Bind scalar = %q, %v", s, err)
+	}
+}
+
+func TestBindSeveralPositionalIntoSlice(t *testing.T) {
+	j := &naq.Job{ID: "j1", Args: raws(`1`, `2`, `3`)}
+	var v []int
+	if err := j.Bind(&v); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(v, []int{1, 2, 3}) {
+		t.Errorf("Bind = %v", v)
+	}
+	var tuple [2]any
+	j.Args = raws(`"a"`, `true`)
+	if err := j.Bind(&tuple); err != nil || tuple[0] != "a" || tuple[1] != true {
+		t.Errorf("Bind into array = %v, %v", tuple, err)
+	}
+}
+
+func TestBindBothKindsIsError(t *testing.T) {
+	j := &naq.Job{ID: "j1", Args: raws(`1`), Kwargs: map[string]json.RawMessage{"x": json.RawMessage(`2`)}}
+	var v any
+	err := j.Bind(&v)
+	if !errors.Is(err, naq.ErrBind) {
+		t.Fatalf("Bind = %v, want ErrBind", err)
+	}
+	if !strings.Contains(err.Error(), "j1") {
+		t.Errorf("error %q does not name the job", err)
+	}
+}
+
+func TestBindTypeMismatchIsErrBind(t *testing.T) {
+	j := &naq.Job{ID: "j1", Args: raws(`"not a number"`)}
+	var n int
+	if err := j.Bind(&n); !errors.Is(err, naq.ErrBind) {
+		t.Errorf("Bind = %v, want ErrBind", err)
+	}
+}
+
+func TestNewJobArgs(t *testing.T) {
+	type payload struct {
+		To      string `json:"to"`
+		Retries int    `json:"retries"`
+	}
+	tests := []struct {
+		name       string
+		args       any
+		wantArgs   string
+		wantKwargs string
+	}{
+		{"nil", nil, `[]`, `{}`},
+		{"Args", naq.Args{1, "two", []int{3}}, `[1,"two",[3]]`, `{}`},
+		{"empty Args", naq.Args{}, `[]`, `{}`},
+		{"Kwargs", naq.Kwargs{"to": "ana", "n": 2}, `[]`, `{"to":"ana","n":2}`},
+		{"struct", payload{To: "ana", Retries: 2}, `[]`, `{"to":"ana","retries":2}`},
+		{"struct pointer", &payload{To: "bo"}, `[]`, `{"to":"bo","retries":0}`},
+		{"map", map[string]int{"a": 1}, `[]`, `{"a":1}`},
+		{"int", 42, `[42]`, `{}`},
+		{"string", "hello", `["hello"]`, `{}`},
+		{"slice", []int{1, 2}, `[[1,2]]`, `{}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j, err := naq.NewJob("tasks:x", tt.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j.Args == nil || j.Kwargs == nil {
+				t.Fatalf("Args %v / Kwargs %v must not be nil", j.Args, j.Kwargs)
+			}
+			if got := mustJSON(t, j.Args); !jsonEqual(t, got, []byte(tt.wantArgs)) {
+				t.Errorf("Args = %s, want %s", got, tt.wantArgs)
+			}
+			if got := mustJSON(t, j.Kwargs); !jsonEqual(t, got, []byte(tt.wantKwargs)) {
+				t.Errorf("Kwargs = %s, want %s", got, tt.wantKwargs)
+			}
+		})
+	}
+}
+
+func TestNewJobStructRoundTripsThroughBind(t *testing.T) {
+	type payload struct {
+		To   string   `json:"to"`
+		Tags []string `json:"tags"`
+	}
+	in := payload{To: "ana", Tags: []string{"a", "b"}}
+	j, err := naq.NewJob("mail:send", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out payload
+	if err := j.Bind(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(in, out) {
+		t.Errorf("Bind = %+v, want %+v", out, in)
+	}
+}
+
+func TestNewJobDefaults(t *testing.T) {
+	j, err := naq.NewJob("tasks:x", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(j.ID) != 32 || strings.Trim(j.ID, "0123456789abcdef") != "" {
+		t.Errorf("ID = %q, want 32 lower-case hex digits", j.ID)
+	}
+	if j.RetryStrategy != naq.Linear || !reflect.DeepEqual(j.RetryDelay, []time.Duration{0}) || j.MaxRetries != 0 {
+		t.Errorf("retry defaults = %v %v %d", j.RetryStrategy, j.RetryDelay, j.MaxRetries)
+	}
+	if j.EnqueuedAt.IsZero() {
+		t.Error("EnqueuedAt is zero")
+	}
+	j2, _ := naq.NewJob("tasks:x", nil)
+	if j.ID == j2.ID {
+		t.Errorf("two jobs share id %s", j.ID)
+	}
+}
+
+func TestNewJobInvalidArgs(t *testing.T) {
+	for name, args := range map[string]any{
+		"channel":          make(chan int),
+		"Args with Inf":    naq.Args{1, math.Inf(1)},
+		"Args with NaN":    naq.Args{math.NaN()},
+		"Kwargs with fn":   naq.Kwargs{"f": func() {}},
+		"struct with chan": struct{ C chan int }{make(chan int)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := naq.NewJob("tasks:x", args)
+			if !errors.Is(err, naq.ErrInvalidArgs) {
+				t.Errorf("NewJob = %v, want ErrInvalidArgs", err)
+			}
+		})
+	}
+}
+
+func TestNewJobOptionErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		opt  naq.EnqueueOption
+		want error
+	}{
+		{"negative retries", naq.MaxRetries(-1), naq.ErrInvalidJob},
+		{"bad strategy", naq.WithRetryStrategy("fibonacci"), naq.ErrInvalidJob},
+		{"negative retry delay", naq.RetryDelay(time.Second, -time.Second), naq.ErrInvalidJob},
+		{"negative timeout", naq.Timeout(-time.Second), naq.ErrInvalidJob},
+		{"result TTL below 1s", naq.ResultTTL(999 * time.Millisecond), naq.ErrInvalidJob},
+		{"result TTL zero", naq.ResultTTL(0), naq.ErrInvalidJob},
+		{"empty job id", naq.JobID(""), naq.ErrInvalidJob},
+		{"job id with dot", naq.JobID("a.b"), naq.ErrInvalidJob},
+		{"job id with space", naq.JobID("a b"), naq.ErrInvalidJob},
+		{"job id with wildcard", naq.JobID("a*"), naq.ErrInvalidJob},
+		{"job id too long", naq.JobID(strings.Repeat("a", 201)), naq.ErrInvalidJob},
+		{"bad dependency id", naq.DependsOn("ok", "not ok"), naq.ErrInvalidJob},
+		{"queue with dot", naq.Queue("a.b"), naq.ErrInvalidQueue},
+		{"queue with star", naq.Queue("a*"), naq.ErrInvalidQueue},
+		{"queue star", naq.Queue("*"), naq.ErrInvalidQueue},
+		{"queue with gt", naq.Queue("a>"), naq.ErrInvalidQueue},
+		{"queue gt", naq.Queue(">"), naq.ErrInvalidQueue},
+		{"queue with space", naq.Queue("a b"), naq.ErrInvalidQueue},
+		{"queue with tab", naq.Queue("a\tb"), naq.ErrInvalidQueue},
+		{"empty queue", naq.Queue(""), naq.ErrInvalidQueue},
+		{"queue too long", naq.Queue(strings.Repeat("q", 129)), naq.ErrInvalidQueue},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j, err := naq.NewJob("tasks:x", nil, tt.opt)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("NewJob = %v, want %v", err, tt.want)
+			}
+			if j != nil {
+				t.Errorf("NewJob returned a job with its error")
+			}
+		})
+	}
+}
+
+func TestNewJobValidOptions(t *testing.T) {
+	j, err := naq.NewJob("tasks:x", nil,
+		naq.Queue("A-z_09"), naq.JobID("id-1_a="), naq.MaxRetries(0), naq.WithRetryStrategy("EXPONENTIAL"),
+		naq.ResultTTL(time.Second), naq.Timeout(0), naq.DependsOn("a"), naq.DependsOn("b"), naq.RetryDelay())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Queue != "A-z_09" || j.ID != "id-1_a=" || j.RetryStrategy != naq.Exponential || j.ResultTTL != time.Second {
+		t.Errorf("job = %+v", j)
+	}
+	if !reflect.DeepEqual(j.DependsOn, []string{"a", "b"}) {
+		t.Errorf("DependsOn = %v, want both calls' ids", j.DependsOn)
+	}
+	if !reflect.DeepEqual(j.RetryDelay, []time.Duration{0}) {
+		t.Errorf("RetryDelay() = %v, want [0]", j.RetryDelay)
+	}
+}
+
+func TestNewJobReportsEveryBadOption(t *testing.T) {
+	_, err := naq.NewJob("tasks:x", nil, naq.MaxRetries(-1), naq.Queue("a.b"))
+	if !errors.Is(err, naq.ErrInvalidJob) || !errors.Is(err, naq.ErrInvalidQueue) {
+		t.Errorf("NewJob = %v, want both ErrInvalidJob and ErrInvalidQueue", err)
+	}
+}
+
+func TestNewJobEmptyName(t *testing.T) {
+	if _, err := naq.NewJob("", nil); !errors.Is(err, naq.ErrInvalidJob) {
+		t.Errorf("NewJob(\"\") = %v, want ErrInvalidJob", err)
+	}
+}
+
+func TestRetryDelayFor(t *testing.T) {
+	s := time.Second
+	tests := []struct {
+		name     string
+		delay    []time.Duration
+		strategy naq.RetryStrategy
+		want     []time.Duration // for n = 0, 1, 2, ...
+	}{
+		{"none", nil, naq.Linear, []time.Duration{0, 0}},
+		{"zero", []time.Duration{0}, naq.Exponential, []time.Duration{0, 0, 0}},
+		{"linear", []time.Duration{2 * s}, naq.Linear, []time.Duration{2 * s, 2 * s, 2 * s, 2 * s}},
+		{"empty strategy is linear", []time.Duration{3 * s}, "", []time.Duration{3 * s, 3 * s}},
+		{"exponential", []time.Duration{2 * s}, naq.Exponential, []time.Duration{2 * s, 4 * s, 8 * s, 16 * s, 32 * s}},
+		{"exponential ms", []time.Duration{250 * time.Millisecond}, naq.Exponential, []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, s}},
+		{"sequence", []time.Duration{s, 5 * s, 30 * s}, naq.Linear, []time.Duration{s, 5 * s, 30 * s, 30 * s, 30 * s}},
+		{"sequence ignores exponential", []time.Duration{s, 5 * s}, naq.Exponential, []time.Duration{s, 5 * s, 5 * s}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := &naq.Job{RetryDelay: tt.delay, RetryStrategy: tt.strategy}
+			for n, want := range tt.want {
+				if got := j.RetryDelayFor(n); got != want {
+					t.Errorf("RetryDelayFor(%d) = %v, want %v", n, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestRetryDelayForEdges(t *testing.T) {
+	j := &naq.Job{RetryDelay: []time.Duration{time.Second}, RetryStrategy: naq.Exponential}
+	if got := j.RetryDelayFor(-3); got != time.Second {
+		t.Errorf("RetryDelayFor(-3) = %v, want the first delay", got)
+	}
+	if got := j.RetryDelayFor(200); got != time.Duration(math.MaxInt64) {
+		t.Errorf("RetryDelayFor(200) = %v, want saturation at the max duration", got)
+	}
+	if got := j.RetryDelayFor(62); got <= 0 {
+		t.Errorf("RetryDelayFor(62) = %v, must not overflow", got)
+	}
+	seq := &naq.Job{RetryDelay: []time.Duration{time.Second, 2 * time.Second}}
+	if got := seq.RetryDelayFor(-1); got != time.Second {
+		t.Errorf("sequence RetryDelayFor(-1) = %v", got)
+	}
+}
+
+func TestParseRetryStrategy(t *testing.T) {
+	for in, want := range map[string]naq.RetryStrategy{"linear": naq.Linear, "Linear": naq.Linear, "EXPONENTIAL": naq.Exponential} {
+		if got, err := naq.ParseRetryStrategy(in); err != nil || got != want {
+			t.Errorf("ParseRetryStrategy(%q) = %q, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "fixed", "exp"} {
+		if _, err := naq.ParseRetryStrategy(in); err == nil {
+			t.Errorf("ParseRetryStrategy(%q) accepted", in)
+		}
+	}
+}
+
+func TestJobContext(t *testing.T) {
+	j := &naq.Job{ID: "x"}
+	ctx := naq.WithJob(t.Context(), j)
+	if naq.JobFromContext(ctx) != j {
+		t.Error("JobFromContext did not return the job")
+	}
+	if naq.JobFromContext(t.Context()) != nil {
+		t.Error("JobFromContext of a bare context is not nil")
+	}
+}
