@@ -29,6 +29,9 @@ func (c *Client) Cancel(ctx context.Context, id string) error {
 	} else if r != nil {
 		return fmt.Errorf("%w: cannot cancel job %s: it is %s", ErrAlreadyFinished, id, r.Status)
 	}
+	if _, err := c.cancelDelayed(ctx, id); err != nil {
+		return err
+	}
 	now := time.Now().UTC()
 	kv, err := c.cancelledBucket(ctx)
 	if err != nil {

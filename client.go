@@ -175,6 +175,9 @@ func (c *Client) Status(ctx context.Context, id string) (*JobStatus, error) {
 	}
 	rec, recErr := c.statusRecord(ctx, id)
 	if r == nil {
+		if recErr == nil && rec.State == StateScheduled && !rec.NextAttemptAt.After(time.Now()) {
+			rec.State = StatePending // its time came: it waits in its queue
+		}
 		return rec, recErr
 	}
 	st := StatusFromResult(r)

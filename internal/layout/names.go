@@ -13,12 +13,15 @@ import (
 const (
 	JobsStream          = "naq_jobs"
 	JobsSubjectPrefix   = "naq.queue."
+	DelayedPrefix       = "naq.delayed."
 	FailedStream        = "naq_failed_jobs"
 	FailedSubjectPrefix = "naq.failed."
 	ResultsBucket       = "naq_results"
 	StatusBucket        = "naq_job_status"
 	WorkersBucket       = "naq_workers"
 	CancelledBucket     = "naq_cancelled"
+	SchedulesBucket     = "naq_scheduled_jobs"
+	SchedulerLockBucket = "naq_scheduler_lock"
 	ConsumerPrefix      = "naq-worker-"
 	DefaultQueue        = "naq_default_queue"
 )
@@ -40,6 +43,9 @@ var (
 
 // QueueSubject is the subject jobs of queue q are published on.
 func QueueSubject(q string) string { return JobsSubjectPrefix + q }
+
+// DelayedSubject holds job id's server-side schedule until it fires.
+func DelayedSubject(id string) string { return DelayedPrefix + id }
 
 // FailedSubject is the subject failed jobs of queue q are published on.
 func FailedSubject(q string) string { return FailedSubjectPrefix + q }

@@ -37,17 +37,20 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 // JobsStreamConfig is naq_jobs: one subject per queue, work-queue retention,
-// file storage, and atomic batch publish for all-or-nothing bulk enqueue.
+// file storage, atomic batch publish for all-or-nothing bulk enqueue, and
+// message schedules: a delayed job waits on naq.delayed.<id> (which no
+// consumer reads) until the server publishes it to its queue.
 func JobsStreamConfig(c Config) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:               JobsStream,
 		Description:        "naq jobs, one subject per queue",
-		Subjects:           []string{JobsSubjectPrefix + "*"},
+		Subjects:           []string{JobsSubjectPrefix + "*", DelayedPrefix + "*"},
 		Retention:          jetstream.WorkQueuePolicy,
 		Storage:            jetstream.FileStorage,
 		Replicas:           c.replicas(),
 		Duplicates:         DuplicateWindow,
 		AllowAtomicPublish: true,
+		AllowMsgSchedules:  true,
 	}
 }
 
@@ -125,6 +128,32 @@ func EnsureCancelledBucket(ctx context.Context, js jetstream.JetStream, c Config
 		TTL:         orDefault(c.StatusTTL, DefaultStatusTTL),
 		Storage:     jetstream.FileStorage,
 		Replicas:    c.replicas(),
+	})
+}
+
+// EnsureSchedulesBucket creates naq_scheduled_jobs, the registry of recurring
+// jobs (JSON records, string states).
+func EnsureSchedulesBucket(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.KeyValue, error) {
+	return ensureBucket(ctx, js, jetstream.KeyValueConfig{
+		Bucket:      SchedulesBucket,
+		Description: "naq recurring jobs, key = schedule id",
+		Storage:     jetstream.FileStorage,
+		Replicas:    c.replicas(),
+	})
+}
+
+// EnsureSchedulerLockBucket creates naq_scheduler_lock. Its max age is the
+// lease: every renewal rewrites the key and so restarts it; an expired lease
+// leaves a marker that watchers see at once.
+func EnsureSchedulerLockBucket(ctx context.Context, js jetstream.JetStream, c Config, ttl time.Duration) (jetstream.KeyValue, error) {
+	return ensureBucket(ctx, js, jetstream.KeyValueConfig{
+		Bucket:         SchedulerLockBucket,
+		Description:    "naq scheduler leader lease",
+		History:        1,
+		TTL:            ttl,
+		LimitMarkerTTL: time.Second,
+		Storage:        jetstream.FileStorage,
+		Replicas:       c.replicas(),
 	})
 }
 

@@ -1,0 +1,101 @@
+package naq
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/naqgo/naq/internal/layout"
+)
+
+// DelayedJob is a job waiting for its time on the server.
+type DelayedJob struct {
+	Job   *Job
+	RunAt time.Time
+	Seq   uint64
+}
+
+// EnqueueAt stores a job that runs at t (converted to UTC). The server holds it
+// and publishes it to its queue on time, even when no naq process is running
+// then; a t in the past runs at once. Cancel removes it before it fires.
+func (c *Client) EnqueueAt(ctx context.Context, t time.Time, name string, args any, opts ...EnqueueOption) (*Job, error) {
+	j, err := NewJob(name, args, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return j, c.EnqueueJobAt(ctx, t, j)
+}
+
+// EnqueueIn stores a job that runs after d.
+func (c *Client) EnqueueIn(ctx context.Context, d time.Duration, name string, args any, opts ...EnqueueOption) (*Job, error) {
+	return c.EnqueueAt(ctx, time.Now().Add(d), name, args, opts...)
+}
+
+// EnqueueJobAt stores a job built with NewJob to run at t.
+func (c *Client) EnqueueJobAt(ctx context.Context, t time.Time, j *Job) error {
+	if t.IsZero() {
+		return fmt.Errorf("%w: a delayed job needs a time", ErrInvalidJob)
+	}
+	msg, err := c.jobMsg(j)
+	if err != nil {
+		return err
+	}
+	runAt := t.UTC()
+	target := msg.Subject
+	msg.Subject = layout.DelayedSubject(j.ID)
+	// Nanosecond precision: the helper option would truncate to whole seconds.
+	msg.Header.Set(jetstream.ScheduleHeader, "@at "+runAt.Format(time.RFC3339Nano))
+	msg.Header.Set(jetstream.ScheduleTargetHeader, target)
+	st, _ := json.Marshal(&JobStatus{
+		JobID: j.ID, State: StateScheduled, Name: j.Name, Queue: j.Queue, MaxRetries: j.MaxRetries,
+		EnqueuedAt: j.EnqueuedAt, NextAttemptAt: runAt, UpdatedAt: time.Now().UTC(),
+	})
+	if _, err := c.status.Put(ctx, j.ID, st); err != nil {
+		return fmt.Errorf("naq: schedule job %s: %w", j.ID, err)
+	}
+	if _, err := c.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(layout.JobsStream)); err != nil {
+		return fmt.Errorf("naq: schedule job %s for %s: %w", j.ID, runAt.Format(time.RFC3339), err)
+	}
+	return nil
+}
+
+// ListDelayed returns the delayed jobs that have not fired yet, in the order
+// they were scheduled, at most limit (0: all).
+func (c *Client) ListDelayed(ctx context.Context, limit int) ([]DelayedJob, error) {
+	s, err := c.js.Stream(ctx, layout.JobsStream)
+	if err != nil {
+		return nil, fmt.Errorf("naq: list delayed jobs: %w", err)
+	}
+	out := []DelayedJob{}
+	for seq := uint64(1); limit <= 0 || len(out) < limit; seq++ {
+		m, err := s.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(layout.DelayedPrefix+"*"))
+		if layout.IsNotFound(err) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("naq: list delayed jobs: %w", err)
+		}
+		seq = m.Sequence
+		j, err := DecodeJob(m.Data)
+		if err != nil {
+			continue // not ours
+		}
+		runAt, _ := time.Parse(time.RFC3339Nano, strings.TrimPrefix(m.Header.Get(jetstream.ScheduleHeader), "@at "))
+		out = append(out, DelayedJob{Job: j, RunAt: runAt, Seq: m.Sequence})
+	}
+	return out, nil
+}
+
+// cancelDelayed removes a delayed job's schedule; it reports whether there
+// was one.
+func (c *Client) cancelDelayed(ctx context.Context, id string) (bool, error) {
+	n, err := layout.PurgeSubject(ctx, c.nc, layout.JobsStream, layout.DelayedSubject(id))
+	if err != nil {
+		return false, fmt.Errorf("naq: cancel delayed job %s: %w", id, err)
+	}
+	return n > 0, nil
+}
