@@ -1,0 +1,369 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/layout"
+	"github.com/naqgo/naq/worker"
+)
+
+const (
+	queue      = "bench"
+	jobName    = "bench:send_welcome_email"
+	rawStream  = "bench_raw"
+	rawSubject = "bench_raw.queue.bench"
+	rawDurable = "bench-raw"
+	resultsKV  = "KV_" + layout.ResultsBucket
+)
+
+// welcomeArgs are the arguments of the benchmark's job: a typical small job
+// whose wire form is about 300 bytes.
+type welcomeArgs struct {
+	UserID int64 `json:"user_id"`
+}
+
+var sampleArgs = welcomeArgs{UserID: 4821337}
+
+// env is everything the scenarios share: a bare JetStream handle and its own
+// stream for the raw runs, a naq client, and a connection for the workers.
+type env struct {
+	cfg      Config
+	js       jetstream.JetStream // raw runs and bookkeeping
+	raw      jetstream.Stream
+	jobs     jetstream.Stream
+	results  jetstream.Stream
+	client   *naq.Client
+	workerNC *nats.Conn
+	logger   *slog.Logger
+	payload  []byte // an encoded naq job, the raw runs' message body
+
+	// processed and stored count what the last naqProcess saw: jobs taken
+	// off the queue and results in the results bucket.
+	processed, stored int64
+}
+
+func newEnv(ctx context.Context, cfg Config, rawNC, clientNC, workerNC *nats.Conn) (*env, error) {
+	e := &env{cfg: cfg, workerNC: workerNC, logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	var err error
+	if e.js, err = jetstream.New(rawNC); err != nil {
+		return nil, err
+	}
+	// The raw stream is configured as naq_jobs is, under another name.
+	sc := layout.JobsStreamConfig(layout.Config{})
+	sc.Name, sc.Subjects, sc.Description = rawStream, []string{"bench_raw.queue.*"}, "naq benchmark: raw JetStream baseline"
+	if e.raw, err = e.js.CreateOrUpdateStream(ctx, sc); err != nil {
+		return nil, err
+	}
+	if e.client, err = naq.NewClient(ctx, clientNC, naq.WithDefaultQueue(queue), naq.WithLogger(e.logger)); err != nil {
+		return nil, err
+	}
+	if e.jobs, err = e.js.Stream(ctx, layout.JobsStream); err != nil {
+		return nil, err
+	}
+	if e.results, err = e.js.Stream(ctx, resultsKV); err != nil {
+		return nil, err
+	}
+	j, err := naq.NewJob(jobName, sampleArgs, naq.Queue(queue))
+	if err != nil {
+		return nil, err
+	}
+	if e.payload, err = j.Encode(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// roundResult holds one round's runs by scenario name.
+type roundResult struct {
+	naq, raw           map[string]run
+	processed, results int64
+}
+
+// round runs every scenario once. Within each pair the raw and naq runs
+// alternate which goes first from round to round, so neither always meets a
+// freshly compacted store or a warm cache.
+func (e *env) round(ctx context.Context, first bool) (*roundResult, error) {
+	res := &roundResult{naq: map[string]run{}, raw: map[string]run{}}
+	pair := func(rawFn, naqFn func() error) error {
+		if first {
+			if err := rawFn(); err != nil {
+				return err
+			}
+			return naqFn()
+		}
+		if err := naqFn(); err != nil {
+			return err
+		}
+		return rawFn()
+	}
+	set := func(m map[string]run, name string, f func(context.Context) (run, error)) func() error {
+		return func() error {
+			r, err := f(ctx)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			m[name] = r
+			return nil
+		}
+	}
+	steps := []func() error{
+		// Acked enqueue; both streams are emptied afterwards.
+		func() error {
+			return pair(set(res.raw, Enqueue, e.rawPublish), set(res.naq, Enqueue, e.naqEnqueue))
+		},
+		// Bulk enqueue; both streams keep their N messages for processing.
+		func() error {
+			return pair(set(res.raw, Bulk, e.rawPublishAsync), set(res.naq, Bulk, e.naqEnqueueMany))
+		},
+		func() error {
+			return pair(set(res.raw, Process, e.rawConsume), set(res.naq, Process, e.naqProcess))
+		},
+		set(res.naq, BulkAtomic, e.naqEnqueueAtomic),
+	}
+	for _, s := range steps {
+		if err := s(); err != nil {
+			return nil, err
+		}
+	}
+	res.raw[BulkAtomic] = res.raw[Bulk]
+	res.processed, res.results = e.processed, e.stored
+	return res, nil
+}
+
+// rawPublish publishes N messages one at a time, each acknowledged.
+func (e *env) rawPublish(ctx context.Context) (run, error) {
+	n := e.cfg.Jobs
+	t := startTimer()
+	for range n {
+		if _, err := e.js.Publish(ctx, rawSubject, e.payload); err != nil {
+			return run{}, err
+		}
+	}
+	r := t.stop(n)
+	return r, e.expectAndPurge(ctx, e.raw, n)
+}
+
+// rawPublishAsync publishes N messages asynchronously and waits for all acks.
+// The messages stay for rawConsume.
+func (e *env) rawPublishAsync(ctx context.Context) (run, error) {
+	n := e.cfg.Jobs
+	t := startTimer()
+	for range n {
+		if _, err := e.js.PublishAsync(rawSubject, e.payload); err != nil {
+			return run{}, err
+		}
+	}
+	select {
+	case <-e.js.PublishAsyncComplete():
+	case <-ctx.Done():
+		return run{}, ctx.Err()
+	}
+	r := t.stop(n)
+	return r, e.expect(ctx, e.raw, n)
+}
+
+// rawConsume consumes and acks the N messages of the raw stream with a
+// durable consumer configured as a naq worker's, through Consume() with its
+// default options, and waits until the stream is empty.
+func (e *env) rawConsume(ctx context.Context) (run, error) {
+	n := e.cfg.Jobs
+	t := startTimer()
+	c, err := e.raw.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable: rawDurable, FilterSubject: rawSubject, AckPolicy: jetstream.AckExplicitPolicy,
+		DeliverPolicy: jetstream.DeliverAllPolicy, AckWait: layout.DefaultAckWait, MaxAckPending: 10000, MaxDeliver: -1,
+	})
+	if err != nil {
+		return run{}, err
+	}
+	cc, err := c.Consume(func(m jetstream.Msg) { _ = m.Ack() })
+	if err != nil {
+		return run{}, err
+	}
+	err = waitUntil(ctx, e.timeout(), func() (bool, error) {
+		msgs, err := streamMsgs(ctx, e.raw)
+		return msgs == 0, err
+	})
+	r := t.stop(n)
+	cc.Stop()
+	<-cc.Closed()
+	if err != nil {
+		return run{}, fmt.Errorf("waiting for the raw stream to empty: %w", err)
+	}
+	// Pull requests outlive Stop on the server: deleting the consumer keeps
+	// them from taking the next round's messages.
+	return r, e.raw.DeleteConsumer(ctx, rawDurable)
+}
+
+// naqEnqueue enqueues N jobs with Client.Enqueue, one at a time.
+func (e *env) naqEnqueue(ctx context.Context) (run, error) {
+	n := e.cfg.Jobs
+	t := startTimer()
+	for range n {
+		if _, err := e.client.Enqueue(ctx, jobName, sampleArgs); err != nil {
+			return run{}, err
+		}
+	}
+	r := t.stop(n)
+	return r, e.expectAndPurge(ctx, e.jobs, n)
+}
+
+// naqEnqueueMany builds N jobs and enqueues them with one EnqueueMany call.
+// The jobs stay for naqProcess.
+func (e *env) naqEnqueueMany(ctx context.Context) (run, error) {
+	n := e.cfg.Jobs
+	t := startTimer()
+	jobs := make([]*naq.Job, n)
+	for i := range jobs {
+		j, err := naq.NewJob(jobName, sampleArgs)
+		if err != nil {
+			return run{}, err
+		}
+		jobs[i] = j
+	}
+	if err := e.client.EnqueueMany(ctx, jobs); err != nil {
+		return run{}, err
+	}
+	r := t.stop(n)
+	return r, e.expect(ctx, e.jobs, n)
+}
+
+// naqEnqueueAtomic builds and enqueues N jobs in all-or-nothing batches of
+// naq.MaxAtomicBatch.
+func (e *env) naqEnqueueAtomic(ctx context.Context) (run, error) {
+	n := e.cfg.Jobs
+	t := startTimer()
+	batch := make([]*naq.Job, 0, naq.MaxAtomicBatch)
+	for done := 0; done < n; done += len(batch) {
+		batch = batch[:0]
+		for range min(naq.MaxAtomicBatch, n-done) {
+			j, err := naq.NewJob(jobName, sampleArgs)
+			if err != nil {
+				return run{}, err
+			}
+			batch = append(batch, j)
+		}
+		if err := e.client.EnqueueMany(ctx, batch, naq.AllOrNothing()); err != nil {
+			return run{}, err
+		}
+	}
+	r := t.stop(n)
+	return r, e.expectAndPurge(ctx, e.jobs, n)
+}
+
+// naqProcess starts a worker with a no-op handler on the N queued jobs and
+// times it until the queue is empty and all N results are stored. The results
+// bucket is emptied afterwards.
+func (e *env) naqProcess(ctx context.Context) (run, error) {
+	n := e.cfg.Jobs
+	e.processed, e.stored = 0, 0
+	queued, err := streamMsgs(ctx, e.jobs)
+	if err != nil {
+		return run{}, err
+	}
+	if err := e.results.Purge(ctx); err != nil {
+		return run{}, err
+	}
+	w, err := worker.New(e.workerNC, worker.WithQueues(queue), worker.WithConcurrency(e.cfg.Concurrency),
+		worker.WithLogger(e.logger), worker.WithName("naqbench"))
+	if err != nil {
+		return run{}, err
+	}
+	w.HandleFunc(jobName, func(context.Context, *naq.Job) (any, error) { return nil, nil })
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	t := startTimer()
+	go func() { done <- w.Run(wctx) }()
+	err = waitUntil(ctx, e.timeout(), func() (bool, error) {
+		left, err := streamMsgs(ctx, e.jobs)
+		if err != nil || left > 0 {
+			return false, err
+		}
+		stored, err := streamMsgs(ctx, e.results)
+		return stored >= uint64(n), err
+	})
+	r := t.stop(n)
+	stop()
+	if runErr := <-done; err == nil && runErr != nil {
+		err = fmt.Errorf("worker: %w", runErr)
+	}
+	if err != nil {
+		return run{}, fmt.Errorf("waiting for %d jobs to be processed: %w", n, err)
+	}
+	left, err := streamMsgs(ctx, e.jobs)
+	if err != nil {
+		return run{}, err
+	}
+	stored, err := streamMsgs(ctx, e.results)
+	if err != nil {
+		return run{}, err
+	}
+	e.processed, e.stored = int64(queued-left), int64(stored)
+	if left != 0 || stored != uint64(n) {
+		return run{}, fmt.Errorf("%d jobs left and %d results stored for %d jobs", left, stored, n)
+	}
+	// As in rawConsume, a fresh consumer each round.
+	if err := e.jobs.DeleteConsumer(ctx, layout.ConsumerName(queue)); err != nil {
+		return run{}, err
+	}
+	return r, e.results.Purge(ctx)
+}
+
+// timeout bounds one wait: generous, as the point is to finish, not to judge.
+func (e *env) timeout() time.Duration {
+	return max(time.Minute, time.Duration(e.cfg.Jobs)*time.Millisecond)
+}
+
+// expect checks that s holds exactly n messages.
+func (e *env) expect(ctx context.Context, s jetstream.Stream, n int) error {
+	msgs, err := streamMsgs(ctx, s)
+	if err != nil {
+		return err
+	}
+	if msgs != uint64(n) {
+		return fmt.Errorf("stream %s holds %d messages, want %d", s.CachedInfo().Config.Name, msgs, n)
+	}
+	return nil
+}
+
+func (e *env) expectAndPurge(ctx context.Context, s jetstream.Stream, n int) error {
+	if err := e.expect(ctx, s, n); err != nil {
+		return err
+	}
+	return s.Purge(ctx)
+}
+
+func streamMsgs(ctx context.Context, s jetstream.Stream) (uint64, error) {
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.State.Msgs, nil
+}
+
+// waitUntil polls cond every 2 ms until it holds, fails, or timeout passes.
+func waitUntil(ctx context.Context, timeout time.Duration, cond func() (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t := time.NewTicker(2 * time.Millisecond)
+	defer t.Stop()
+	for {
+		ok, err := cond()
+		if err != nil || ok {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
