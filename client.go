@@ -26,7 +26,8 @@ type Client struct {
 	status       jetstream.KeyValue
 
 	mu        sync.Mutex
-	cancelled jetstream.KeyValue // provisioned on first Cancel
+	cancelled jetstream.KeyValue // provisioned on first use
+	schedules jetstream.KeyValue // provisioned on first use
 }
 
 type clientConfig struct {

@@ -1,0 +1,181 @@
+// Package scheduler enqueues the occurrences of recurring jobs (registered with
+// naq.Client.Schedule). Run several schedulers for high availability: they
+// elect one leader through naq_scheduler_lock, and only the leader acts.
+// Delayed one-off jobs (EnqueueAt, EnqueueIn) need no scheduler: the NATS
+// server fires them.
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/layout"
+)
+
+// DefaultLockTTL is how long a leader's lease lasts without renewal: the
+// failover time after a leader crashes.
+const DefaultLockTTL = 10 * time.Second
+
+// Scheduler campaigns for leadership and, while it leads, enqueues every due
+// occurrence of every active schedule.
+type Scheduler struct {
+	nc         *nats.Conn
+	log        *slog.Logger
+	id         string
+	ttl        time.Duration
+	replicas   int
+	leading    atomic.Bool
+	onLeader   func(bool)
+	leaderTerm atomic.Int64
+}
+
+// Option configures New.
+type Option func(*Scheduler)
+
+// WithInstanceID names this scheduler (default "<host>-<8 hex>").
+func WithInstanceID(id string) Option { return func(s *Scheduler) { s.id = id } }
+
+// WithLockTTL sets the lease time (default 10 s; at least 1 s).
+func WithLockTTL(d time.Duration) Option { return func(s *Scheduler) { s.ttl = d } }
+
+// WithLogger logs through l.
+func WithLogger(l *slog.Logger) Option { return func(s *Scheduler) { s.log = l } }
+
+// WithReplicas sets the replica count of the buckets the scheduler creates.
+func WithReplicas(n int) Option { return func(s *Scheduler) { s.replicas = n } }
+
+// WithLeaderHook calls f(true) when this instance becomes leader and f(false)
+// when it stops leading.
+func WithLeaderHook(f func(leading bool)) Option { return func(s *Scheduler) { s.onLeader = f } }
+
+// New returns a scheduler on nc; the caller owns nc.
+func New(nc *nats.Conn, opts ...Option) (*Scheduler, error) {
+	host, _ := os.Hostname()
+	s := &Scheduler{nc: nc, log: slog.Default(), id: fmt.Sprintf("%s-%s", host, uuid.NewString()[:8]), ttl: DefaultLockTTL}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.ttl < time.Second {
+		return nil, fmt.Errorf("scheduler: lock TTL %s is below one second", s.ttl)
+	}
+	s.log = s.log.With("scheduler", s.id)
+	return s, nil
+}
+
+// ID is this instance's id.
+func (s *Scheduler) ID() string { return s.id }
+
+// Leading reports whether this instance leads now.
+func (s *Scheduler) Leading() bool { return s.leading.Load() }
+
+// Run campaigns and leads until ctx ends; then it gives the lease up at once
+// so another scheduler takes over within a second.
+func (s *Scheduler) Run(ctx context.Context) error {
+	js, err := jetstream.New(s.nc)
+	if err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
+	lc := layout.Config{Replicas: s.replicas}
+	lockKV, err := layout.EnsureSchedulerLockBucket(ctx, js, lc, s.ttl)
+	if err != nil {
+		return err
+	}
+	schedules, err := layout.EnsureSchedulesBucket(ctx, js, lc)
+	if err != nil {
+		return err
+	}
+	client, err := naq.NewClient(ctx, s.nc, naq.WithLogger(s.log), naq.WithReplicas(s.replicas))
+	if err != nil {
+		return err
+	}
+	l := &lease{kv: lockKV, id: s.id, ttl: s.ttl}
+	for ctx.Err() == nil {
+		won, err := l.acquire(ctx)
+		if err != nil {
+			s.log.Warn("campaign failed; retrying", "err", err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		if !won {
+			l.waitFree(ctx, s.ttl)
+			continue
+		}
+		s.lead(ctx, l, &runner{client: client, kv: schedules, log: s.log})
+	}
+	return nil
+}
+
+// lead holds the lease, renewing it every third of its TTL, and runs the
+// schedules until the lease is lost or ctx ends.
+func (s *Scheduler) lead(ctx context.Context, l *lease, r *runner) {
+	acquired := time.Now().UTC()
+	term := s.leaderTerm.Add(1)
+	s.log.Info("leading", "term", term, "revision", l.rev)
+	leadCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer stop()
+		t := time.NewTicker(s.ttl / 3)
+		defer t.Stop()
+		lastOK := time.Now()
+		for {
+			select {
+			case <-leadCtx.Done():
+				return
+			case <-t.C:
+				rctx, cancel := context.WithTimeout(leadCtx, s.ttl/3)
+				err := l.renew(rctx, acquired)
+				cancel()
+				if err == nil {
+					lastOK = time.Now()
+					continue
+				}
+				// Stop acting before the lease can have expired on the server.
+				if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || time.Since(lastOK) > s.ttl*2/3 {
+					s.log.Warn("lost the scheduler lock", "err", err)
+					return
+				}
+			}
+		}
+	}()
+	s.setLeading(true)
+	r.run(leadCtx)
+	s.setLeading(false)
+	stop()
+	wg.Wait()
+	if ctx.Err() != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if err := l.release(rctx); err != nil {
+			s.log.Warn("could not release the scheduler lock; it expires on its own", "err", err)
+		}
+	}
+}
+
+func (s *Scheduler) setLeading(on bool) {
+	s.leading.Store(on)
+	if s.onLeader != nil {
+		s.onLeader(on)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
