@@ -93,7 +93,10 @@ func (c Config) validate() error {
 	if c.HeartbeatInterval < 10*time.Millisecond {
 		errs = append(errs, fmt.Errorf("worker: heartbeat interval %s is too short", c.HeartbeatInterval))
 	}
-	if c.ShutdownTimeout < 0 || c.PollWait < 0 || c.MaxAckPending < 0 {
+	if c.RetryJitter < 0 || c.RetryJitter > 10 {
+		errs = append(errs, fmt.Errorf("worker: retry jitter %v must be between 0 and 10", c.RetryJitter))
+	}
+	if c.ShutdownTimeout < 0 || c.PollWait < 0 || c.MaxAckPending < 0 || c.MaxLostDeliveries < 0 || c.DependencyTimeout < 0 {
 		errs = append(errs, errors.New("worker: durations and limits must not be negative"))
 	}
 	return errors.Join(errs...)

@@ -322,7 +322,7 @@ func (r *run) keepalive() {
 			}
 			for _, j := range mark {
 				st := r.statusOf(j.job, naq.StateRunning)
-				st.StartedAt = j.started
+				st.StartedAt, st.Naks = j.started, j.naks
 				if _, err := r.jobs.PublishStatus(st); err != nil {
 					r.sh.Logger.Warn("status write failed", "job", j.job.ID, "err", err)
 				}

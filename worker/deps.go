@@ -37,7 +37,13 @@ func (r *run) dependenciesMet(ctx context.Context, job *naq.Job, m jetstream.Msg
 		r.failNow(ctx, job, m, md, KindDependencyFailed, fmt.Sprintf("dependency %s failed or was cancelled", dep))
 		return false
 	}
-	if waited := time.Since(job.EnqueuedAt); waited > r.sh.Config.DependencyTimeout {
+	// A job without enqueue_time is dated by its message, which keeps its first
+	// store time across redeliveries.
+	since := job.EnqueuedAt
+	if md.Timestamp.Before(since) {
+		since = md.Timestamp
+	}
+	if time.Since(since) > r.sh.Config.DependencyTimeout {
 		r.failNow(ctx, job, m, md, KindDependencyTimeout,
 			fmt.Sprintf("dependency %s did not complete within %s", dep, r.sh.Config.DependencyTimeout))
 		return false

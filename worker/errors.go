@@ -40,16 +40,19 @@ const (
 type kinder interface{ ErrorKind() string }
 
 // ErrorKind names err's kind: the kind of the first error in its chain that has
-// one (see Error), else the Go type of err ("*fs.PathError" becomes
-// "fs.PathError"). A deadline is KindTimeout.
+// one (see Error), else the Go type of the first error in the chain that is
+// not a mere wrapper ("*fs.PathError" becomes "fs.PathError"). A deadline is
+// KindTimeout.
 func ErrorKind(err error) string {
-	if err == nil {
-		return ""
-	}
 	if ks := errorKinds(err); len(ks) > 0 {
 		return ks[0]
 	}
 	return ""
+}
+
+// wrapperTypes only add context to the error they wrap; they are not kinds.
+var wrapperTypes = map[string]bool{
+	"fmt.wrapError": true, "fmt.wrapErrors": true, "errors.joinError": true, "worker.skipRetryError": true,
 }
 
 // errorKinds lists the kinds of every error in err's chain, named ones first.
@@ -66,13 +69,17 @@ func errorKinds(err error) []string {
 		if e == context.DeadlineExceeded {
 			named = append(named, KindTimeout)
 		}
-		typed = append(typed, strings.TrimPrefix(reflect.TypeOf(e).String(), "*"))
+		if t := strings.TrimPrefix(reflect.TypeOf(e).String(), "*"); !wrapperTypes[t] {
+			typed = append(typed, t)
+		}
 		switch u := e.(type) {
 		case interface{ Unwrap() error }:
 			walk(u.Unwrap())
 		case interface{ Unwrap() []error }:
 			for _, x := range u.Unwrap() {
-				walk(x)
+				if x != errSkipRetry {
+					walk(x)
+				}
 			}
 		}
 	}

@@ -18,6 +18,7 @@ type running struct {
 	cancel    context.CancelCauseFunc
 	touched   time.Time // last InProgress
 	hasRecord bool      // a status record was written for this attempt
+	naks      int       // deliberate put-backs before this delivery
 }
 
 // inflight tracks running jobs by stream sequence, for heartbeats, keepalives

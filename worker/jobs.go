@@ -45,6 +45,8 @@ func (m *JobStatusManager) PublishResult(job *naq.Job, res *naq.Result) (jetstre
 	if ttl <= 0 {
 		ttl = layout.DefaultResultTTL
 	}
+	// The server takes whole seconds, at least one.
+	ttl = max(ttl.Round(time.Second), time.Second)
 	msg := &nats.Msg{Subject: layout.ResultSubject(job.ID), Data: data, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgTTLHeader, ttl.String())
 	return m.sh.JS.PublishMsgAsync(msg)

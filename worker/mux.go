@@ -30,7 +30,7 @@ func Typed[T, R any](fn func(ctx context.Context, args T) (R, error)) Handler {
 	return HandlerFunc(func(ctx context.Context, job *naq.Job) (any, error) {
 		var args T
 		if err := job.Bind(&args); err != nil {
-			return nil, SkipRetry(err)
+			return nil, SkipRetry(&Error{Kind: KindBind, Err: err})
 		}
 		return fn(ctx, args)
 	})

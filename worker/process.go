@@ -46,11 +46,11 @@ func (r *run) process(m jetstream.Msg) {
 			return
 		}
 	}
-	if len(job.DependsOn) > 0 && !r.dependenciesMet(ioCtx, job, m, md, naks) {
-		return
-	}
 	if r.cancelled.has(job.ID) {
 		r.dropCancelled(ioCtx, job, m, md)
+		return
+	}
+	if len(job.DependsOn) > 0 && !r.dependenciesMet(ioCtx, job, m, md, naks) {
 		return
 	}
 
@@ -64,7 +64,7 @@ func (r *run) process(m jetstream.Msg) {
 	hctx = naq.WithJob(hctx, job)
 	started := time.Now().UTC()
 	seq := md.Sequence.Stream
-	r.inflight.add(seq, &running{job: job, msg: m, started: started, touched: started, cancel: cancel})
+	r.inflight.add(seq, &running{job: job, msg: m, started: started, touched: started, cancel: cancel, naks: naks})
 	value, herr, traceback := r.call(hctx, job)
 	hasRecord := r.inflight.remove(seq)
 
@@ -249,8 +249,8 @@ func (r *run) redelivered(ctx context.Context, job *naq.Job, m jetstream.Msg, md
 // configured.
 func (r *run) retryDelay(job *naq.Job) time.Duration {
 	d := job.RetryDelayFor(job.Attempt - 1)
-	if j := r.sh.Config.RetryJitter; j > 0 && d > 0 {
-		d += time.Duration(rand.Int64N(int64(float64(d) * j)))
+	if span := int64(float64(d) * r.sh.Config.RetryJitter); span > 0 {
+		d += time.Duration(rand.Int64N(span))
 	}
 	return d
 }
