@@ -1,87 +1,54 @@
 package naq
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/naqgo/naq/internal/jsonscan"
 	"github.com/naqgo/naq/internal/layout"
 )
 
 // wireJob is naq's JSON job envelope as Python naq writes it. Pointers tell an
 // absent or null field (which takes naq's default) from a zero value.
 type wireJob struct {
-	JobID         *string                    `json:"job_id"`
-	EnqueueTime   *float64                   `json:"enqueue_time"`
-	Function      *string                    `json:"function"`
-	Args          []json.RawMessage          `json:"args"`
-	Kwargs        map[string]json.RawMessage `json:"kwargs"`
-	MaxRetries    *int                       `json:"max_retries"`
-	RetryDelay    wireDelay                  `json:"retry_delay"`
-	RetryStrategy *string                    `json:"retry_strategy"`
-	RetryOn       []string                   `json:"retry_on"`
-	IgnoreOn      []string                   `json:"ignore_on"`
-	QueueName     *string                    `json:"queue_name"`
-	DependsOn     wireIDs                    `json:"depends_on"`
-	ResultTTL     *float64                   `json:"result_ttl"`
-	Timeout       *float64                   `json:"timeout"`
-}
-
-// wireDelay is retry_delay: a number of seconds or an array of them.
-type wireDelay []float64
-
-func (d *wireDelay) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '[' {
-		var s []float64
-		if err := json.Unmarshal(b, &s); err != nil {
-			return fmt.Errorf("retry_delay: want a number or an array of numbers: %w", err)
-		}
-		*d = s
-		return nil
-	}
-	if string(b) == "null" {
-		*d = nil
-		return nil
-	}
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
-		return fmt.Errorf("retry_delay: want a number or an array of numbers: %w", err)
-	}
-	*d = wireDelay{f}
-	return nil
-}
-
-// wireIDs is depends_on: an array of job ids (a single id is accepted too).
-type wireIDs []string
-
-func (w *wireIDs) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*w = wireIDs{s}
-		return nil
-	}
-	var s []string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("depends_on: want an array of job ids: %w", err)
-	}
-	*w = s
-	return nil
+	JobID         *string
+	EnqueueTime   *float64
+	Function      *string
+	Args          []json.RawMessage
+	Kwargs        map[string]json.RawMessage
+	MaxRetries    *int
+	RetryDelay    []float64
+	RetryStrategy *string
+	RetryOn       []string
+	IgnoreOn      []string
+	QueueName     *string
+	DependsOn     []string
+	ResultTTL     *float64
+	Timeout       *float64
 }
 
 // DecodeJob parses one wire job, filling naq's defaults for absent fields and
 // ignoring unknown ones. Any other deviation returns an error wrapping
-// ErrMalformedJob.
+// ErrMalformedJob. It scans the envelope by hand: it is on every job's path.
 func DecodeJob(data []byte) (*Job, error) {
 	var w wireJob
-	if err := json.Unmarshal(data, &w); err != nil {
+	sc := jsonscan.New(data)
+	err := sc.Object(func(key string) error {
+		if err := w.member(sc, key); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		return nil
+	})
+	if err == nil {
+		err = sc.End()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedJob, err)
 	}
 	j, err := w.job()
@@ -89,6 +56,105 @@ func DecodeJob(data []byte) (*Job, error) {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedJob, err)
 	}
 	return j, nil
+}
+
+// member decodes one field of the envelope; null leaves it unset.
+func (w *wireJob) member(sc *jsonscan.Scanner, key string) error {
+	if sc.Null() {
+		switch key {
+		case "job_id":
+			w.JobID = nil
+		case "function":
+			w.Function = nil
+		}
+		return nil
+	}
+	var err error
+	switch key {
+	case "job_id":
+		w.JobID, err = strPtr(sc.StringOf())
+	case "function":
+		w.Function, err = strPtr(sc.StringOf())
+	case "queue_name":
+		w.QueueName, err = strPtr(sc.StringOf())
+	case "retry_strategy":
+		w.RetryStrategy, err = strPtr(sc.StringOf())
+	case "enqueue_time":
+		w.EnqueueTime, err = numPtr(sc.Number())
+	case "result_ttl":
+		w.ResultTTL, err = numPtr(sc.Number())
+	case "timeout":
+		w.Timeout, err = numPtr(sc.Number())
+	case "max_retries":
+		var n int
+		if n, err = sc.Int(); err == nil {
+			w.MaxRetries = &n
+		}
+	case "args":
+		if sc.Peek() != '[' {
+			return fmt.Errorf("%w: want an array", jsonscan.ErrType)
+		}
+		w.Args = []json.RawMessage{}
+		err = sc.Array(func() error {
+			raw, err := sc.Raw()
+			w.Args = append(w.Args, raw)
+			return err
+		})
+	case "kwargs":
+		if sc.Peek() != '{' {
+			return fmt.Errorf("%w: want an object", jsonscan.ErrType)
+		}
+		w.Kwargs = map[string]json.RawMessage{}
+		err = sc.Object(func(k string) error {
+			raw, err := sc.Raw()
+			w.Kwargs[k] = raw
+			return err
+		})
+	case "retry_delay":
+		if sc.Peek() != '[' {
+			var f float64
+			if f, err = sc.Number(); err != nil {
+				return fmt.Errorf("want a number or an array of numbers: %w", err)
+			}
+			w.RetryDelay = []float64{f}
+			return nil
+		}
+		w.RetryDelay = []float64{}
+		err = sc.Array(func() error {
+			f, err := sc.Number()
+			w.RetryDelay = append(w.RetryDelay, f)
+			return err
+		})
+	case "retry_on":
+		w.RetryOn, err = sc.Strings()
+	case "ignore_on":
+		w.IgnoreOn, err = sc.Strings()
+	case "depends_on":
+		if sc.Peek() == '"' {
+			var id string
+			id, err = sc.String()
+			w.DependsOn = []string{id}
+			return err
+		}
+		w.DependsOn, err = sc.Strings()
+	default:
+		_, err = sc.Raw() // unknown fields are ignored
+	}
+	return err
+}
+
+func strPtr(s string, err error) (*string, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+func numPtr(f float64, err error) (*float64, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &f, nil
 }
 
 func (w *wireJob) job() (*Job, error) {
@@ -185,81 +251,144 @@ func ParseRetryStrategy(s string) (RetryStrategy, error) {
 	return "", fmt.Errorf("retry_strategy %q: want \"linear\" or \"exponential\"", s)
 }
 
-// encodedJob is the envelope naq-go writes: every field Python naq writes, in
-// its order, so Python naq decodes it.
-type encodedJob struct {
-	JobID         string                     `json:"job_id"`
-	EnqueueTime   float64                    `json:"enqueue_time"`
-	Function      string                     `json:"function"`
-	Args          []json.RawMessage          `json:"args"`
-	Kwargs        map[string]json.RawMessage `json:"kwargs"`
-	MaxRetries    int                        `json:"max_retries"`
-	RetryDelay    any                        `json:"retry_delay"`
-	QueueName     string                     `json:"queue_name"`
-	DependsOn     []string                   `json:"depends_on"`
-	ResultTTL     *float64                   `json:"result_ttl"`
-	Timeout       *float64                   `json:"timeout"`
-	RetryStrategy RetryStrategy              `json:"retry_strategy"`
-	RetryOn       []string                   `json:"retry_on"`
-	IgnoreOn      []string                   `json:"ignore_on"`
-}
-
-// Encode returns the job's wire JSON.
+// Encode returns the job's wire JSON: every field Python naq writes, in its
+// order, so Python naq decodes it. It appends by hand: it is on every
+// enqueue's path.
 func (j *Job) Encode() ([]byte, error) {
-	e := encodedJob{
-		JobID:         j.ID,
-		EnqueueTime:   toUnix(j.EnqueuedAt),
-		Function:      j.Name,
-		Args:          j.Args,
-		Kwargs:        j.Kwargs,
-		MaxRetries:    j.MaxRetries,
-		QueueName:     j.Queue,
-		DependsOn:     j.DependsOn,
-		RetryStrategy: j.RetryStrategy,
-		RetryOn:       j.RetryOn,
-		IgnoreOn:      j.IgnoreOn,
+	size := 320 + len(j.ID) + len(j.Name)
+	for _, a := range j.Args {
+		size += len(a) + 1
 	}
-	if e.Args == nil {
-		e.Args = []json.RawMessage{}
+	for k, v := range j.Kwargs {
+		size += len(k) + len(v) + 4
 	}
-	if e.Kwargs == nil {
-		e.Kwargs = map[string]json.RawMessage{}
+	b := make([]byte, 0, size)
+	b = append(b, `{"job_id":`...)
+	b = appendString(b, j.ID)
+	b = append(b, `,"enqueue_time":`...)
+	b = strconv.AppendFloat(b, toUnix(j.EnqueuedAt), 'f', -1, 64)
+	b = append(b, `,"function":`...)
+	b = appendString(b, j.Name)
+	b = append(b, `,"args":[`...)
+	for i, a := range j.Args {
+		if err := checkRaw(a); err != nil {
+			return nil, fmt.Errorf("encode job %s: positional argument %d: %w", j.ID, i, err)
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, a...)
 	}
-	if e.DependsOn == nil {
-		e.DependsOn = []string{}
+	b = append(b, `],"kwargs":{`...)
+	keys := make([]string, 0, len(j.Kwargs))
+	for k := range j.Kwargs {
+		keys = append(keys, k)
 	}
-	if e.QueueName == "" { // a job from NewJob not yet given a queue
-		e.QueueName = DefaultQueue
+	slices.Sort(keys)
+	for i, k := range keys {
+		if err := checkRaw(j.Kwargs[k]); err != nil {
+			return nil, fmt.Errorf("encode job %s: keyword argument %q: %w", j.ID, k, err)
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = append(b, j.Kwargs[k]...)
 	}
-	if e.RetryStrategy == "" {
-		e.RetryStrategy = Linear
-	}
+	b = append(b, `},"max_retries":`...)
+	b = strconv.AppendInt(b, int64(j.MaxRetries), 10)
+	b = append(b, `,"retry_delay":`...)
 	switch len(j.RetryDelay) {
 	case 0:
-		e.RetryDelay = 0
+		b = append(b, '0')
 	case 1:
-		e.RetryDelay = j.RetryDelay[0].Seconds()
+		b = appendSeconds(b, j.RetryDelay[0])
 	default:
-		s := make([]float64, len(j.RetryDelay))
+		b = append(b, '[')
 		for i, d := range j.RetryDelay {
-			s[i] = d.Seconds()
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendSeconds(b, d)
 		}
-		e.RetryDelay = s
+		b = append(b, ']')
 	}
-	if j.ResultTTL > 0 {
-		e.ResultTTL = ptr(j.ResultTTL.Seconds())
+	queue := j.Queue
+	if queue == "" { // a job from NewJob not yet given a queue
+		queue = DefaultQueue
 	}
-	if j.Timeout > 0 {
-		e.Timeout = ptr(j.Timeout.Seconds())
+	b = append(b, `,"queue_name":`...)
+	b = appendString(b, queue)
+	b = append(b, `,"depends_on":`...)
+	b = appendStrings(b, j.DependsOn, "[]")
+	b = append(b, `,"result_ttl":`...)
+	b = appendOptSeconds(b, j.ResultTTL)
+	b = append(b, `,"timeout":`...)
+	b = appendOptSeconds(b, j.Timeout)
+	strategy := j.RetryStrategy
+	if strategy == "" {
+		strategy = Linear
 	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		return nil, fmt.Errorf("encode job %s: %w", j.ID, err)
-	}
-	return b, nil
+	b = append(b, `,"retry_strategy":`...)
+	b = appendString(b, string(strategy))
+	b = append(b, `,"retry_on":`...)
+	b = appendStrings(b, j.RetryOn, "null")
+	b = append(b, `,"ignore_on":`...)
+	b = appendStrings(b, j.IgnoreOn, "null")
+	return append(b, '}'), nil
 }
 
-func ptr[T any](v T) *T { return &v }
+// checkRaw makes sure an argument holds exactly one valid JSON value.
+func checkRaw(raw json.RawMessage) error {
+	if len(raw) == 0 {
+		return errors.New("empty JSON value")
+	}
+	sc := jsonscan.New(raw)
+	if _, err := sc.Raw(); err != nil {
+		return err
+	}
+	return sc.End()
+}
+
+// appendString appends s as a JSON string; the plain-ASCII case is copied.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// appendStrings appends ss as a JSON array, or none for a nil slice.
+func appendStrings(b []byte, ss []string, none string) []byte {
+	if ss == nil {
+		return append(b, none...)
+	}
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
+}
+
+func appendSeconds(b []byte, d time.Duration) []byte {
+	return strconv.AppendFloat(b, d.Seconds(), 'f', -1, 64)
+}
+
+func appendOptSeconds(b []byte, d time.Duration) []byte {
+	if d <= 0 {
+		return append(b, "null"...)
+	}
+	return appendSeconds(b, d)
+}
 
 // seconds rounds to the nearest nanosecond: truncating would turn 1.533 s into
 // 1.532999999 s, so a duration would not survive an encode/decode round trip.

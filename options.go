@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/naqgo/naq/internal/jsonscan"
 	"github.com/naqgo/naq/internal/layout"
 )
 
@@ -180,7 +181,12 @@ func setArgs(j *Job, args any) error {
 		return fmt.Errorf("%w: %v", ErrInvalidArgs, err)
 	}
 	if len(raw) > 0 && raw[0] == '{' {
-		if err := json.Unmarshal(raw, &j.Kwargs); err != nil {
+		sc := jsonscan.New(raw)
+		if err := sc.Object(func(k string) error {
+			v, err := sc.Raw()
+			j.Kwargs[k] = v
+			return err
+		}); err != nil {
 			return fmt.Errorf("%w: %v", ErrInvalidArgs, err)
 		}
 		return nil

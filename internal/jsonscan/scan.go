@@ -1,0 +1,330 @@
+// Package jsonscan is a small validating JSON scanner for naq's hot paths: it
+// walks an object's members and hands out raw values without building maps
+// or reflecting, several times faster than encoding/json for a job envelope.
+package jsonscan
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Scanner reads JSON from a byte slice.
+type Scanner struct {
+	b []byte
+	i int
+}
+
+// New returns a scanner over b.
+func New(b []byte) *Scanner { return &Scanner{b: b} }
+
+func (s *Scanner) errf(format string, a ...any) error {
+	return fmt.Errorf("invalid JSON at offset %d: %s", s.i, fmt.Sprintf(format, a...))
+}
+
+// WS skips white space.
+func (s *Scanner) WS() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// Peek returns the next non-space byte, or 0 at the end.
+func (s *Scanner) Peek() byte {
+	s.WS()
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+// End checks that only white space remains.
+func (s *Scanner) End() error {
+	s.WS()
+	if s.i != len(s.b) {
+		return s.errf("unexpected data after the top-level value")
+	}
+	return nil
+}
+
+func (s *Scanner) expect(c byte) error {
+	if s.Peek() != c {
+		if s.i >= len(s.b) {
+			return s.errf("unexpected end of input, want %q", c)
+		}
+		return s.errf("unexpected %q, want %q", s.b[s.i], c)
+	}
+	s.i++
+	return nil
+}
+
+// Null consumes a null if one comes next and reports whether it did.
+func (s *Scanner) Null() bool {
+	if s.Peek() == 'n' && len(s.b)-s.i >= 4 && string(s.b[s.i:s.i+4]) == "null" {
+		s.i += 4
+		return true
+	}
+	return false
+}
+
+// Object calls member for each key of an object; member must consume the value.
+func (s *Scanner) Object(member func(key string) error) error {
+	if err := s.expect('{'); err != nil {
+		return err
+	}
+	if s.Peek() == '}' {
+		s.i++
+		return nil
+	}
+	for {
+		key, err := s.String()
+		if err != nil {
+			return err
+		}
+		if err := s.expect(':'); err != nil {
+			return err
+		}
+		if err := member(key); err != nil {
+			return err
+		}
+		switch s.Peek() {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return nil
+		default:
+			return s.errf("want ',' or '}' in object")
+		}
+	}
+}
+
+// Array calls elem for each element of an array; elem must consume it.
+func (s *Scanner) Array(elem func() error) error {
+	if err := s.expect('['); err != nil {
+		return err
+	}
+	if s.Peek() == ']' {
+		s.i++
+		return nil
+	}
+	for {
+		if err := elem(); err != nil {
+			return err
+		}
+		switch s.Peek() {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return nil
+		default:
+			return s.errf("want ',' or ']' in array")
+		}
+	}
+}
+
+// Raw consumes any value and returns its bytes (a sub-slice, not a copy).
+func (s *Scanner) Raw() (json.RawMessage, error) {
+	s.WS()
+	start := s.i
+	if err := s.skip(0); err != nil {
+		return nil, err
+	}
+	return json.RawMessage(s.b[start:s.i]), nil
+}
+
+const maxDepth = 10000
+
+func (s *Scanner) skip(depth int) error {
+	if depth > maxDepth {
+		return s.errf("nested too deeply")
+	}
+	switch c := s.Peek(); {
+	case c == '{':
+		return s.Object(func(string) error { return s.skip(depth + 1) })
+	case c == '[':
+		return s.Array(func() error { return s.skip(depth + 1) })
+	case c == '"':
+		_, _, err := s.stringSpan()
+		return err
+	case c == '-' || (c >= '0' && c <= '9'):
+		_, err := s.numberSpan()
+		return err
+	case c == 't' && s.lit("true"), c == 'f' && s.lit("false"), c == 'n' && s.lit("null"):
+		return nil
+	case c == 0:
+		return s.errf("unexpected end of input")
+	default:
+		return s.errf("unexpected %q", c)
+	}
+}
+
+func (s *Scanner) lit(w string) bool {
+	if len(s.b)-s.i >= len(w) && string(s.b[s.i:s.i+len(w)]) == w {
+		s.i += len(w)
+		return true
+	}
+	return false
+}
+
+// stringSpan consumes a string and returns its contents' bounds and whether
+// it holds escapes.
+func (s *Scanner) stringSpan() (body []byte, escaped bool, err error) {
+	if err := s.expect('"'); err != nil {
+		return nil, false, err
+	}
+	start := s.i
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			body = s.b[start:s.i]
+			s.i++
+			return body, escaped, nil
+		case c == '\\':
+			escaped = true
+			if s.i+1 >= len(s.b) {
+				return nil, false, s.errf("unterminated string")
+			}
+			switch s.b[s.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i += 2
+			case 'u':
+				if len(s.b)-s.i < 6 || !isHex4(s.b[s.i+2:s.i+6]) {
+					return nil, false, s.errf("bad \\u escape in string")
+				}
+				s.i += 6
+			default:
+				return nil, false, s.errf("bad escape in string")
+			}
+		case c < 0x20:
+			return nil, false, s.errf("control character in string")
+		default:
+			s.i++
+		}
+	}
+	return nil, false, s.errf("unterminated string")
+}
+
+// String consumes a string value.
+func (s *Scanner) String() (string, error) {
+	start := s.i
+	body, escaped, err := s.stringSpan()
+	if err != nil {
+		return "", err
+	}
+	if !escaped && utf8.Valid(body) {
+		return string(body), nil
+	}
+	var out string
+	if err := json.Unmarshal(s.b[start:s.i], &out); err != nil {
+		return "", s.errf("bad string: %v", err)
+	}
+	return out, nil
+}
+
+func (s *Scanner) numberSpan() ([]byte, error) {
+	start := s.i
+	digits := func() int {
+		n := 0
+		for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+			s.i++
+			n++
+		}
+		return n
+	}
+	if s.i < len(s.b) && s.b[s.i] == '-' {
+		s.i++
+	}
+	if s.i < len(s.b) && s.b[s.i] == '0' {
+		s.i++
+	} else if digits() == 0 {
+		return nil, s.errf("bad number")
+	}
+	if s.i < len(s.b) && s.b[s.i] == '.' {
+		s.i++
+		if digits() == 0 {
+			return nil, s.errf("bad number")
+		}
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
+			s.i++
+		}
+		if digits() == 0 {
+			return nil, s.errf("bad number")
+		}
+	}
+	return s.b[start:s.i], nil
+}
+
+// ErrType reports a value of the wrong JSON type.
+var ErrType = errors.New("wrong type")
+
+// Number consumes a number.
+func (s *Scanner) Number() (float64, error) {
+	if c := s.Peek(); c != '-' && (c < '0' || c > '9') {
+		return 0, fmt.Errorf("%w: want a number", ErrType)
+	}
+	span, err := s.numberSpan()
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseFloat(string(span), 64)
+}
+
+// Int consumes an integer (a number without fraction or exponent).
+func (s *Scanner) Int() (int, error) {
+	if c := s.Peek(); c != '-' && (c < '0' || c > '9') {
+		return 0, fmt.Errorf("%w: want an integer", ErrType)
+	}
+	span, err := s.numberSpan()
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(string(span))
+	if err != nil {
+		return 0, fmt.Errorf("%w: want an integer, got %s", ErrType, span)
+	}
+	return n, nil
+}
+
+// StringOf consumes a string, failing with ErrType on another type.
+func (s *Scanner) StringOf() (string, error) {
+	if s.Peek() != '"' {
+		return "", fmt.Errorf("%w: want a string", ErrType)
+	}
+	return s.String()
+}
+
+// Strings consumes an array of strings.
+func (s *Scanner) Strings() ([]string, error) {
+	if s.Peek() != '[' {
+		return nil, fmt.Errorf("%w: want an array of strings", ErrType)
+	}
+	out := []string{}
+	err := s.Array(func() error {
+		v, err := s.StringOf()
+		out = append(out, v)
+		return err
+	})
+	return out, err
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
