@@ -3,6 +3,7 @@ package naq
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -108,4 +109,68 @@ func StatusFromResult(r *Result) *JobStatus {
 		s.Error = *r.Error
 	}
 	return s
+}
+
+// MarshalJSON writes the result by hand: a worker writes one for every job.
+func (r *Result) MarshalJSON() ([]byte, error) {
+	return r.AppendJSON(make([]byte, 0, 320+len(r.Value))), nil
+}
+
+// AppendJSON appends the result's JSON to b.
+func (r *Result) AppendJSON(b []byte) []byte {
+	b = append(b, `{"status":`...)
+	b = appendString(b, string(r.Status))
+	b = append(b, `,"result":`...)
+	if len(r.Value) == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, r.Value...)
+	}
+	b = append(b, `,"error":`...)
+	b = appendOptString(b, r.Error)
+	b = append(b, `,"traceback":`...)
+	b = appendOptString(b, r.Traceback)
+	b = appendField(b, "job_id", r.JobID)
+	b = appendField(b, "function", r.Name)
+	b = appendField(b, "queue_name", r.Queue)
+	b = appendField(b, "error_kind", r.ErrorKind)
+	if r.Attempts != 0 {
+		b = append(b, `,"attempts":`...)
+		b = strconv.AppendInt(b, int64(r.Attempts), 10)
+	}
+	b = appendField(b, "worker_id", r.WorkerID)
+	b = appendTime(b, "enqueued_at", r.EnqueuedAt)
+	b = appendTime(b, "started_at", r.StartedAt)
+	b = appendTime(b, "finished_at", r.FinishedAt)
+	return append(b, '}')
+}
+
+func appendOptString(b []byte, s *string) []byte {
+	if s == nil {
+		return append(b, "null"...)
+	}
+	return appendString(b, *s)
+}
+
+// appendField appends ,"key":"value" unless value is empty.
+func appendField(b []byte, key, value string) []byte {
+	if value == "" {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':')
+	return appendString(b, value)
+}
+
+// appendTime appends ,"key":"<RFC 3339>" unless t is zero.
+func appendTime(b []byte, key string, t time.Time) []byte {
+	if t.IsZero() {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, `":"`...)
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
 }

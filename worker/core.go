@@ -100,6 +100,9 @@ type run struct {
 
 	processed, failedCount atomic.Int64
 
+	work        chan jetstream.Msg // fetched jobs, to the pool of handler goroutines
+	ioCtx       context.Context    // bookkeeping I/O; ends after the last job
+	stopIO      context.CancelFunc
 	fetchCtx    context.Context // ends when fetching must stop
 	stopFetch   context.CancelFunc
 	jobsCtx     context.Context // parent of handler contexts; ends at forced shutdown
@@ -150,10 +153,27 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 	r.fetchCtx, r.stopFetch = context.WithCancel(ctx)
 	r.jobsCtx, r.cancelJobs = context.WithCancel(context.WithoutCancel(ctx))
 	r.bgCtx, r.stopBg = context.WithCancel(context.WithoutCancel(ctx))
+	r.ioCtx, r.stopIO = context.WithCancel(context.WithoutCancel(ctx))
 	if err := r.watchCancellations(ctx); err != nil {
+		r.stopFetch()
+		r.cancelJobs()
+		r.stopIO()
 		r.stopBg()
 		r.background.Wait()
+		_ = r.status.Unregister(context.WithoutCancel(ctx))
 		return nil, err
+	}
+	// A fixed pool: goroutines (and their grown stacks) are reused across jobs.
+	r.work = make(chan jetstream.Msg, sh.Config.Concurrency)
+	for range sh.Config.Concurrency {
+		r.handlers.Add(1)
+		go func() {
+			defer r.handlers.Done()
+			for m := range r.work {
+				r.process(m)
+				r.release(1)
+			}
+		}()
 	}
 	r.goBackground(func() { r.status.Run(r.bgCtx) })
 	r.goBackground(r.keepalive)
@@ -194,6 +214,7 @@ func (r *run) shutdown() {
 	}
 	r.stopFetch()
 	r.fetchers.Wait()
+	close(r.work)
 	done := make(chan struct{})
 	go func() { r.handlers.Wait(); close(done) }()
 	select {
@@ -208,6 +229,7 @@ func (r *run) shutdown() {
 		}
 	}
 	r.cancelJobs()
+	r.stopIO()
 	r.stopBg()
 	r.background.Wait()
 	if err := r.status.Unregister(ctx); err != nil {
@@ -221,12 +243,20 @@ func (r *run) shutdown() {
 // is empty it long-polls for a single job, holding one slot.
 func (r *run) fetchLoop(queue string, c jetstream.Consumer) {
 	log := r.sh.Logger.With("queue", queue)
+	backlog := false
 	for {
-		n, ok := r.acquire()
+		want := 1
+		if backlog {
+			// Jobs are waiting: gather a quarter of the slots (briefly) so one
+			// pull serves many jobs.
+			want = max(1, r.sh.Config.Concurrency/4)
+		}
+		n, ok := r.acquire(want)
 		if !ok {
 			return
 		}
 		got, err := r.fetch(c, n, true)
+		backlog = err == nil && got == n
 		if err == nil && got == 0 {
 			r.release(n - 1)
 			n = 1
@@ -243,20 +273,39 @@ func (r *run) fetchLoop(queue string, c jetstream.Consumer) {
 	}
 }
 
-// acquire waits for one free slot, then takes every other free one.
-func (r *run) acquire() (int, bool) {
+// acquire waits for one free slot, then takes every other free one; when want
+// is more than one it waits up to a millisecond for that many.
+func (r *run) acquire(want int) (int, bool) {
 	select {
 	case <-r.fetchCtx.Done():
 		return 0, false
 	case <-r.slots:
 	}
 	n := 1
+	var deadline <-chan time.Time
 	for {
 		select {
 		case <-r.slots:
 			n++
+			continue
 		default:
+		}
+		if n >= want {
 			return n, true
+		}
+		if deadline == nil {
+			t := time.NewTimer(time.Millisecond)
+			defer t.Stop()
+			deadline = t.C
+		}
+		select {
+		case <-r.slots:
+			n++
+		case <-deadline:
+			return n, true
+		case <-r.fetchCtx.Done():
+			r.release(n)
+			return 0, false
 		}
 	}
 }
@@ -289,12 +338,7 @@ func (r *run) fetch(c jetstream.Consumer, n int, noWait bool) (int, error) {
 			continue
 		}
 		got++
-		r.handlers.Add(1)
-		go func() {
-			defer r.handlers.Done()
-			defer r.release(1)
-			r.process(m)
-		}()
+		r.work <- m // a slot was reserved for it, so a pool goroutine is free
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) &&
 		!errors.Is(err, jetstream.ErrNoMessages) {

@@ -19,6 +19,10 @@ type JobStatusManager struct {
 	sh      *Shared
 	results jetstream.KeyValue
 	status  jetstream.KeyValue
+
+	// defaultTTL is the header of results kept for the default time, shared
+	// (read-only) by most result writes.
+	defaultTTL nats.Header
 }
 
 // NewJobStatusManager provisions naq_results and naq_job_status.
@@ -31,25 +35,30 @@ func NewJobStatusManager(ctx context.Context, sh *Shared) (*JobStatusManager, er
 	if err != nil {
 		return nil, err
 	}
-	return &JobStatusManager{sh: sh, results: results, status: status}, nil
+	return &JobStatusManager{sh: sh, results: results, status: status,
+		defaultTTL: nats.Header{jetstream.MsgTTLHeader: []string{layout.DefaultResultTTL.String()}}}, nil
 }
 
 // PublishResult starts writing a finished job's result, with the job's result
 // TTL. Wait on the future before acknowledging the job.
 func (m *JobStatusManager) PublishResult(job *naq.Job, res *naq.Result) (jetstream.PubAckFuture, error) {
-	data, err := json.Marshal(res)
-	if err != nil {
-		return nil, fmt.Errorf("encode result of job %s: %w", job.ID, err)
-	}
 	ttl := job.ResultTTL
 	if ttl <= 0 {
 		ttl = layout.DefaultResultTTL
 	}
 	// The server takes whole seconds, at least one.
 	ttl = max(ttl.Round(time.Second), time.Second)
-	msg := &nats.Msg{Subject: layout.ResultSubject(job.ID), Data: data, Header: nats.Header{}}
-	msg.Header.Set(jetstream.MsgTTLHeader, ttl.String())
+	msg := &nats.Msg{Subject: layout.ResultSubject(job.ID), Data: res.AppendJSON(nil), Header: m.ttlHeader(ttl)}
 	return m.sh.JS.PublishMsgAsync(msg)
+}
+
+// ttlHeader returns a header carrying ttl. Publishing without options only
+// reads a message's header, so the default one is shared.
+func (m *JobStatusManager) ttlHeader(ttl time.Duration) nats.Header {
+	if ttl == layout.DefaultResultTTL {
+		return m.defaultTTL
+	}
+	return nats.Header{jetstream.MsgTTLHeader: []string{ttl.String()}}
 }
 
 // StoreResult writes a result and waits until the server has stored it.

@@ -14,11 +14,9 @@ import (
 	"github.com/naqgo/naq"
 )
 
-// ioTimeout bounds the bookkeeping writes around one job.
+// ioTimeout bounds a result write; reads and other writes take the JetStream
+// default timeout (5 s).
 const ioTimeout = 30 * time.Second
-
-// errShutdown cancels handlers when the shutdown timeout is reached.
-var errShutdown = errors.New("worker shutting down")
 
 // process runs one delivered message to its end: decode, dependency check,
 // handler, then result (and failure record) stored before the ack, or a
@@ -36,8 +34,7 @@ func (r *run) process(m jetstream.Msg) {
 		r.malformed(m, err)
 		return
 	}
-	ioCtx, cancelIO := context.WithTimeout(context.WithoutCancel(r.jobsCtx), ioTimeout)
-	defer cancelIO()
+	ioCtx := r.ioCtx
 	job.Attempt = 1
 	naks := 0
 	if md.NumDelivered > 1 {

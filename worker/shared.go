@@ -68,7 +68,9 @@ type Shared struct {
 
 // NewShared builds a Shared context on nc; zero Config fields take defaults.
 func NewShared(nc *nats.Conn, cfg Config, logger *slog.Logger, id Identity) (*Shared, error) {
-	js, err := jetstream.New(nc)
+	// A result write that gets no answer fails after ioTimeout, so a job
+	// never waits forever on a lost acknowledgement.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(ioTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("worker: jetstream: %w", err)
 	}
