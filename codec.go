@@ -39,7 +39,7 @@ type wireJob struct {
 func DecodeJob(data []byte) (*Job, error) {
 	var w wireJob
 	sc := jsonscan.New(data)
-	err := sc.Object(func(key string) error {
+	err := sc.ObjectBytes(func(key []byte) error {
 		if err := w.member(sc, key); err != nil {
 			return fmt.Errorf("%s: %w", key, err)
 		}
@@ -59,9 +59,9 @@ func DecodeJob(data []byte) (*Job, error) {
 }
 
 // member decodes one field of the envelope; null leaves it unset.
-func (w *wireJob) member(sc *jsonscan.Scanner, key string) error {
+func (w *wireJob) member(sc *jsonscan.Scanner, key []byte) error {
 	if sc.Null() {
-		switch key {
+		switch string(key) {
 		case "job_id":
 			w.JobID = nil
 		case "function":
@@ -70,7 +70,7 @@ func (w *wireJob) member(sc *jsonscan.Scanner, key string) error {
 		return nil
 	}
 	var err error
-	switch key {
+	switch string(key) {
 	case "job_id":
 		w.JobID, err = strPtr(sc.StringOf())
 	case "function":

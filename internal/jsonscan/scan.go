@@ -76,6 +76,12 @@ func (s *Scanner) Null() bool {
 
 // Object calls member for each key of an object; member must consume the value.
 func (s *Scanner) Object(member func(key string) error) error {
+	return s.ObjectBytes(func(key []byte) error { return member(string(key)) })
+}
+
+// ObjectBytes is Object with the key as bytes, valid only during the call;
+// it spares an allocation per key.
+func (s *Scanner) ObjectBytes(member func(key []byte) error) error {
 	if err := s.expect('{'); err != nil {
 		return err
 	}
@@ -84,7 +90,7 @@ func (s *Scanner) Object(member func(key string) error) error {
 		return nil
 	}
 	for {
-		key, err := s.String()
+		key, err := s.keyBytes()
 		if err != nil {
 			return err
 		}
@@ -149,7 +155,7 @@ func (s *Scanner) skip(depth int) error {
 	}
 	switch c := s.Peek(); {
 	case c == '{':
-		return s.Object(func(string) error { return s.skip(depth + 1) })
+		return s.ObjectBytes(func([]byte) error { return s.skip(depth + 1) })
 	case c == '[':
 		return s.Array(func() error { return s.skip(depth + 1) })
 	case c == '"':
@@ -212,6 +218,25 @@ func (s *Scanner) stringSpan() (body []byte, escaped bool, err error) {
 		}
 	}
 	return nil, false, s.errf("unterminated string")
+}
+
+// keyBytes consumes a string and returns its unescaped contents, without
+// copying when it holds no escapes.
+func (s *Scanner) keyBytes() ([]byte, error) {
+	s.WS()
+	start := s.i
+	body, escaped, err := s.stringSpan()
+	if err != nil {
+		return nil, err
+	}
+	if !escaped {
+		return body, nil
+	}
+	var out string
+	if err := json.Unmarshal(s.b[start:s.i], &out); err != nil {
+		return nil, s.errf("bad string: %v", err)
+	}
+	return []byte(out), nil
 }
 
 // String consumes a string value.

@@ -5,7 +5,7 @@ package layout
 
 import (
 	"fmt"
-	"regexp"
+	"strings"
 	"time"
 )
 
@@ -36,10 +36,17 @@ const (
 	DuplicateWindow = 2 * time.Minute
 )
 
-var (
-	queueNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-	jobIDRE     = regexp.MustCompile(`^[A-Za-z0-9_=-]+$`)
-)
+// token reports whether s is made of letters, digits, '_', '-' and the
+// extra bytes.
+func token(s string, extra string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || strings.IndexByte(extra, c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
 
 // QueueSubject is the subject jobs of queue q are published on.
 func QueueSubject(q string) string { return JobsSubjectPrefix + q }
@@ -71,7 +78,7 @@ func ValidateQueue(q string) error {
 	if len(q) > 128 {
 		return fmt.Errorf("invalid queue name %q: longer than 128 characters", q)
 	}
-	if !queueNameRE.MatchString(q) {
+	if !token(q, "") {
 		return fmt.Errorf("invalid queue name %q: use only letters, digits, '_' and '-' (no dots, wildcards or spaces)", q)
 	}
 	return nil
@@ -86,7 +93,7 @@ func ValidateJobID(id string) error {
 	if len(id) > 200 {
 		return fmt.Errorf("invalid job id %q: longer than 200 characters", id)
 	}
-	if !jobIDRE.MatchString(id) {
+	if !token(id, "=") {
 		return fmt.Errorf("invalid job id %q: use only letters, digits, '_', '-' and '='", id)
 	}
 	return nil
