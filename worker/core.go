@@ -40,7 +40,9 @@ func New(nc *nats.Conn, opts ...Option) (*Worker, error) {
 	if err := o.cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Worker{nc: nc, opts: o, mux: NewMux(), ready: make(chan struct{})}, nil
+	mux := NewMux()
+	mux.HandleFallback(o.fallback)
+	return &Worker{nc: nc, opts: o, mux: mux, ready: make(chan struct{})}, nil
 }
 
 // Ready is closed once the worker has provisioned its streams and consumers

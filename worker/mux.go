@@ -40,6 +40,7 @@ func Typed[T, R any](fn func(ctx context.Context, args T) (R, error)) Handler {
 type Mux struct {
 	mu         sync.RWMutex
 	handlers   map[string]Handler
+	fallback   Handler
 	middleware []Middleware
 }
 
@@ -61,6 +62,15 @@ func (m *Mux) Handle(name string, h Handler) {
 	m.handlers[name] = h
 }
 
+// HandleFallback registers h for jobs whose name has no handler of its own,
+// replacing the default that fails them ("no handler registered for <name>").
+// A nil h restores that default.
+func (m *Mux) HandleFallback(h Handler) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fallback = h
+}
+
 // HandleFunc registers f under name.
 func (m *Mux) HandleFunc(name string, f func(ctx context.Context, job *naq.Job) (any, error)) {
 	m.Handle(name, HandlerFunc(f))
@@ -74,10 +84,14 @@ func (m *Mux) Use(mw ...Middleware) {
 }
 
 // ProcessJob dispatches job to its handler. A job whose name has no handler
-// fails without retry: "no handler registered for <name>".
+// goes to the fallback handler (see HandleFallback); without one it fails
+// without retry: "no handler registered for <name>".
 func (m *Mux) ProcessJob(ctx context.Context, job *naq.Job) (any, error) {
 	m.mu.RLock()
 	h, ok := m.handlers[job.Name]
+	if !ok && m.fallback != nil {
+		h, ok = m.fallback, true
+	}
 	mw := m.middleware
 	m.mu.RUnlock()
 	if !ok {

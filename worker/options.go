@@ -6,9 +6,10 @@ import (
 )
 
 type options struct {
-	cfg    Config
-	logger *slog.Logger
-	name   string
+	cfg      Config
+	logger   *slog.Logger
+	name     string
+	fallback Handler
 }
 
 // Option configures New.
@@ -54,3 +55,9 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 
 // WithName prefixes the worker id (default "naq-worker").
 func WithName(name string) Option { return func(o *options) { o.name = name } }
+
+// WithFallback runs h for every job whose name has no handler registered (a
+// catch-all, for instance one that forwards jobs elsewhere). Without it such
+// a job fails without retry: "no handler registered for <name>". Middleware
+// wraps h like any other handler.
+func WithFallback(h Handler) Option { return func(o *options) { o.fallback = h } }
