@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -103,6 +102,8 @@ type run struct {
 	processed, failedCount atomic.Int64
 
 	work        chan jetstream.Msg // fetched jobs, to the pool of handler goroutines
+	writer      *Writer            // the job path's writes
+	writes      sync.WaitGroup     // jobs whose writes are in flight
 	ioCtx       context.Context    // bookkeeping I/O; ends after the last job
 	stopIO      context.CancelFunc
 	fetchCtx    context.Context // ends when fetching must stop
@@ -157,12 +158,11 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 	r.bgCtx, r.stopBg = context.WithCancel(context.WithoutCancel(ctx))
 	r.ioCtx, r.stopIO = context.WithCancel(context.WithoutCancel(ctx))
 	if err := r.watchCancellations(ctx); err != nil {
-		r.stopFetch()
-		r.cancelJobs()
-		r.stopIO()
-		r.stopBg()
-		r.background.Wait()
-		_ = r.status.Unregister(context.WithoutCancel(ctx))
+		r.abortStart(ctx)
+		return nil, err
+	}
+	if r.writer, err = NewWriter(sh.Conn); err != nil {
+		r.abortStart(ctx)
 		return nil, err
 	}
 	// A fixed pool: goroutines (and their grown stacks) are reused across jobs.
@@ -172,8 +172,9 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 		go func() {
 			defer r.handlers.Done()
 			for m := range r.work {
-				r.process(m)
-				r.release(1)
+				if !r.process(m) {
+					r.release(1)
+				}
 			}
 		}()
 	}
@@ -191,6 +192,16 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 	}
 	sh.Logger.Info("worker started", "queues", sh.Config.Queues, "concurrency", sh.Config.Concurrency)
 	return r, nil
+}
+
+// abortStart undoes a start that failed after its contexts were made.
+func (r *run) abortStart(ctx context.Context) {
+	r.stopFetch()
+	r.cancelJobs()
+	r.stopIO()
+	r.stopBg()
+	r.background.Wait()
+	_ = r.status.Unregister(context.WithoutCancel(ctx))
 }
 
 func (r *run) goBackground(f func()) {
@@ -231,6 +242,15 @@ func (r *run) shutdown() {
 		}
 	}
 	r.cancelJobs()
+	// Writes of finished jobs complete (or time out) before the writer goes.
+	written := make(chan struct{})
+	go func() { r.writes.Wait(); close(written) }()
+	select {
+	case <-written:
+	case <-time.After(ioTimeout + time.Second):
+		sh.Logger.Warn("result writes unanswered at shutdown; their jobs return after the ack wait", "pending", r.writer.Pending())
+	}
+	r.writer.Close()
 	r.stopIO()
 	r.stopBg()
 	r.background.Wait()
@@ -238,115 +258,6 @@ func (r *run) shutdown() {
 		sh.Logger.Warn("could not remove worker record", "err", err)
 	}
 	sh.Logger.Info("worker stopped", "processed", r.processed.Load(), "failed", r.failedCount.Load())
-}
-
-// fetchLoop pulls jobs of one queue, never more than there are free slots.
-// With a backlog it takes every free slot in one no-wait pull; when the queue
-// is empty it long-polls for a single job, holding one slot.
-func (r *run) fetchLoop(queue string, c jetstream.Consumer) {
-	log := r.sh.Logger.With("queue", queue)
-	backlog := false
-	for {
-		want := 1
-		if backlog {
-			// Jobs are waiting: gather a quarter of the slots (briefly) so one
-			// pull serves many jobs.
-			want = max(1, r.sh.Config.Concurrency/4)
-		}
-		n, ok := r.acquire(want)
-		if !ok {
-			return
-		}
-		got, err := r.fetch(c, n, true)
-		backlog = err == nil && got == n
-		if err == nil && got == 0 {
-			r.release(n - 1)
-			n = 1
-			got, err = r.fetch(c, 1, false)
-		}
-		r.release(n - got)
-		if err != nil && r.fetchCtx.Err() == nil {
-			log.Warn("fetch failed; retrying", "err", err)
-			select {
-			case <-r.fetchCtx.Done():
-			case <-time.After(time.Second):
-			}
-		}
-	}
-}
-
-// acquire waits for one free slot, then takes every other free one; when want
-// is more than one it waits up to a millisecond for that many.
-func (r *run) acquire(want int) (int, bool) {
-	select {
-	case <-r.fetchCtx.Done():
-		return 0, false
-	case <-r.slots:
-	}
-	n := 1
-	var deadline <-chan time.Time
-	for {
-		select {
-		case <-r.slots:
-			n++
-			continue
-		default:
-		}
-		if n >= want {
-			return n, true
-		}
-		if deadline == nil {
-			t := time.NewTimer(time.Millisecond)
-			defer t.Stop()
-			deadline = t.C
-		}
-		select {
-		case <-r.slots:
-			n++
-		case <-deadline:
-			return n, true
-		case <-r.fetchCtx.Done():
-			r.release(n)
-			return 0, false
-		}
-	}
-}
-
-func (r *run) release(n int) {
-	for range n {
-		r.slots <- struct{}{}
-	}
-}
-
-// fetch pulls up to n jobs and starts a handler for each; it returns how many
-// it started. Jobs that arrive after fetching stopped go straight back.
-func (r *run) fetch(c jetstream.Consumer, n int, noWait bool) (int, error) {
-	var batch jetstream.MessageBatch
-	var err error
-	if noWait {
-		batch, err = c.FetchNoWait(n)
-	} else {
-		ctx, cancel := context.WithTimeout(r.fetchCtx, r.sh.Config.PollWait)
-		defer cancel()
-		batch, err = c.Fetch(n, jetstream.FetchContext(ctx))
-	}
-	if err != nil {
-		return 0, err
-	}
-	got := 0
-	for m := range batch.Messages() {
-		if r.fetchCtx.Err() != nil {
-			_ = m.Nak()
-			continue
-		}
-		got++
-		r.work <- m // a slot was reserved for it, so a pool goroutine is free
-	}
-	if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) &&
-		!errors.Is(err, jetstream.ErrNoMessages) {
-		return got, fmt.Errorf("fetch: %w", err)
-	}
-	return got, nil
 }
 
 // keepalive sends InProgress for running jobs well within the ack wait, and
@@ -362,6 +273,7 @@ func (r *run) keepalive() {
 		case <-r.bgCtx.Done():
 			return
 		case now := <-t.C:
+			r.writer.Sweep(ioTimeout)
 			touch, mark := r.inflight.due(now, now.Add(-touchEvery), now.Add(-markAfter))
 			for _, m := range touch {
 				_ = m.InProgress()

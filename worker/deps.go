@@ -20,22 +20,22 @@ const (
 
 // dependenciesMet reports whether job may run now. Otherwise it has already
 // dealt with the message: put it back with a growing delay while a dependency
-// is unfinished (without using up a retry), or failed it when a dependency
-// failed, was cancelled, or never finished in time. A failed job's dependents
-// fail in turn, so a failure cascades down a chain.
-func (r *run) dependenciesMet(ctx context.Context, job *naq.Job, m jetstream.Msg, md *jetstream.MsgMetadata, naks int) bool {
+// is unfinished (without using up a retry), or failed it (handing its slot to
+// finish) when a dependency failed, was cancelled, or never finished in time.
+// A failed job's dependents fail in turn, so a failure cascades down a chain.
+func (r *run) dependenciesMet(ctx context.Context, job *naq.Job, m jetstream.Msg, md *jetstream.MsgMetadata, naks int) (ready, handedOff bool) {
 	state, dep, err := r.jobs.CheckDependencies(ctx, job)
 	if err != nil {
 		r.sh.Logger.Warn("dependency check failed; retrying", "job", job.ID, "err", err)
 		_ = m.NakWithDelay(time.Second)
-		return false
+		return false, false
 	}
 	switch state {
 	case DepsReady:
-		return true
+		return true, false
 	case DepsFailed:
 		r.failNow(ctx, job, m, md, KindDependencyFailed, fmt.Sprintf("dependency %s failed or was cancelled", dep))
-		return false
+		return false, true
 	}
 	// A job without enqueue_time is dated by its message, which keeps its first
 	// store time across redeliveries.
@@ -46,7 +46,7 @@ func (r *run) dependenciesMet(ctx context.Context, job *naq.Job, m jetstream.Msg
 	if time.Since(since) > r.sh.Config.DependencyTimeout {
 		r.failNow(ctx, job, m, md, KindDependencyTimeout,
 			fmt.Sprintf("dependency %s did not complete within %s", dep, r.sh.Config.DependencyTimeout))
-		return false
+		return false, true
 	}
 	// Back off 250 ms, 500 ms, 1 s ... up to 30 s between checks: no spinning.
 	shift := min(int(md.NumDelivered)-1, 7)
@@ -57,7 +57,7 @@ func (r *run) dependenciesMet(ctx context.Context, job *naq.Job, m jetstream.Msg
 		r.sh.Logger.Warn("status write failed", "job", job.ID, "err", err)
 	}
 	_ = m.NakWithDelay(delay)
-	return false
+	return false, false
 }
 
 // failNow fails job without running it.

@@ -32,6 +32,15 @@ func NewFailedJobHandler(ctx context.Context, sh *Shared) (*FailedJobHandler, er
 // from the original message's stream sequence, so a retried write after a
 // crash does not record the failure twice.
 func (h *FailedJobHandler) Publish(rec *naq.FailedJob) (jetstream.PubAckFuture, error) {
+	msg, err := h.Msg(rec)
+	if err != nil {
+		return nil, err
+	}
+	return h.sh.JS.PublishMsgAsync(msg)
+}
+
+// Msg is the message that records rec on naq.failed.<queue>.
+func (h *FailedJobHandler) Msg(rec *naq.FailedJob) (*nats.Msg, error) {
 	if rec.FailedAt.IsZero() {
 		rec.FailedAt = time.Now().UTC()
 	}
@@ -50,7 +59,7 @@ func (h *FailedJobHandler) Publish(rec *naq.FailedJob) (jetstream.PubAckFuture, 
 	if rec.StreamSeq > 0 {
 		msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("naq-failed-%d", rec.StreamSeq))
 	}
-	return h.sh.JS.PublishMsgAsync(msg)
+	return msg, nil
 }
 
 // PublishMalformed records a message that is not a valid naq job, with its raw

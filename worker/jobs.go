@@ -42,14 +42,19 @@ func NewJobStatusManager(ctx context.Context, sh *Shared) (*JobStatusManager, er
 // PublishResult starts writing a finished job's result, with the job's result
 // TTL. Wait on the future before acknowledging the job.
 func (m *JobStatusManager) PublishResult(job *naq.Job, res *naq.Result) (jetstream.PubAckFuture, error) {
+	return m.sh.JS.PublishMsgAsync(m.ResultMsg(job, res))
+}
+
+// ResultMsg is the message that stores res as job's result, with the job's
+// result TTL.
+func (m *JobStatusManager) ResultMsg(job *naq.Job, res *naq.Result) *nats.Msg {
 	ttl := job.ResultTTL
 	if ttl <= 0 {
 		ttl = layout.DefaultResultTTL
 	}
 	// The server takes whole seconds, at least one.
 	ttl = max(ttl.Round(time.Second), time.Second)
-	msg := &nats.Msg{Subject: layout.ResultSubject(job.ID), Data: res.AppendJSON(nil), Header: m.ttlHeader(ttl)}
-	return m.sh.JS.PublishMsgAsync(msg)
+	return &nats.Msg{Subject: layout.ResultSubject(job.ID), Data: res.AppendJSON(nil), Header: m.ttlHeader(ttl)}
 }
 
 // ttlHeader returns a header carrying ttl. Publishing without options only
@@ -72,12 +77,21 @@ func (m *JobStatusManager) StoreResult(ctx context.Context, job *naq.Job, res *n
 
 // PublishStatus starts writing a job's status record.
 func (m *JobStatusManager) PublishStatus(st *naq.JobStatus) (jetstream.PubAckFuture, error) {
+	msg, err := m.StatusMsg(st)
+	if err != nil {
+		return nil, err
+	}
+	return m.sh.JS.PublishMsgAsync(msg)
+}
+
+// StatusMsg is the message that stores st as its job's status record.
+func (m *JobStatusManager) StatusMsg(st *naq.JobStatus) (*nats.Msg, error) {
 	st.UpdatedAt = time.Now().UTC()
 	data, err := json.Marshal(st)
 	if err != nil {
 		return nil, fmt.Errorf("encode status of job %s: %w", st.JobID, err)
 	}
-	return m.sh.JS.PublishMsgAsync(&nats.Msg{Subject: layout.StatusSubject(st.JobID), Data: data})
+	return &nats.Msg{Subject: layout.StatusSubject(st.JobID), Data: data}, nil
 }
 
 // SetStatus writes a job's status record and waits for it.

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
+	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/naqgo/naq"
@@ -20,35 +22,38 @@ const ioTimeout = 30 * time.Second
 
 // process runs one delivered message to its end: decode, dependency check,
 // handler, then result (and failure record) stored before the ack, or a
-// delayed redelivery for a retry.
-func (r *run) process(m jetstream.Msg) {
+// delayed redelivery for a retry. It reports whether it handed the job's slot
+// over to finish, which releases it once the writes complete.
+func (r *run) process(m jetstream.Msg) (handedOff bool) {
 	log := r.sh.Logger
 	md, err := m.Metadata()
 	if err != nil {
 		log.Error("message without metadata; redelivering", "subject", m.Subject(), "err", err)
 		_ = m.NakWithDelay(time.Second)
-		return
+		return false
 	}
 	job, err := naq.DecodeJob(m.Data())
 	if err != nil {
 		r.malformed(m, err)
-		return
+		return false
 	}
 	ioCtx := r.ioCtx
 	job.Attempt = 1
 	naks := 0
 	if md.NumDelivered > 1 {
 		var handled bool
-		if naks, handled = r.redelivered(ioCtx, job, m, md); handled {
-			return
+		if naks, handled, handedOff = r.redelivered(ioCtx, job, m, md); handled {
+			return handedOff
 		}
 	}
 	if r.cancelled.has(job.ID) {
 		r.dropCancelled(ioCtx, job, m, md)
-		return
+		return true
 	}
-	if len(job.DependsOn) > 0 && !r.dependenciesMet(ioCtx, job, m, md, naks) {
-		return
+	if len(job.DependsOn) > 0 {
+		if ready, handedOff := r.dependenciesMet(ioCtx, job, m, md, naks); !ready {
+			return handedOff
+		}
 	}
 
 	hctx, cancel := context.WithCancelCause(r.jobsCtx)
@@ -68,7 +73,7 @@ func (r *run) process(m jetstream.Msg) {
 	if herr != nil && r.jobsCtx.Err() != nil {
 		// Forced shutdown: put the job back at once, its attempt not counted.
 		r.later(ioCtx, job, m, 0, job.Attempt-1, "worker shut down while running it", naks)
-		return
+		return false
 	}
 	if cause := context.Cause(hctx); errors.Is(cause, naq.ErrCancelled) {
 		herr = SkipRetry(&Error{Kind: KindCancelled, Err: fmt.Errorf("job cancelled while running")})
@@ -83,10 +88,10 @@ func (r *run) process(m jetstream.Msg) {
 	switch {
 	case errors.As(herr, &snooze):
 		r.later(ioCtx, job, m, snooze.Delay, job.Attempt-1, "", naks)
-		return
+		return false
 	case herr != nil && r.shouldRetry(job, herr):
 		r.later(ioCtx, job, m, r.retryDelay(job), job.Attempt, herr.Error(), naks)
-		return
+		return false
 	}
 	res := &naq.Result{
 		Status: naq.StateCompleted, JobID: job.ID, Name: job.Name, Queue: job.Queue, Attempts: job.Attempt,
@@ -108,6 +113,7 @@ func (r *run) process(m jetstream.Msg) {
 		}
 	}
 	r.finish(ioCtx, job, m, md, res, hasRecord || job.Attempt > 1)
+	return true
 }
 
 // call runs the handler, turning a panic into an error with the stack as its
@@ -151,48 +157,77 @@ func (r *run) later(ctx context.Context, job *naq.Job, m jetstream.Msg, delay ti
 }
 
 // finish stores the result (and, for a failure, the failed-job record and a
-// terminal status) and acknowledges the job only once they are stored.
-func (r *run) finish(ctx context.Context, job *naq.Job, m jetstream.Msg, md *jetstream.MsgMetadata, res *naq.Result, writeStatus bool) {
-	futures := make([]jetstream.PubAckFuture, 0, 3)
-	add := func(f jetstream.PubAckFuture, err error) error {
-		if err == nil {
-			futures = append(futures, f)
-		}
-		return err
-	}
-	err := add(r.jobs.PublishResult(job, res))
-	if err == nil && res.Status == naq.StateFailed {
+// terminal status) and acknowledges the job only once they are stored. The
+// writes complete asynchronously: finish takes over the job's slot, which is
+// released when the job is acknowledged (or put back after a failed write).
+func (r *run) finish(_ context.Context, job *naq.Job, m jetstream.Msg, md *jetstream.MsgMetadata, res *naq.Result, writeStatus bool) {
+	msgs := make([]*nats.Msg, 1, 3)
+	msgs[0] = r.jobs.ResultMsg(job, res)
+	if res.Status == naq.StateFailed {
 		rec := &naq.FailedJob{
 			JobID: job.ID, Name: job.Name, Queue: job.Queue, Error: deref(res.Error), ErrorKind: res.ErrorKind,
 			Traceback: deref(res.Traceback), Attempts: job.Attempt, MaxRetries: job.MaxRetries,
 			EnqueuedAt: job.EnqueuedAt, FailedAt: res.FinishedAt, Job: m.Data(), Subject: m.Subject(),
 			StreamSeq: md.Sequence.Stream,
 		}
-		err = add(r.failed.Publish(rec))
+		if fm, err := r.failed.Msg(rec); err == nil {
+			msgs = append(msgs, fm)
+		}
 	}
-	if err == nil && writeStatus {
+	if writeStatus {
 		st := naq.StatusFromResult(res)
 		st.MaxRetries = job.MaxRetries
-		err = add(r.jobs.PublishStatus(st))
-	}
-	for _, f := range futures {
-		if err != nil {
-			break
+		if sm, err := r.jobs.StatusMsg(st); err == nil {
+			msgs = append(msgs, sm)
 		}
-		err = awaitAck(ctx, f)
 	}
-	if err != nil {
-		r.sh.Logger.Error("could not store the job's result; it will run again", "job", job.ID, "err", err)
-		_ = m.NakWithDelay(time.Second)
+	f := &finishing{r: r, job: job, m: m, failed: res.Status == naq.StateFailed, left: len(msgs)}
+	r.writes.Add(1)
+	for _, msg := range msgs {
+		r.writer.Write(msg, f.done)
+	}
+}
+
+// finishing is one job's writes in flight.
+type finishing struct {
+	r      *run
+	job    *naq.Job
+	m      jetstream.Msg
+	failed bool
+
+	mu   sync.Mutex
+	left int
+	err  error
+}
+
+// done collects one write's outcome; the last one acknowledges the job, or
+// puts it back when a write failed.
+func (f *finishing) done(err error) {
+	f.mu.Lock()
+	f.left--
+	if err != nil && f.err == nil {
+		f.err = err
+	}
+	last, werr := f.left == 0, f.err
+	f.mu.Unlock()
+	if !last {
 		return
 	}
-	if err := m.Ack(); err != nil {
-		r.sh.Logger.Warn("ack failed; the job may run again", "job", job.ID, "err", err)
+	r := f.r
+	defer r.writes.Done()
+	defer r.release(1)
+	if werr != nil {
+		r.sh.Logger.Error("could not store the job's result; it will run again", "job", f.job.ID, "err", werr)
+		_ = f.m.NakWithDelay(time.Second)
+		return
+	}
+	if err := f.m.Ack(); err != nil {
+		r.sh.Logger.Warn("ack failed; the job may run again", "job", f.job.ID, "err", err)
 	}
 	r.processed.Add(1)
-	if res.Status == naq.StateFailed {
+	if f.failed {
 		r.failedCount.Add(1)
-		r.sh.Logger.Info("job failed", "job", job.ID, "name", job.Name, "attempts", job.Attempt, "err", deref(res.Error))
+		r.sh.Logger.Info("job failed", "job", f.job.ID, "name", f.job.Name, "attempts", f.job.Attempt)
 	}
 }
 
@@ -218,16 +253,16 @@ func (r *run) malformed(m jetstream.Msg, decodeErr error) {
 // ack was lost), and fails as poison a job that keeps coming back without any
 // worker answering for it (a job that kills its worker). handled reports that
 // the message needs nothing more.
-func (r *run) redelivered(ctx context.Context, job *naq.Job, m jetstream.Msg, md *jetstream.MsgMetadata) (naks int, handled bool) {
+func (r *run) redelivered(ctx context.Context, job *naq.Job, m jetstream.Msg, md *jetstream.MsgMetadata) (naks int, handled, handedOff bool) {
 	if res, err := r.jobs.Result(ctx, job.ID); err == nil && res != nil && res.Status.Terminal() {
 		_ = m.Ack()
-		return 0, true
+		return 0, true, false
 	}
 	st, err := r.jobs.Status(ctx, job.ID)
 	if err != nil {
 		r.sh.Logger.Warn("status read failed; retrying", "job", job.ID, "err", err)
 		_ = m.NakWithDelay(time.Second)
-		return 0, true
+		return 0, true, false
 	}
 	if st != nil {
 		job.Attempt, naks = st.Attempts+1, st.Naks
@@ -237,9 +272,9 @@ func (r *run) redelivered(ctx context.Context, job *naq.Job, m jetstream.Msg, md
 		job.Attempt = max(job.Attempt, 1+lost)
 		r.failNow(ctx, job, m, md, KindPoison, fmt.Sprintf(
 			"delivered %d times without an answer: the worker running it died or lost its connection each time", md.NumDelivered))
-		return naks, true
+		return naks, true, true
 	}
-	return naks, false
+	return naks, false, false
 }
 
 // retryDelay is the wait before the job's next attempt, with jitter when

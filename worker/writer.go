@@ -1,0 +1,151 @@
+package worker
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// errWriterClosed fails writes still pending when the writer closes.
+var errWriterClosed = errors.New("worker: result writer closed")
+
+// Writer publishes to JetStream streams and reports each write's outcome to
+// a callback. It is the job path's write: one reply subscription and a map of
+// pending writes, instead of a future, a timer and a decoded ack per message.
+type Writer struct {
+	nc     *nats.Conn
+	prefix string
+	sub    *nats.Subscription
+
+	mu      sync.Mutex
+	next    uint64
+	pending map[uint64]pendingWrite
+	closed  bool
+}
+
+type pendingWrite struct {
+	done func(error)
+	sent time.Time
+}
+
+// NewWriter subscribes to its reply subjects on nc.
+func NewWriter(nc *nats.Conn) (*Writer, error) {
+	w := &Writer{nc: nc, prefix: nc.NewRespInbox(), pending: map[uint64]pendingWrite{}}
+	sub, err := nc.Subscribe(w.prefix+".*", w.onReply)
+	if err != nil {
+		return nil, fmt.Errorf("worker: result writer: %w", err)
+	}
+	// Replies are tiny and must never be dropped as a slow consumer.
+	_ = sub.SetPendingLimits(-1, -1)
+	w.sub = sub
+	return w, nil
+}
+
+// Write publishes msg and calls done once with nil when the stream stored it,
+// or with the error. done runs on the writer's reply goroutine: keep it short.
+func (w *Writer) Write(msg *nats.Msg, done func(error)) {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		done(errWriterClosed)
+		return
+	}
+	w.next++
+	id := w.next
+	w.pending[id] = pendingWrite{done: done, sent: time.Now()}
+	w.mu.Unlock()
+	out := &nats.Msg{Subject: msg.Subject, Reply: w.prefix + "." + strconv.FormatUint(id, 10), Header: msg.Header, Data: msg.Data}
+	if err := w.nc.PublishMsg(out); err != nil {
+		if d, ok := w.take(id); ok {
+			d(err)
+		}
+	}
+}
+
+func (w *Writer) take(id uint64) (func(error), bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	p, ok := w.pending[id]
+	if ok {
+		delete(w.pending, id)
+	}
+	return p.done, ok
+}
+
+func (w *Writer) onReply(m *nats.Msg) {
+	i := strings.LastIndexByte(m.Subject, '.')
+	id, err := strconv.ParseUint(m.Subject[i+1:], 10, 64)
+	if err != nil {
+		return
+	}
+	if done, ok := w.take(id); ok {
+		done(replyError(m))
+	}
+}
+
+// replyError reads a publish acknowledgement: nil for a stored message.
+func replyError(m *nats.Msg) error {
+	if st := m.Header.Get("Status"); st != "" {
+		if st == "503" {
+			return errors.New("no stream answered the write (is the stream missing?)")
+		}
+		return fmt.Errorf("write failed: status %s %s", st, m.Header.Get("Description"))
+	}
+	if !bytes.Contains(m.Data, []byte(`"error"`)) {
+		return nil
+	}
+	var resp struct {
+		Error *struct {
+			ErrCode     int    `json:"err_code"`
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(m.Data, &resp); err != nil || resp.Error == nil {
+		return nil
+	}
+	return fmt.Errorf("write failed: %s (code %d)", resp.Error.Description, resp.Error.ErrCode)
+}
+
+// Sweep fails writes that got no answer within timeout.
+func (w *Writer) Sweep(timeout time.Duration) {
+	cutoff := time.Now().Add(-timeout)
+	var late []func(error)
+	w.mu.Lock()
+	for id, p := range w.pending {
+		if p.sent.Before(cutoff) {
+			late = append(late, p.done)
+			delete(w.pending, id)
+		}
+	}
+	w.mu.Unlock()
+	for _, d := range late {
+		d(fmt.Errorf("write not acknowledged within %s", timeout))
+	}
+}
+
+// Pending is how many writes await their answer.
+func (w *Writer) Pending() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.pending)
+}
+
+// Close stops the writer; writes still pending fail.
+func (w *Writer) Close() {
+	w.mu.Lock()
+	w.closed = true
+	pending := w.pending
+	w.pending = map[uint64]pendingWrite{}
+	w.mu.Unlock()
+	_ = w.sub.Unsubscribe()
+	for _, p := range pending {
+		p.done(errWriterClosed)
+	}
+}
