@@ -8,12 +8,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/naqgo/naq/internal/layout"
+	"github.com/naqgo/naq/internal/asyncpub"
 )
 
 // MaxAtomicBatch is the most jobs EnqueueMany takes with AllOrNothing: the
@@ -87,26 +87,52 @@ func (c *Client) EnqueueMany(ctx context.Context, jobs []*Job, opts ...BulkOptio
 }
 
 func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats.Msg) error {
-	futures := make([]jetstream.PubAckFuture, len(msgs))
-	failed := map[string]error{}
-	for i, m := range msgs {
-		f, err := c.publishAsync(ctx, m)
-		if err != nil {
-			failed[jobs[i].ID] = err
-			continue
-		}
-		futures[i] = f
+	w, err := c.publisher()
+	if err != nil {
+		return err
 	}
-	for i, f := range futures {
-		if f == nil {
-			continue
-		}
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			failed[jobs[i].ID] = err
-		case <-ctx.Done():
-			failed[jobs[i].ID] = ctx.Err()
+	var mu sync.Mutex
+	failed := map[string]error{}
+	answered := make([]bool, len(msgs))
+	left, abandoned := len(msgs), false
+	allDone := make(chan struct{})
+	for i, m := range msgs {
+		w.Write(ctx, m, func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if abandoned {
+				return
+			}
+			answered[i] = true
+			if err != nil {
+				failed[jobs[i].ID] = err
+			}
+			if left--; left == 0 {
+				close(allDone)
+			}
+		})
+	}
+	if len(msgs) > 0 {
+		sweep := time.NewTicker(time.Second)
+		defer sweep.Stop()
+	wait:
+		for {
+			select {
+			case <-allDone:
+				break wait
+			case <-sweep.C:
+				w.Sweep(publishTimeout)
+			case <-ctx.Done():
+				mu.Lock()
+				abandoned = true
+				for i, ok := range answered {
+					if !ok {
+						failed[jobs[i].ID] = fmt.Errorf("%w (the job may still have been stored)", ctx.Err())
+					}
+				}
+				mu.Unlock()
+				break wait
+			}
 		}
 	}
 	if len(failed) > 0 {
@@ -115,21 +141,21 @@ func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats
 	return nil
 }
 
-// publishAsync publishes m, waiting while the client's window of unacknowledged
-// publishes is full.
-func (c *Client) publishAsync(ctx context.Context, m *nats.Msg) (jetstream.PubAckFuture, error) {
-	for {
-		f, err := c.js.PublishMsgAsync(m, jetstream.WithExpectStream(layout.JobsStream))
-		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
-			return f, err
+// publishTimeout fails a pipelined publish that got no answer.
+const publishTimeout = 30 * time.Second
+
+// publisher returns the client's pipelined publisher, made on first use.
+func (c *Client) publisher() (*asyncpub.Writer, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.writer == nil {
+		w, err := asyncpub.NewWriter(c.nc, 4096)
+		if err != nil {
+			return nil, err
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-c.js.PublishAsyncComplete():
-		case <-time.After(10 * time.Millisecond):
-		}
+		c.writer = w
 	}
+	return c.writer, nil
 }
 
 // publishAtomic sends msgs as one atomic batch: the first message and the

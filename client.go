@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/naqgo/naq/internal/asyncpub"
 	"github.com/naqgo/naq/internal/layout"
 )
 
@@ -28,6 +29,7 @@ type Client struct {
 	mu        sync.Mutex
 	cancelled jetstream.KeyValue // provisioned on first use
 	schedules jetstream.KeyValue // provisioned on first use
+	writer    *asyncpub.Writer   // pipelined publishes, made on first use
 }
 
 type clientConfig struct {
@@ -97,6 +99,17 @@ func DefaultQueueFromEnv() string {
 		return q
 	}
 	return DefaultQueue
+}
+
+// Close releases the client's subscriptions; the connection stays open (the
+// caller owns it). Pipelined publishes still in flight fail.
+func (c *Client) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.writer != nil {
+		c.writer.Close()
+		c.writer = nil
+	}
 }
 
 // Conn returns the client's NATS connection.

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/asyncpub"
 	"github.com/naqgo/naq/internal/layout"
 )
 
@@ -102,7 +103,7 @@ type run struct {
 	processed, failedCount atomic.Int64
 
 	work        chan jetstream.Msg // fetched jobs, to the pool of handler goroutines
-	writer      *Writer            // the job path's writes
+	writer      *asyncpub.Writer   // the job path's writes
 	writes      sync.WaitGroup     // jobs whose writes are in flight
 	ioCtx       context.Context    // bookkeeping I/O; ends after the last job
 	stopIO      context.CancelFunc
@@ -161,7 +162,7 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 		r.abortStart(ctx)
 		return nil, err
 	}
-	if r.writer, err = NewWriter(sh.Conn); err != nil {
+	if r.writer, err = asyncpub.NewWriter(sh.Conn, 4*sh.Config.Concurrency); err != nil {
 		r.abortStart(ctx)
 		return nil, err
 	}

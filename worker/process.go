@@ -184,7 +184,7 @@ func (r *run) finish(_ context.Context, job *naq.Job, m jetstream.Msg, md *jetst
 	f := &finishing{r: r, job: job, m: m, failed: res.Status == naq.StateFailed, left: len(msgs)}
 	r.writes.Add(1)
 	for _, msg := range msgs {
-		r.writer.Write(msg, f.done)
+		r.writer.Write(r.ioCtx, msg, f.done)
 	}
 }
 

@@ -1,7 +1,12 @@
-package worker
+// Package asyncpub publishes to JetStream streams and reports each
+// publish's outcome to a callback: one reply subscription and a map of pending
+// writes, instead of a future, a timer and a decoded acknowledgement per
+// message. naq's job path and bulk enqueue use it.
+package asyncpub
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,16 +18,16 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// errWriterClosed fails writes still pending when the writer closes.
-var errWriterClosed = errors.New("worker: result writer closed")
+// ErrClosed fails writes still pending when the writer closes.
+var ErrClosed = errors.New("naq: async publisher closed")
 
-// Writer publishes to JetStream streams and reports each write's outcome to
-// a callback. It is the job path's write: one reply subscription and a map of
-// pending writes, instead of a future, a timer and a decoded ack per message.
+// Writer publishes messages and calls back with each one's outcome.
 type Writer struct {
 	nc     *nats.Conn
 	prefix string
 	sub    *nats.Subscription
+
+	window chan struct{} // one token per write in flight
 
 	mu      sync.Mutex
 	next    uint64
@@ -35,12 +40,13 @@ type pendingWrite struct {
 	sent time.Time
 }
 
-// NewWriter subscribes to its reply subjects on nc.
-func NewWriter(nc *nats.Conn) (*Writer, error) {
-	w := &Writer{nc: nc, prefix: nc.NewRespInbox(), pending: map[uint64]pendingWrite{}}
+// NewWriter subscribes to its reply subjects on nc. At most maxPending writes
+// are in flight at once, so a burst never overruns the server's ingest queue.
+func NewWriter(nc *nats.Conn, maxPending int) (*Writer, error) {
+	w := &Writer{nc: nc, prefix: nc.NewRespInbox(), pending: map[uint64]pendingWrite{}, window: make(chan struct{}, maxPending)}
 	sub, err := nc.Subscribe(w.prefix+".*", w.onReply)
 	if err != nil {
-		return nil, fmt.Errorf("worker: result writer: %w", err)
+		return nil, fmt.Errorf("async publisher: %w", err)
 	}
 	// Replies are tiny and must never be dropped as a slow consumer.
 	_ = sub.SetPendingLimits(-1, -1)
@@ -50,11 +56,20 @@ func NewWriter(nc *nats.Conn) (*Writer, error) {
 
 // Write publishes msg and calls done once with nil when the stream stored it,
 // or with the error. done runs on the writer's reply goroutine: keep it short.
-func (w *Writer) Write(msg *nats.Msg, done func(error)) {
+// Write waits while the window of writes in flight is full; ctx bounds that
+// wait (its error goes to done).
+func (w *Writer) Write(ctx context.Context, msg *nats.Msg, done func(error)) {
+	select {
+	case w.window <- struct{}{}:
+	case <-ctx.Done():
+		done(ctx.Err())
+		return
+	}
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
-		done(errWriterClosed)
+		<-w.window
+		done(ErrClosed)
 		return
 	}
 	w.next++
@@ -75,6 +90,7 @@ func (w *Writer) take(id uint64) (func(error), bool) {
 	p, ok := w.pending[id]
 	if ok {
 		delete(w.pending, id)
+		<-w.window
 	}
 	return p.done, ok
 }
@@ -122,6 +138,7 @@ func (w *Writer) Sweep(timeout time.Duration) {
 		if p.sent.Before(cutoff) {
 			late = append(late, p.done)
 			delete(w.pending, id)
+			<-w.window
 		}
 	}
 	w.mu.Unlock()
@@ -143,9 +160,12 @@ func (w *Writer) Close() {
 	w.closed = true
 	pending := w.pending
 	w.pending = map[uint64]pendingWrite{}
+	for range pending {
+		<-w.window
+	}
 	w.mu.Unlock()
 	_ = w.sub.Unsubscribe()
 	for _, p := range pending {
-		p.done(errWriterClosed)
+		p.done(ErrClosed)
 	}
 }
