@@ -139,7 +139,7 @@ func (c *Client) EnqueueJob(ctx context.Context, j *Job) error {
 	if err != nil {
 		return err
 	}
-	if _, err := c.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(layout.JobsStream)); err != nil {
+	if _, err := c.js.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("naq: enqueue job %s on %s: %w", j.ID, j.Queue, err)
 	}
 	return nil
