@@ -30,6 +30,17 @@ func newEnv(t *testing.T) *env {
 	return &env{nc: nc, client: c}
 }
 
+// newBenchEnv is newEnv for benchmarks.
+func newBenchEnv(b *testing.B) *env {
+	b.Helper()
+	_, nc := testutil.Server(b)
+	c, err := naq.NewClient(context.Background(), nc, naq.WithLogger(testutil.Logger()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &env{nc: nc, client: c}
+}
+
 // startWorker runs a worker until the test ends (or stop is called) and
 // checks that Run returned nil.
 func (e *env) startWorker(t *testing.T, register func(w *worker.Worker), opts ...worker.Option) (w *worker.Worker, stop func()) {
