@@ -1,13 +1,310 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/naqgo/naq"
 )
 
-// enqueueCommand is being written.
+// enqueueFlags are the flags of `naq enqueue`.
+type enqueueFlags struct {
+	args, kwargs  string
+	in            time.Duration
+	at            string
+	retries       int
+	retryDelay    string
+	retryStrategy string
+	retryOn       []string
+	ignoreOn      []string
+	jobTimeout    time.Duration
+	dependsOn     []string
+	jobID         string
+	resultTTL     time.Duration
+	wait          bool
+	waitTimeout   time.Duration
+}
+
 func (a *app) enqueueCommand() *cobra.Command {
-	return &cobra.Command{Use: "enqueue", Short: "(not yet available)", Hidden: true,
-		RunE: func(*cobra.Command, []string) error { return errors.New("naq enqueue: not yet available") }}
+	var f enqueueFlags
+	cmd := &cobra.Command{
+		Use:   "enqueue NAME",
+		Short: "Enqueue a job",
+		Long: `Enqueue a job named NAME (the handler's name; Python workers use
+"module:function") on --queue, and print its id.
+
+--args is a JSON array of positional arguments, --kwargs a JSON object of
+keyword arguments. --in or --at delay the job: the server holds it and
+releases it on time. --at takes an RFC 3339 time with a zone (Z or an offset).
+
+With --wait, naq waits for the job to finish and prints its result (with
+--json, the whole result record); it exits 1 if the job failed or was
+cancelled. Durations are Go durations (1m30s); --retry-delay also takes a
+list, one delay per retry, the last repeating.`,
+		Example: `  naq enqueue tasks:count_words --kwargs '{"text": "the quick brown fox"}' --wait
+  naq enqueue mail:send --args '["ana@example.com"]' --retries 5 --retry-delay 1s --retry-strategy exponential
+  naq enqueue report:build -q reports --at 2030-01-02T08:00:00Z
+  naq enqueue cleanup --in 10m --job-id cleanup-2030-01-02`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return a.runEnqueue(cmd, args[0], f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.args, "args", "", "positional arguments, a JSON array")
+	fl.StringVar(&f.kwargs, "kwargs", "", "keyword arguments, a JSON object")
+	fl.DurationVar(&f.in, "in", 0, "run the job after this delay")
+	fl.StringVar(&f.at, "at", "", "run the job at this RFC 3339 time (2030-01-02T08:00:00Z)")
+	fl.IntVar(&f.retries, "retries", 0, "retries after the first attempt")
+	fl.StringVar(&f.retryDelay, "retry-delay", "", "delay before a retry, or one per retry: 1s,10s,1m")
+	fl.StringVar(&f.retryStrategy, "retry-strategy", "linear", "linear or exponential (doubles a single --retry-delay each time)")
+	fl.StringSliceVar(&f.retryOn, "retry-on", nil, "retry only errors of these kinds (e.g. http:5xx)")
+	fl.StringSliceVar(&f.ignoreOn, "ignore-on", nil, "never retry errors of these kinds")
+	fl.DurationVar(&f.jobTimeout, "job-timeout", 0, "limit of one attempt of the job (default: none)")
+	fl.StringSliceVar(&f.dependsOn, "depends-on", nil, "run only after these jobs completed (ids; repeat or comma-separate)")
+	fl.StringVar(&f.jobID, "job-id", "", "the job's id (default: random); the same id within 2 minutes enqueues nothing new")
+	fl.DurationVar(&f.resultTTL, "result-ttl", 0, "how long the result is kept (default 7 days)")
+	fl.BoolVar(&f.wait, "wait", false, "wait for the job to finish and print its result")
+	fl.DurationVar(&f.waitTimeout, "wait-timeout", 0, "with --wait, give up after this long (default: no limit)")
+	return cmd
+}
+
+func (a *app) runEnqueue(cmd *cobra.Command, name string, f enqueueFlags) error {
+	job, runAt, err := a.buildJob(cmd, name, f)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	c, nc, err := a.client(ctx)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	rctx, cancel := a.withTimeout(ctx)
+	if runAt.IsZero() {
+		err = c.EnqueueJob(rctx, job)
+	} else {
+		err = c.EnqueueJobAt(rctx, runAt, job)
+	}
+	cancel()
+	if err != nil {
+		if errors.Is(err, naq.ErrInvalidJob) || errors.Is(err, naq.ErrInvalidQueue) || errors.Is(err, naq.ErrInvalidArgs) {
+			return usagef("%v", err)
+		}
+		return err
+	}
+	if f.wait {
+		return a.waitAndPrint(ctx, c, job.ID, f.waitTimeout, true)
+	}
+	if !a.jsonOut {
+		_, err := fmt.Fprintln(a.stdout, job.ID)
+		return err
+	}
+	wire, err := job.Encode()
+	if err != nil {
+		return err
+	}
+	out := enqueuedJob{JobID: job.ID, Function: job.Name, Queue: job.Queue, Job: wire}
+	if !runAt.IsZero() {
+		out.RunAt = runAt.UTC()
+	}
+	return a.printJSON(out)
+}
+
+// enqueuedJob is what `naq enqueue --json` prints.
+type enqueuedJob struct {
+	JobID    string          `json:"job_id"`
+	Function string          `json:"function"`
+	Queue    string          `json:"queue_name"`
+	RunAt    time.Time       `json:"run_at,omitzero"`
+	Job      json.RawMessage `json:"job"` // the wire JSON, as stored
+}
+
+// buildJob checks the flags and builds the job without a server; any error
+// is a usage error. runAt is zero for a job that runs now.
+func (a *app) buildJob(cmd *cobra.Command, name string, f enqueueFlags) (*naq.Job, time.Time, error) {
+	var runAt time.Time
+	if strings.TrimSpace(name) == "" {
+		return nil, runAt, usagef("the job name must not be empty")
+	}
+	args, err := jsonArgsFlag(f.args)
+	if err != nil {
+		return nil, runAt, err
+	}
+	kwargs, err := jsonKwargsFlag(f.kwargs)
+	if err != nil {
+		return nil, runAt, err
+	}
+	switch {
+	case cmd.Flags().Changed("in") && cmd.Flags().Changed("at"):
+		return nil, runAt, usagef("--in and --at cannot be used together")
+	case cmd.Flags().Changed("in"):
+		if f.in < 0 {
+			return nil, runAt, usagef("--in %s must not be negative", f.in)
+		}
+		runAt = time.Now().Add(f.in)
+	case f.at != "":
+		if runAt, err = parseRunAt(f.at); err != nil {
+			return nil, runAt, err
+		}
+	}
+	if f.waitTimeout < 0 {
+		return nil, runAt, usagef("--wait-timeout %s must not be negative", f.waitTimeout)
+	}
+	opts := []naq.EnqueueOption{naq.Queue(a.queue), naq.MaxRetries(f.retries), naq.WithRetryStrategy(naq.RetryStrategy(f.retryStrategy))}
+	if f.retryDelay != "" {
+		delays, err := parseRetryDelays(f.retryDelay)
+		if err != nil {
+			return nil, runAt, err
+		}
+		opts = append(opts, naq.RetryDelay(delays...))
+	}
+	if len(f.retryOn) > 0 {
+		opts = append(opts, naq.RetryOn(f.retryOn...))
+	}
+	if len(f.ignoreOn) > 0 {
+		opts = append(opts, naq.IgnoreOn(f.ignoreOn...))
+	}
+	if f.jobTimeout != 0 {
+		opts = append(opts, naq.Timeout(f.jobTimeout))
+	}
+	if len(f.dependsOn) > 0 {
+		opts = append(opts, naq.DependsOn(f.dependsOn...))
+	}
+	if f.jobID != "" {
+		opts = append(opts, naq.JobID(f.jobID))
+	}
+	if cmd.Flags().Changed("result-ttl") {
+		opts = append(opts, naq.ResultTTL(f.resultTTL))
+	}
+	job, err := naq.NewJob(name, nil, opts...)
+	if err != nil {
+		return nil, runAt, usagef("%v", err)
+	}
+	job.Args, job.Kwargs = args, kwargs
+	return job, runAt, nil
+}
+
+// jsonArgsFlag parses --args: a JSON array, each element one positional
+// argument.
+func jsonArgsFlag(s string) ([]json.RawMessage, error) {
+	out := []json.RawMessage{}
+	if strings.TrimSpace(s) == "" {
+		return out, nil
+	}
+	if err := json.Unmarshal([]byte(s), &out); err != nil || out == nil {
+		return nil, usagef("--args must be a JSON array, such as '[1, \"two\"]': %s", jsonFlagProblem(s, err))
+	}
+	for i, v := range out {
+		out[i] = compactJSON(v)
+	}
+	return out, nil
+}
+
+// jsonKwargsFlag parses --kwargs: a JSON object of keyword arguments.
+func jsonKwargsFlag(s string) (map[string]json.RawMessage, error) {
+	out := map[string]json.RawMessage{}
+	if strings.TrimSpace(s) == "" {
+		return out, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &m); err != nil || m == nil {
+		return nil, usagef("--kwargs must be a JSON object, such as '{\"to\": \"ana\"}': %s", jsonFlagProblem(s, err))
+	}
+	for k, v := range m {
+		out[k] = compactJSON(v)
+	}
+	return out, nil
+}
+
+func jsonFlagProblem(s string, err error) string {
+	var te *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return "got null"
+	case errors.As(err, &te):
+		return "got a JSON " + te.Value
+	}
+	return fmt.Sprintf("%q is not valid JSON (%v)", s, err)
+}
+
+func compactJSON(raw json.RawMessage) json.RawMessage {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return raw
+	}
+	return b.Bytes()
+}
+
+// parseRunAt parses --at: RFC 3339 with a zone. A time without one is refused
+// rather than guessed.
+func parseRunAt(s string) (time.Time, error) {
+	v := strings.TrimSpace(s)
+	if len(v) > 10 && v[10] == ' ' {
+		v = v[:10] + "T" + v[11:]
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return time.Time{}, usagef("--at %q has no time zone: add Z for UTC or an offset such as +02:00 (%s)", s, t.Format(time.RFC3339Nano))
+		}
+	}
+	return time.Time{}, usagef("--at %q is not an RFC 3339 time such as 2030-01-02T08:00:00Z", s)
+}
+
+// parseRetryDelays parses --retry-delay: comma-separated Go durations, or
+// plain numbers of seconds as Python naq writes them.
+func parseRetryDelays(s string) ([]time.Duration, error) {
+	var out []time.Duration
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		d, err := time.ParseDuration(part)
+		if err != nil {
+			secs, ferr := strconv.ParseFloat(part, 64)
+			if ferr != nil || secs < 0 || secs > 1e9 {
+				return nil, usagef("--retry-delay %q: %q is not a duration such as 500ms, 10s or 1m", s, part)
+			}
+			d = time.Duration(secs * float64(time.Second))
+		}
+		if d < 0 {
+			return nil, usagef("--retry-delay %q: %s must not be negative", s, d)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// waitAndPrint waits for the job's result (at most limit, 0: no limit) and
+// prints it; a failed or cancelled job is an error (exit 1). withID prints the
+// job id first (enqueue --wait, without --json).
+func (a *app) waitAndPrint(ctx context.Context, c *naq.Client, id string, limit time.Duration, withID bool) error {
+	if limit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, limit)
+		defer cancel()
+	}
+	if withID && !a.jsonOut {
+		if _, err := fmt.Fprintln(a.stdout, id); err != nil {
+			return err
+		}
+	}
+	res, err := c.Wait(ctx, id)
+	if res == nil {
+		switch {
+		case errors.Is(err, context.DeadlineExceeded) && limit > 0:
+			return fmt.Errorf("job %s has not finished after %s", id, limit)
+		case errors.Is(err, naq.ErrInvalidJob):
+			return usagef("%v", err)
+		}
+		return err
+	}
+	return a.printResult(res)
 }

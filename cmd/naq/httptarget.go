@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/worker"
+)
+
+// Error kinds of jobs delivered over HTTP; a job's retry_on and ignore_on can
+// name them.
+const (
+	kindHTTPTimeout    = "http:timeout"    // no complete answer within the HTTP timeout
+	kindHTTPConnection = "http:connection" // the request could not be sent or the answer read
+	kindHTTPTooLarge   = "http:too_large"  // a 2xx answer too large to store as a result
+	// Other statuses give "http:<class>xx": "http:4xx", "http:5xx"...
+)
+
+// defaultHTTPTimeout bounds a request when neither --http-timeout nor the
+// job's own timeout does.
+const defaultHTTPTimeout = 30 * time.Second
+
+// httpTarget is a catch-all worker handler: it POSTs every job's wire JSON to
+// one URL and turns the answer into the job's outcome.
+type httpTarget struct {
+	url    string
+	client *http.Client
+	// timeout bounds each request; 0: the job's timeout, else defaultHTTPTimeout.
+	timeout time.Duration
+	// maxResult is the largest result (encoded JSON) stored.
+	maxResult int
+}
+
+func newHTTPTarget(url string, timeout time.Duration, conns int, maxResult int) *httpTarget {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = conns
+	return &httpTarget{
+		url:     url,
+		timeout: timeout,
+		client: &http.Client{
+			Transport: tr,
+			// A redirect is an answer: a POST silently turned into a GET
+			// elsewhere would lose the job.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		maxResult: maxResult,
+	}
+}
+
+// ProcessJob delivers job: 2xx completes it with the body as its result, 5xx,
+// timeouts and connection errors are retried by the job's policy, any other
+// status fails it without retry.
+func (h *httpTarget) ProcessJob(ctx context.Context, job *naq.Job) (any, error) {
+	body, err := job.Encode()
+	if err != nil {
+		return nil, worker.SkipRetry(fmt.Errorf("encode job %s: %w", job.ID, err))
+	}
+	timeout := h.timeout
+	if timeout == 0 && job.Timeout == 0 {
+		timeout = defaultHTTPTimeout
+	}
+	reqCtx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		reqCtx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, h.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, worker.SkipRetry(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "naq-worker/"+version)
+	req.Header.Set("X-Naq-Job-Id", job.ID)
+	req.Header.Set("X-Naq-Attempt", strconv.Itoa(job.Attempt))
+	req.Header.Set("X-Naq-Queue", job.Queue)
+	req.Header.Set("X-Naq-Function", job.Name)
+
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return nil, h.transportError(ctx, reqCtx, timeout, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, int64(h.maxResult)+1))
+	if err != nil {
+		return nil, h.transportError(ctx, reqCtx, timeout, err)
+	}
+	code := resp.StatusCode
+	if code >= 200 && code < 300 {
+		value := resultValue(data)
+		if len(value) > h.maxResult || len(data) > h.maxResult {
+			return nil, worker.SkipRetry(&worker.Error{Kind: kindHTTPTooLarge,
+				Err: fmt.Errorf("POST %s: %s: the response body is too large to store as the result (at most %d bytes)", h.url, resp.Status, h.maxResult)})
+		}
+		return value, nil
+	}
+	herr := &worker.Error{Kind: fmt.Sprintf("http:%dxx", code/100), Err: fmt.Errorf("POST %s: %s%s", h.url, resp.Status, bodySnippet(data))}
+	if code >= 500 {
+		return nil, herr
+	}
+	return nil, worker.SkipRetry(herr)
+}
+
+// transportError classifies a failed request. The job's own end (its
+// timeout, a cancellation, a forced shutdown) is returned as it is, for the
+// worker to handle; the HTTP timeout and connection errors get their kinds.
+func (h *httpTarget) transportError(jobCtx, reqCtx context.Context, timeout time.Duration, err error) error {
+	if jobCtx.Err() != nil {
+		return fmt.Errorf("POST %s: %w", h.url, jobCtx.Err())
+	}
+	var ne net.Error
+	if errors.Is(reqCtx.Err(), context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return &worker.Error{Kind: kindHTTPTimeout, Err: fmt.Errorf("POST %s: no complete response within %s: %w", h.url, timeout, context.DeadlineExceeded)}
+	}
+	return &worker.Error{Kind: kindHTTPConnection, Err: err}
+}
+
+// resultValue turns a 2xx body into the job's result: valid JSON as it is, an
+// empty body as null, anything else as a JSON string.
+func resultValue(body []byte) json.RawMessage {
+	trimmed := bytes.TrimSpace(body)
+	switch {
+	case len(trimmed) == 0:
+		return json.RawMessage("null")
+	case json.Valid(trimmed):
+		var b bytes.Buffer
+		if json.Compact(&b, trimmed) == nil {
+			return b.Bytes()
+		}
+		return trimmed
+	}
+	s, _ := json.Marshal(string(body))
+	return s
+}
+
+// bodySnippet is the start of an error answer's body, on one line, for the
+// job's error message.
+func bodySnippet(body []byte) string {
+	const max = 300
+	s := strings.Join(strings.Fields(string(body)), " ")
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "..."
+	}
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}
