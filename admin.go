@@ -53,16 +53,22 @@ func (c *Client) Cancel(ctx context.Context, id string) error {
 }
 
 func (c *Client) cancelledBucket(ctx context.Context) (jetstream.KeyValue, error) {
+	return c.lazyBucket(ctx, &c.cancelled, layout.EnsureCancelledBucket)
+}
+
+// lazyBucket provisions a bucket the first time the client needs it.
+func (c *Client) lazyBucket(ctx context.Context, kv *jetstream.KeyValue,
+	ensure func(context.Context, jetstream.JetStream, layout.Config) (jetstream.KeyValue, error)) (jetstream.KeyValue, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.cancelled == nil {
-		kv, err := layout.EnsureCancelledBucket(ctx, c.js, c.layout)
+	if *kv == nil {
+		b, err := ensure(ctx, c.js, c.layout)
 		if err != nil {
 			return nil, err
 		}
-		c.cancelled = kv
+		*kv = b
 	}
-	return c.cancelled, nil
+	return *kv, nil
 }
 
 // ListWorkers returns the workers' heartbeat records, sorted by id; an empty

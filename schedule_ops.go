@@ -14,16 +14,7 @@ import (
 )
 
 func (c *Client) schedulesBucket(ctx context.Context) (jetstream.KeyValue, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.schedules == nil {
-		kv, err := layout.EnsureSchedulesBucket(ctx, c.js, c.layout)
-		if err != nil {
-			return nil, err
-		}
-		c.schedules = kv
-	}
-	return c.schedules, nil
+	return c.lazyBucket(ctx, &c.schedules, layout.EnsureSchedulesBucket)
 }
 
 // Schedule registers a recurring job: exactly one of Cron and Every, with
