@@ -75,7 +75,7 @@ func (c *Client) lazyBucket(ctx context.Context, kv *jetstream.KeyValue,
 // list when there are none. A record whose last heartbeat is older than two
 // heartbeat intervals is marked Stale.
 func (c *Client) ListWorkers(ctx context.Context) ([]WorkerInfo, error) {
-	kv, err := layout.EnsureWorkersBucket(ctx, c.js, c.layout)
+	kv, err := c.lazyBucket(ctx, &c.workers, layout.EnsureWorkersBucket)
 	if err != nil {
 		return nil, err
 	}

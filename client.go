@@ -29,6 +29,8 @@ type Client struct {
 	mu        sync.Mutex
 	cancelled jetstream.KeyValue // provisioned on first use
 	schedules jetstream.KeyValue // provisioned on first use
+	workers   jetstream.KeyValue // provisioned on first use
+	failed    jetstream.Stream   // provisioned on first use
 	writer    *asyncpub.Writer   // pipelined publishes, made on first use
 }
 

@@ -17,8 +17,18 @@ import (
 // message, or a record written by Python naq).
 var ErrNotRequeueable = errors.New("naq: failed record cannot be requeued")
 
+// failedStream provisions naq_failed_jobs the first time the client needs it.
 func (c *Client) failedStream(ctx context.Context) (jetstream.Stream, error) {
-	return layout.EnsureFailedStream(ctx, c.js, c.layout)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.failed == nil {
+		s, err := layout.EnsureFailedStream(ctx, c.js, c.layout)
+		if err != nil {
+			return nil, err
+		}
+		c.failed = s
+	}
+	return c.failed, nil
 }
 
 func failedFilter(queue string) (string, error) {
