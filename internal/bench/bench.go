@@ -136,6 +136,8 @@ var scenarioDefs = []Scenario{
 	{Name: Bulk, Description: "Client.EnqueueMany (pipelined)", Baseline: "js.PublishAsync + wait all", Target: 0.60},
 	{Name: BulkAtomic, Description: "Client.EnqueueMany (AllOrNothing)", Baseline: "js.PublishAsync + wait all"},
 	{Name: Process, Description: "worker.Worker, no-op handler", Baseline: "Consume() + Ack()", Target: 0.50},
+	{Name: EnqueueFloor, Description: "bare js.Publish with Nats-Msg-Id (the floor of an idempotent enqueue)", Baseline: "js.Publish (sync)"},
+	{Name: ProcessFloor, Description: "bare Consume() + one stored write per message before its Ack (the floor of result-before-ack)", Baseline: "Consume() + Ack()"},
 }
 
 // Run starts an embedded server in its own directory, runs every scenario

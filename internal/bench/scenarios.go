@@ -48,6 +48,7 @@ type env struct {
 	// processed and stored count what the last naqProcess saw: jobs taken
 	// off the queue and results in the results bucket.
 	processed, stored int64
+	floorRuns         int
 }
 
 func newEnv(ctx context.Context, cfg Config, rawNC, clientNC, workerNC *nats.Conn) (*env, error) {
@@ -127,6 +128,8 @@ func (e *env) round(ctx context.Context, first bool) (*roundResult, error) {
 			return pair(set(res.raw, Process, e.rawConsume), set(res.naq, Process, e.naqProcess))
 		},
 		set(res.naq, BulkAtomic, e.naqEnqueueAtomic),
+		set(res.naq, EnqueueFloor, e.floorPublish),
+		set(res.naq, ProcessFloor, e.floorProcess),
 	}
 	for _, s := range steps {
 		if err := s(); err != nil {
@@ -134,6 +137,8 @@ func (e *env) round(ctx context.Context, first bool) (*roundResult, error) {
 		}
 	}
 	res.raw[BulkAtomic] = res.raw[Bulk]
+	res.raw[EnqueueFloor] = res.raw[Enqueue]
+	res.raw[ProcessFloor] = res.raw[Process]
 	res.processed, res.results = e.processed, e.stored
 	return res, nil
 }
