@@ -1,13 +1,292 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/naqgo/naq"
 )
 
-// failedCommand is being written.
 func (a *app) failedCommand() *cobra.Command {
-	return &cobra.Command{Use: "failed", Short: "(not yet available)", Hidden: true,
-		RunE: func(*cobra.Command, []string) error { return errors.New("naq failed: not yet available") }}
+	cmd := &cobra.Command{
+		Use:   "failed",
+		Short: "List, show, requeue, delete and purge failed jobs",
+		Long: `Failed jobs are records in the naq_failed_jobs stream, one per job that failed for
+good (or message that was not a valid job), named by their sequence number (SEQ).
+--queue limits list, requeue --all and purge to one queue; without it they take
+every queue.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(a.failedListCommand(), a.failedShowCommand(), a.failedRequeueCommand(),
+		a.failedDeleteCommand(), a.failedPurgeCommand())
+	return cmd
+}
+
+// failedView is a failed-job record as --json prints it.
+type failedView struct {
+	Seq uint64 `json:"seq"`
+	naq.FailedJob
+	RawText string `json:"raw_text,omitempty"`
+}
+
+func viewFailed(r naq.FailedJob) failedView {
+	v := failedView{Seq: r.Seq, FailedJob: r}
+	if len(r.Raw) > 0 {
+		if text, enc := bytesText(r.Raw); enc == "text" {
+			v.RawText = text
+		}
+	}
+	return v
+}
+
+func (a *app) failedListCommand() *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List failed jobs, oldest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if limit < 0 {
+				return usagef("--limit must not be negative")
+			}
+			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
+				recs, err := c.ListFailed(ctx, a.queueFilter(cmd), limit)
+				if err != nil {
+					return asUsage(err, naq.ErrInvalidQueue)
+				}
+				views := make([]failedView, 0, len(recs))
+				rows := make([][]string, 0, len(recs))
+				for _, r := range recs {
+					views = append(views, viewFailed(r))
+					name, id := r.Name, r.JobID
+					if r.Malformed {
+						name, id = "(malformed)", "-"
+					}
+					rows = append(rows, []string{fmt.Sprint(r.Seq), orDash(id), orDash(name), r.Queue,
+						fmt.Sprint(r.Attempts), fmtTime(r.FailedAt), oneLine(r.Error, 60)})
+				}
+				return a.show(views, func() error {
+					if len(recs) == 0 {
+						_, err := fmt.Fprintln(a.stdout, "no failed jobs")
+						return err
+					}
+					return a.printTable([]string{"SEQ", "JOB ID", "FUNCTION", "QUEUE", "ATTEMPTS", "FAILED AT", "ERROR"}, rows)
+				})
+			})
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 100, "show at most this many records (0: all)")
+	return cmd
+}
+
+func (a *app) failedShowCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show SEQ",
+		Short: "Show every field of a failed-job record",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			seq, err := parseSeq(args[0])
+			if err != nil {
+				return err
+			}
+			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
+				r, err := c.FailedJob(ctx, seq)
+				if err != nil {
+					return err
+				}
+				return a.show(viewFailed(*r), func() error { return a.printKV(failedRows(r)) })
+			})
+		},
+	}
+}
+
+// failedRows are the fields of a record for "naq failed show".
+func failedRows(r *naq.FailedJob) [][2]string {
+	rows := [][2]string{
+		{"seq", fmt.Sprint(r.Seq)},
+		{"job id", orDash(r.JobID)},
+		{"function", orDash(r.Name)},
+		{"queue", r.Queue},
+		{"error", r.Error},
+		{"error kind", orDash(r.ErrorKind)},
+		{"attempts", fmt.Sprint(r.Attempts)},
+		{"max retries", fmt.Sprint(r.MaxRetries)},
+		{"enqueued at", fmtRFC3339(r.EnqueuedAt)},
+		{"failed at", fmtRFC3339(r.FailedAt)},
+		{"worker", orDash(r.WorkerID)},
+		{"subject", orDash(r.Subject)},
+		{"stream seq", fmt.Sprint(r.StreamSeq)},
+		{"malformed", fmt.Sprint(r.Malformed)},
+	}
+	if r.Traceback != "" {
+		rows = append(rows, [2]string{"traceback", r.Traceback})
+	}
+	if len(r.Job) > 0 {
+		rows = append(rows, [2]string{"job", string(r.Job)})
+	}
+	if len(r.Raw) > 0 {
+		text, enc := bytesText(r.Raw)
+		rows = append(rows, [2]string{"raw (" + enc + ")", text})
+	}
+	return rows
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func (a *app) failedRequeueCommand() *cobra.Command {
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "requeue (SEQ... | --all)",
+		Short: "Put failed jobs back on their queue, to run again from attempt 1",
+		Long: `Requeues failed jobs under their job ids and removes their records. --all requeues
+every requeueable record (of --queue, if given); malformed records, or ones
+without the original job, stay and are reported.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if all == (len(args) > 0) {
+				return usagef("give record sequence numbers or --all (not both)")
+			}
+			if !all && a.queueFilter(cmd) != "" {
+				return usagef("--queue goes with --all")
+			}
+			seqs := make([]uint64, 0, len(args))
+			for _, s := range args {
+				seq, err := parseSeq(s)
+				if err != nil {
+					return err
+				}
+				seqs = append(seqs, seq)
+			}
+			if all {
+				return a.requeueAll(cmd)
+			}
+			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
+				type requeued struct {
+					Seq   uint64 `json:"seq"`
+					JobID string `json:"job_id"`
+					Queue string `json:"queue"`
+				}
+				var out []requeued
+				for _, seq := range seqs {
+					j, err := c.RequeueFailed(ctx, seq)
+					if err != nil {
+						return err
+					}
+					out = append(out, requeued{seq, j.ID, j.Queue})
+				}
+				return a.show(out, func() error {
+					for _, r := range out {
+						fmt.Fprintf(a.stdout, "requeued record %d: job %s on queue %s\n", r.Seq, r.JobID, r.Queue)
+					}
+					return nil
+				})
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "requeue every failed job (of --queue, if given)")
+	return cmd
+}
+
+// requeueAll requeues every record of the --queue filter, showing progress.
+func (a *app) requeueAll(cmd *cobra.Command) error {
+	ctx, cancel := a.withTimeout(cmd.Context())
+	defer cancel()
+	c, nc, err := a.client(ctx)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	q := a.queueFilter(cmd)
+	// No overall deadline: every request has its own timeout; ^C stops.
+	n, rerr := c.RequeueAllFailed(cmd.Context(), q, func(done, total int) { a.progress("requeued", done, total) })
+	if n == 0 && rerr != nil {
+		return asUsage(rerr, naq.ErrInvalidQueue)
+	}
+	out := map[string]any{"requeued": n}
+	if rerr != nil {
+		out["errors"] = rerr.Error()
+	}
+	if err := a.show(out, func() error {
+		_, err := fmt.Fprintf(a.stdout, "requeued %d failed jobs\n", n)
+		return err
+	}); err != nil {
+		return err
+	}
+	if rerr != nil {
+		return fmt.Errorf("some records were not requeued:\n%w", rerr)
+	}
+	return nil
+}
+
+func (a *app) failedDeleteCommand() *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "delete SEQ...",
+		Short: "Delete failed-job records",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			seqs := make([]uint64, 0, len(args))
+			for _, s := range args {
+				seq, err := parseSeq(s)
+				if err != nil {
+					return err
+				}
+				seqs = append(seqs, seq)
+			}
+			if err := a.confirm(yes, fmt.Sprintf("delete %d failed-job record(s)", len(seqs))); err != nil {
+				return err
+			}
+			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
+				for _, seq := range seqs {
+					if err := c.DeleteFailed(ctx, seq); err != nil {
+						return err
+					}
+				}
+				return a.show(map[string]any{"deleted": seqs}, func() error {
+					_, err := fmt.Fprintf(a.stdout, "deleted %d failed-job record(s)\n", len(seqs))
+					return err
+				})
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+func (a *app) failedPurgeCommand() *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "purge",
+		Short: "Delete every failed-job record (of --queue, if given)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q := a.queueFilter(cmd)
+			what := "every failed-job record"
+			if q != "" {
+				what += " of queue " + q
+			}
+			if err := a.confirm(yes, "delete "+what); err != nil {
+				return err
+			}
+			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
+				n, err := c.PurgeFailed(ctx, q)
+				if err != nil {
+					return asUsage(err, naq.ErrInvalidQueue)
+				}
+				return a.show(map[string]any{"queue": q, "purged": n}, func() error {
+					_, err := fmt.Fprintf(a.stdout, "purged %d failed-job record(s)\n", n)
+					return err
+				})
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
 }

@@ -1,13 +1,350 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
+
+	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/layout"
 )
 
-// queueCommand is being written.
+// indefinitePause is how long "naq queue pause" pauses without --until or
+// --for: in effect until "naq queue resume".
+const indefinitePause = 100 * 365 * 24 * time.Hour
+
 func (a *app) queueCommand() *cobra.Command {
-	return &cobra.Command{Use: "queue", Short: "(not yet available)", Hidden: true,
-		RunE: func(*cobra.Command, []string) error { return errors.New("naq queue: not yet available") }}
+	cmd := &cobra.Command{
+		Use:   "queue",
+		Short: "List, inspect, purge, pause and resume queues",
+		Long: `Queues are subjects naq.queue.<queue> of the naq_jobs stream, each worked by the
+shared consumer naq-worker-<queue>.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(a.queueListCommand(), a.queueStatsCommand(), a.queuePurgeCommand(),
+		a.queuePauseCommand(), a.queueResumeCommand())
+	return cmd
+}
+
+func (a *app) queueListCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the queues that have jobs or a consumer",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
+				snap, err := queueSnapshot(ctx, c.JetStream())
+				if err != nil {
+					return err
+				}
+				qs := snap.sorted()
+				return a.show(qs, func() error {
+					if len(qs) == 0 {
+						_, err := fmt.Fprintln(a.stdout, "no queues")
+						return err
+					}
+					rows := make([][]string, 0, len(qs))
+					for _, q := range qs {
+						rows = append(rows, []string{q.Queue, fmt.Sprint(q.Messages), fmt.Sprint(q.Pending),
+							fmt.Sprint(q.Running), fmt.Sprint(q.WaitingPulls), q.state()})
+					}
+					return a.printTable([]string{"QUEUE", "MESSAGES", "PENDING", "RUNNING", "WAITING PULLS", "STATE"}, rows)
+				})
+			})
+		},
+	}
+}
+
+func (a *app) queueStatsCommand() *cobra.Command {
+	var interval time.Duration
+	cmd := &cobra.Command{
+		Use:   "stats [QUEUE...]",
+		Short: "Pending, running and redelivered jobs of queues, and their rate",
+		Long: `Shows, for each queue (default: every known queue), the jobs waiting (pending), the
+jobs delivered to a worker and not yet answered (running), the redelivered ones,
+the workers with a fresh heartbeat on the queue, the waiting pulls, and a rate:
+the consumer is sampled twice, --interval apart, and the rate is the deliveries
+answered in between per second (0s: no rate).`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if interval < 0 {
+				return usagef("--interval must not be negative")
+			}
+			for _, q := range args {
+				if err := layout.ValidateQueue(q); err != nil {
+					return usagef("%v", err)
+				}
+			}
+			return a.clientDo(cmd, interval, func(ctx context.Context, c *naq.Client) error {
+				qs, err := queueStats(ctx, c, args, interval)
+				if err != nil {
+					return err
+				}
+				return a.show(qs, func() error { return a.printQueueStats(qs) })
+			})
+		},
+	}
+	cmd.Flags().DurationVar(&interval, "interval", time.Second, "time between the two samples of the rate (0: no rate)")
+	return cmd
+}
+
+func (a *app) printQueueStats(qs []queueInfo) error {
+	if len(qs) == 0 {
+		_, err := fmt.Fprintln(a.stdout, "no queues")
+		return err
+	}
+	rows := make([][]string, 0, len(qs))
+	for _, q := range qs {
+		rate, workers := "-", "-"
+		if q.Rate != nil {
+			rate = fmt.Sprintf("%.1f/s", *q.Rate)
+		}
+		if q.Workers != nil {
+			workers = fmt.Sprint(*q.Workers)
+		}
+		rows = append(rows, []string{q.Queue, fmt.Sprint(q.Pending), fmt.Sprint(q.Running), fmt.Sprint(q.Redelivered),
+			workers, fmt.Sprint(q.WaitingPulls), rate, q.state()})
+	}
+	return a.printTable([]string{"QUEUE", "PENDING", "RUNNING", "REDELIVERED", "WORKERS", "WAITING PULLS", "RATE", "STATE"}, rows)
+}
+
+// queueStats gathers the stats of the named queues (none: all known ones),
+// sampling twice interval apart for the rate.
+func queueStats(ctx context.Context, c *naq.Client, names []string, interval time.Duration) ([]queueInfo, error) {
+	js := c.JetStream()
+	first, err := queueSnapshot(ctx, js)
+	if err != nil {
+		return nil, err
+	}
+	pick := func(s snapshot) []queueInfo {
+		if len(names) == 0 {
+			return s.sorted()
+		}
+		out := make([]queueInfo, 0, len(names))
+		for _, n := range names {
+			q, ok := s[n]
+			if !ok {
+				q = &queueInfo{Queue: n}
+			}
+			out = append(out, *q)
+		}
+		return out
+	}
+	qs := pick(first)
+	if interval > 0 {
+		start := time.Now()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(interval):
+		}
+		second, err := queueSnapshot(ctx, js)
+		if err != nil {
+			return nil, err
+		}
+		elapsed := time.Since(start).Seconds()
+		qs = pick(second)
+		for i := range qs {
+			q := &qs[i]
+			if !q.Consumer {
+				continue
+			}
+			var before int64
+			if p, ok := first[q.Queue]; ok && p.Consumer {
+				before = p.answered
+			}
+			r := float64(max(q.answered-before, 0)) / elapsed
+			q.Rate = &r
+		}
+	}
+	workers, err := c.ListWorkers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range qs {
+		n := 0
+		for _, w := range workers {
+			for _, wq := range w.Queues {
+				if wq == qs[i].Queue && !w.Stale {
+					n++
+				}
+			}
+		}
+		qs[i].Workers = &n
+	}
+	return qs, nil
+}
+
+func (a *app) queuePurgeCommand() *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "purge QUEUE",
+		Short: "Remove every job waiting on a queue",
+		Long: `Removes every job message of the queue from naq_jobs: the waiting ones, and the ones
+being run (those still finish, but their acknowledgement finds nothing). Asks
+first unless --yes is given; without a terminal, --yes is required.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			q := args[0]
+			if err := layout.ValidateQueue(q); err != nil {
+				return usagef("%v", err)
+			}
+			if err := a.confirm(yes, fmt.Sprintf("purge every job of queue %s", q)); err != nil {
+				return err
+			}
+			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
+				n, err := c.Purge(ctx, q)
+				if err != nil {
+					return asUsage(err, naq.ErrInvalidQueue)
+				}
+				return a.show(map[string]any{"queue": q, "purged": n}, func() error {
+					_, err := fmt.Fprintf(a.stdout, "purged %d jobs from queue %s\n", n, q)
+					return err
+				})
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+func (a *app) queuePauseCommand() *cobra.Command {
+	var until string
+	var dur time.Duration
+	cmd := &cobra.Command{
+		Use:   "pause QUEUE...",
+		Short: "Stop workers from taking jobs of a queue; jobs keep queueing",
+		Long: `Pauses the queue's consumer: workers get no new jobs (running ones finish), while
+producers keep enqueueing, so nothing is lost. Paused until 'naq queue resume',
+or until --until (RFC 3339) or for --for. A queue no worker has run on yet gets
+its consumer now, paused.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			deadline := time.Now().Add(indefinitePause)
+			switch {
+			case until != "" && dur != 0:
+				return usagef("give --until or --for, not both")
+			case until != "":
+				t, err := parseTimeFlag("until", until)
+				if err != nil {
+					return err
+				}
+				if !t.After(time.Now()) {
+					return usagef("--until %s is not in the future", until)
+				}
+				deadline = t
+			case dur < 0:
+				return usagef("--for must be positive")
+			case dur > 0:
+				deadline = time.Now().Add(dur)
+			}
+			for _, q := range args {
+				if err := layout.ValidateQueue(q); err != nil {
+					return usagef("%v", err)
+				}
+			}
+			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
+				var out []pauseState
+				for _, q := range args {
+					st, err := pauseQueue(ctx, c.JetStream(), q, deadline)
+					if err != nil {
+						return err
+					}
+					out = append(out, st)
+				}
+				return a.printPause(out)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&until, "until", "", "pause until this RFC 3339 time")
+	cmd.Flags().DurationVar(&dur, "for", 0, "pause for this long")
+	return cmd
+}
+
+func (a *app) queueResumeCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "resume QUEUE...",
+		Short: "Let workers take jobs of a paused queue again",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, q := range args {
+				if err := layout.ValidateQueue(q); err != nil {
+					return usagef("%v", err)
+				}
+			}
+			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
+				var out []pauseState
+				for _, q := range args {
+					_, err := c.JetStream().ResumeConsumer(ctx, layout.JobsStream, layout.ConsumerName(q))
+					if errors.Is(err, jetstream.ErrConsumerNotFound) {
+						return fmt.Errorf("queue %s has no consumer (no worker has run on it): nothing to resume", q)
+					}
+					if err != nil {
+						return fmt.Errorf("resume queue %s: %w", q, err)
+					}
+					out = append(out, pauseState{Queue: q})
+				}
+				return a.printPause(out)
+			})
+		},
+	}
+}
+
+// pauseState is what pause and resume print.
+type pauseState struct {
+	Queue       string     `json:"queue"`
+	Paused      bool       `json:"paused"`
+	PausedUntil *time.Time `json:"paused_until,omitempty"`
+	Created     bool       `json:"consumer_created,omitempty"`
+}
+
+func (a *app) printPause(sts []pauseState) error {
+	return a.show(sts, func() error {
+		for _, st := range sts {
+			var err error
+			switch {
+			case !st.Paused:
+				_, err = fmt.Fprintf(a.stdout, "queue %s resumed\n", st.Queue)
+			case st.PausedUntil != nil && time.Until(*st.PausedUntil) < indefinitePause/2:
+				_, err = fmt.Fprintf(a.stdout, "queue %s paused until %s\n", st.Queue, fmtTime(*st.PausedUntil))
+			default:
+				_, err = fmt.Fprintf(a.stdout, "queue %s paused until resumed (naq queue resume %s)\n", st.Queue, st.Queue)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// pauseQueue pauses the consumer of q until deadline, creating the consumer
+// (as a worker would) when no worker has made it yet.
+func pauseQueue(ctx context.Context, js jetstream.JetStream, q string, deadline time.Time) (pauseState, error) {
+	st := pauseState{Queue: q}
+	resp, err := js.PauseConsumer(ctx, layout.JobsStream, layout.ConsumerName(q), deadline)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		s, serr := js.Stream(ctx, layout.JobsStream)
+		if serr != nil {
+			return st, fmt.Errorf("pause queue %s: %w", q, serr)
+		}
+		if _, serr := layout.EnsureConsumer(ctx, s, q, layout.ConsumerConfig{}); serr != nil {
+			return st, fmt.Errorf("pause queue %s: %w", q, serr)
+		}
+		st.Created = true
+		resp, err = js.PauseConsumer(ctx, layout.JobsStream, layout.ConsumerName(q), deadline)
+	}
+	if err != nil {
+		return st, fmt.Errorf("pause queue %s: %w", q, err)
+	}
+	st.Paused = resp.Paused
+	if resp.Paused {
+		t := resp.PauseUntil.UTC()
+		st.PausedUntil = &t
+	}
+	return st, nil
 }

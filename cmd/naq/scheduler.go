@@ -1,13 +1,70 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/naqgo/naq/scheduler"
 )
 
-// schedulerCommand is being written.
 func (a *app) schedulerCommand() *cobra.Command {
-	return &cobra.Command{Use: "scheduler", Short: "(not yet available)", Hidden: true,
-		RunE: func(*cobra.Command, []string) error { return errors.New("naq scheduler: not yet available") }}
+	var id string
+	var ttl time.Duration
+	cmd := &cobra.Command{
+		Use:   "scheduler",
+		Short: "Run the scheduler: enqueue the occurrences of recurring jobs",
+		Long: `Runs a scheduler until SIGINT or SIGTERM. Several schedulers may run for high
+availability: they elect one leader through the naq_scheduler_lock bucket, and
+only the leader enqueues. A leader that dies is replaced within --lock-ttl; one
+that stops gives the lock up at once. Delayed one-off jobs need no scheduler.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ttl < time.Second {
+				return usagef("--lock-ttl %s is below one second", ttl)
+			}
+			ctx, cancel := a.withTimeout(cmd.Context())
+			nc, err := a.connect(ctx)
+			cancel()
+			if err != nil {
+				return err
+			}
+			defer nc.Close()
+			var mu sync.Mutex
+			say := func(format string, args ...any) {
+				mu.Lock()
+				defer mu.Unlock()
+				fmt.Fprintf(a.stdout, format+"\n", args...)
+			}
+			opts := []scheduler.Option{
+				scheduler.WithLogger(a.logger()), scheduler.WithReplicas(a.replicas), scheduler.WithLockTTL(ttl),
+			}
+			if id != "" {
+				opts = append(opts, scheduler.WithInstanceID(id))
+			}
+			var s *scheduler.Scheduler
+			opts = append(opts, scheduler.WithLeaderHook(func(leading bool) {
+				if leading {
+					say("scheduler %s: leading", s.ID())
+				} else {
+					say("scheduler %s: no longer leading", s.ID())
+				}
+			}))
+			s, err = scheduler.New(nc, opts...)
+			if err != nil {
+				return usagef("%v", err)
+			}
+			say("scheduler %s: started (lock TTL %s); waiting for leadership", s.ID(), ttl)
+			if err := s.Run(cmd.Context()); err != nil {
+				return err
+			}
+			say("scheduler %s: stopped", s.ID())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&id, "instance-id", "", "this scheduler's id (default: <host>-<8 hex digits>)")
+	cmd.Flags().DurationVar(&ttl, "lock-ttl", scheduler.DefaultLockTTL, "leader lease: the failover time after a leader dies (at least 1s)")
+	return cmd
 }

@@ -1,13 +1,67 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/naqgo/naq"
 )
 
-// workersCommand is being written.
+// workerView is a worker record as --json prints it.
+type workerView struct {
+	naq.WorkerInfo
+	Stale bool `json:"stale"`
+}
+
 func (a *app) workersCommand() *cobra.Command {
-	return &cobra.Command{Use: "workers", Short: "(not yet available)", Hidden: true,
-		RunE: func(*cobra.Command, []string) error { return errors.New("naq workers: not yet available") }}
+	return &cobra.Command{
+		Use:   "workers",
+		Short: "List running workers from their heartbeats",
+		Long: `Lists the workers' heartbeat records (naq_workers bucket). STALE marks a worker
+whose last heartbeat is more than two heartbeat intervals old: it probably died;
+its record expires after three intervals.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
+				ws, err := c.ListWorkers(ctx)
+				if err != nil {
+					return err
+				}
+				views := make([]workerView, 0, len(ws))
+				rows := make([][]string, 0, len(ws))
+				for _, w := range ws {
+					views = append(views, workerView{WorkerInfo: w, Stale: w.Stale})
+					stale := "no"
+					if w.Stale {
+						stale = "yes"
+					}
+					rows = append(rows, []string{w.ID, string(w.State), strings.Join(w.Queues, ","), runningJobs(w.RunningJobs),
+						fmt.Sprint(w.Processed), fmt.Sprint(w.Failed), ago(w.LastHeartbeat), stale})
+				}
+				return a.show(views, func() error {
+					if len(ws) == 0 {
+						_, err := fmt.Fprintln(a.stdout, "no workers")
+						return err
+					}
+					return a.printTable([]string{"ID", "STATE", "QUEUES", "RUNNING JOBS", "PROCESSED", "FAILED", "LAST HEARTBEAT", "STALE"}, rows)
+				})
+			})
+		},
+	}
+}
+
+// runningJobs is the count and the first few ids.
+func runningJobs(ids []string) string {
+	if len(ids) == 0 {
+		return "0"
+	}
+	const show = 3
+	s := strings.Join(ids[:min(show, len(ids))], ",")
+	if len(ids) > show {
+		s += ",…"
+	}
+	return fmt.Sprintf("%d (%s)", len(ids), s)
 }

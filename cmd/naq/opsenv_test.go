@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/embedded"
+	"github.com/naqgo/naq/internal/testutil"
+	"github.com/naqgo/naq/worker"
+)
+
+// opsEnv is a real embedded server listening on TCP, for naq processes, with
+// an in-process connection and client for the test's own setup.
+type opsEnv struct {
+	url    string
+	env    []string
+	nc     *nats.Conn
+	client *naq.Client
+}
+
+func newOpsEnv(t *testing.T) *opsEnv {
+	t.Helper()
+	srv, nc := testutil.Server(t, embedded.WithListen("127.0.0.1", -1))
+	c, err := naq.NewClient(opsCtx(t), nc, naq.WithLogger(testutil.Logger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := srv.ClientURL()
+	return &opsEnv{url: url, env: []string{"NAQ_NATS_URL=" + url}, nc: nc, client: c}
+}
+
+// opsCtx is a context that ends with the test, or after 30 s.
+func opsCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// run runs naq against the server.
+func (e *opsEnv) run(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	return runNaq(t, e.env, args...)
+}
+
+// runPiped runs naq with stdin a pipe holding input: no terminal. (runNaq
+// leaves stdin at /dev/null, which is a character device.)
+func (e *opsEnv) runPiped(t *testing.T, input string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, naqBin, args...)
+	cmd.Env = naqEnv(e.env)
+	cmd.Stdin = strings.NewReader(input)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		t.Fatalf("run naq %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// ok runs naq and fails the test unless it exits 0.
+func (e *opsEnv) ok(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errOut, code := e.run(t, args...)
+	if code != 0 {
+		t.Fatalf("naq %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+// exits runs naq and checks its exit code; it returns stderr.
+func (e *opsEnv) exits(t *testing.T, want int, args ...string) string {
+	t.Helper()
+	out, errOut, code := e.run(t, args...)
+	if code != want {
+		t.Fatalf("naq %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out, errOut)
+	}
+	return errOut
+}
+
+// json runs naq with --json, checks exit 0 and decodes stdout into v.
+func (e *opsEnv) json(t *testing.T, v any, args ...string) {
+	t.Helper()
+	out := e.ok(t, append(args, "--json")...)
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		t.Fatalf("naq %s --json: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// opsHasKeys fails unless the JSON object m has every key.
+func opsHasKeys(t *testing.T, what string, m map[string]any, keys ...string) {
+	t.Helper()
+	for _, k := range keys {
+		if _, ok := m[k]; !ok {
+			t.Errorf("%s: no key %q in %v", what, k, m)
+		}
+	}
+}
+
+// startWorker runs an in-process worker on the env's server until the test
+// ends or stop is called.
+func (e *opsEnv) startWorker(t *testing.T, register func(w *worker.Worker), opts ...worker.Option) (w *worker.Worker, stop func()) {
+	t.Helper()
+	opts = append([]worker.Option{worker.WithLogger(testutil.Logger()), worker.WithPollWait(200 * time.Millisecond)}, opts...)
+	w, err := worker.New(e.nc, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	register(w)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	select {
+	case <-w.Ready():
+	case err := <-done:
+		t.Fatalf("worker stopped before it was ready: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("worker not ready")
+	}
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("worker Run: %v", err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Error("worker did not stop")
+		}
+	}
+	t.Cleanup(stop)
+	return w, stop
+}
+
+// opsWaitFor polls cond every 100 ms for up to d.
+func opsWaitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
