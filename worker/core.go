@@ -113,10 +113,9 @@ type run struct {
 	cancelJobs  context.CancelFunc
 	bgCtx       context.Context // heartbeat and keepalive
 	stopBg      context.CancelFunc
-	fetchers    sync.WaitGroup
+	pullers    sync.WaitGroup
 	handlers    sync.WaitGroup
 	background  sync.WaitGroup
-	consumers   map[string]jetstream.Consumer
 	shutdownErr error
 }
 
@@ -125,7 +124,7 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &run{w: w, sh: sh, inflight: newInflight(), cancelled: &cancelSet{ids: map[string]struct{}{}}, slots: make(chan struct{}, sh.Config.Concurrency), consumers: map[string]jetstream.Consumer{}}
+	r := &run{w: w, sh: sh, inflight: newInflight(), cancelled: &cancelSet{ids: map[string]struct{}{}}, slots: make(chan struct{}, sh.Config.Concurrency)}
 	if r.jobs, err = NewJobStatusManager(ctx, sh); err != nil {
 		return nil, err
 	}
@@ -143,11 +142,9 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 		return nil, err
 	}
 	for _, q := range sh.Config.Queues {
-		c, err := layout.EnsureConsumer(ctx, stream, q, layout.ConsumerConfig{AckWait: sh.Config.AckWait, MaxAckPending: sh.Config.MaxAckPending})
-		if err != nil {
+		if _, err := layout.EnsureConsumer(ctx, stream, q, layout.ConsumerConfig{AckWait: sh.Config.AckWait, MaxAckPending: sh.Config.MaxAckPending}); err != nil {
 			return nil, err
 		}
-		r.consumers[q] = c
 	}
 	for range sh.Config.Concurrency {
 		r.slots <- struct{}{}
@@ -181,11 +178,16 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 	}
 	r.goBackground(func() { r.status.Run(r.bgCtx) })
 	r.goBackground(r.keepalive)
-	for q, c := range r.consumers {
-		r.fetchers.Add(1)
+	for _, q := range sh.Config.Queues {
+		p, err := newPuller(r, q)
+		if err != nil {
+			r.abortStart(ctx)
+			return nil, err
+		}
+		r.pullers.Add(1)
 		go func() {
-			defer r.fetchers.Done()
-			r.fetchLoop(q, c)
+			defer r.pullers.Done()
+			p.loop()
 		}()
 	}
 	if err := r.status.SetState(ctx, ""); err != nil {
@@ -227,7 +229,7 @@ func (r *run) shutdown() {
 		sh.Logger.Warn("heartbeat failed", "err", err)
 	}
 	r.stopFetch()
-	r.fetchers.Wait()
+	r.pullers.Wait()
 	close(r.work)
 	done := make(chan struct{})
 	go func() { r.handlers.Wait(); close(done) }()

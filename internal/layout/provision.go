@@ -189,12 +189,8 @@ func EnsureConsumer(ctx context.Context, s jetstream.Stream, q string, c Consume
 	if cfg.MaxDeliver == 0 {
 		cfg.MaxDeliver = -1
 	}
-	// An operator's pause (naq queue pause) outlives workers restarting.
-	if existing, err := s.Consumer(ctx, cfg.Durable); err == nil {
-		if info := existing.CachedInfo(); info != nil && info.Paused && info.Config.PauseUntil != nil {
-			cfg.PauseUntil = info.Config.PauseUntil
-		}
-	}
+	// An operator's pause (naq queue pause) outlives workers restarting: the
+	// server keeps an existing consumer's pause across this update.
 	cons, err := s.CreateOrUpdateConsumer(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("provision consumer %s: %w", cfg.Durable, err)

@@ -1,0 +1,253 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/naqgo/naq/internal/layout"
+)
+
+// maxOpenPulls bounds the pull requests one queue keeps open at once.
+const maxOpenPulls = 4
+
+// puller keeps pull requests open for one queue's durable consumer, each
+// asking for exactly as many jobs as it holds free slots for, so the worker
+// never holds more jobs than it can run. Requests are pipelined: a new one
+// goes out as soon as enough slots free up, without waiting for the last to
+// end. An idle queue keeps one request for one job open, so several queues
+// share the slots.
+type puller struct {
+	r     *run
+	queue string
+	subj  string // the consumer's next-message API subject
+	inbox string
+	sub   *nats.Subscription
+
+	mu   sync.Mutex
+	reqs map[uint64]*pullReq
+	next uint64
+	idle bool
+	wake chan struct{} // a request ended or got its first job
+}
+
+type pullReq struct {
+	left     int // slots reserved and not yet filled
+	got      int
+	deadline time.Time
+}
+
+func newPuller(r *run, queue string) (*puller, error) {
+	p := &puller{
+		r: r, queue: queue, idle: true, reqs: map[uint64]*pullReq{}, wake: make(chan struct{}, 1),
+		subj:  "$JS.API.CONSUMER.MSG.NEXT." + layout.JobsStream + "." + layout.ConsumerName(queue),
+		inbox: r.sh.Conn.NewRespInbox(),
+	}
+	sub, err := r.sh.Conn.Subscribe(p.inbox+".*", p.onMsg)
+	if err != nil {
+		return nil, err
+	}
+	_ = sub.SetPendingLimits(-1, -1) // never drop a delivered job as a slow consumer
+	p.sub = sub
+	return p, nil
+}
+
+func (p *puller) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// loop issues pull requests until fetching stops, then waits for the open
+// ones to end so no job is left delivered to nobody.
+func (p *puller) loop() {
+	r := p.r
+	expires := min(r.sh.Config.PollWait, 5*time.Second)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for r.fetchCtx.Err() == nil {
+		p.expire()
+		p.mu.Lock()
+		idle, open := p.idle, len(p.reqs)
+		p.mu.Unlock()
+		if open >= maxOpenPulls || (idle && open > 0) {
+			select {
+			case <-p.wake:
+			case <-tick.C:
+			case <-r.fetchCtx.Done():
+			}
+			continue
+		}
+		want := 1
+		if !idle {
+			want = max(1, r.sh.Config.Concurrency/4)
+		}
+		n, ok := r.acquire(want)
+		if !ok {
+			break
+		}
+		if idle && n > 1 {
+			r.release(n - 1)
+			n = 1
+		}
+		if err := p.request(n, expires); err != nil {
+			r.release(n)
+			if r.fetchCtx.Err() == nil {
+				r.sh.Logger.Warn("pull request failed; retrying", "queue", p.queue, "err", err)
+				sleepCtx(r.fetchCtx, time.Second)
+			}
+		}
+	}
+	// Open requests may still deliver jobs: they are put back (onMsg naks
+	// them) until every request has ended.
+	deadline := time.Now().Add(expires + time.Second)
+	for time.Now().Before(deadline) {
+		p.mu.Lock()
+		open := len(p.reqs)
+		p.mu.Unlock()
+		if open == 0 {
+			break
+		}
+		select {
+		case <-p.wake:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	_ = p.sub.Unsubscribe()
+	p.expireAll()
+}
+
+func (p *puller) request(n int, expires time.Duration) error {
+	p.mu.Lock()
+	p.next++
+	id := p.next
+	p.reqs[id] = &pullReq{left: n, deadline: time.Now().Add(expires + 2*time.Second)}
+	p.mu.Unlock()
+	body, _ := json.Marshal(struct {
+		Batch   int   `json:"batch"`
+		Expires int64 `json:"expires"`
+	}{n, int64(expires)})
+	if err := p.r.sh.Conn.PublishRequest(p.subj, p.inbox+"."+strconv.FormatUint(id, 10), body); err != nil {
+		p.mu.Lock()
+		delete(p.reqs, id)
+		p.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// onMsg takes a delivered job (its slot is reserved) or a status that ends a
+// request (its unfilled slots are released). A job arrives on the stream's
+// subject, not the request's, so it is counted against the oldest open
+// request: the server fills a client's waiting requests in order.
+func (p *puller) onMsg(m *nats.Msg) {
+	if status := m.Header.Get("Status"); status != "" && len(m.Data) == 0 {
+		p.ended(m, status)
+		return
+	}
+	msg := pulledMsg{m: m, nc: p.r.sh.Conn}
+	p.mu.Lock()
+	id, ok := p.oldest()
+	wake := p.idle // a quiet queue came alive: ask for more
+	if ok {
+		req := p.reqs[id]
+		req.left--
+		req.got++
+		if req.left == 0 {
+			delete(p.reqs, id)
+			wake = true // room for another request
+		}
+		p.idle = false
+	}
+	p.mu.Unlock()
+	if !ok || p.r.fetchCtx.Err() != nil {
+		// No slot for it (its request was given up), or the worker is
+		// stopping: straight back to the queue.
+		if ok {
+			p.r.release(1)
+			p.signal()
+		}
+		_ = msg.Nak()
+		return
+	}
+	if wake {
+		p.signal()
+	}
+	p.r.work <- msg
+}
+
+// oldest returns the open request with jobs still to come that was sent
+// first. Lock held.
+func (p *puller) oldest() (uint64, bool) {
+	var best uint64
+	found := false
+	for id := range p.reqs {
+		if !found || id < best {
+			best, found = id, true
+		}
+	}
+	return best, found
+}
+
+// ended handles a status that ends request id: 404/408 when it expired or
+// the queue was empty, 409 when the server cut it short.
+func (p *puller) ended(m *nats.Msg, status string) {
+	if status == "100" { // heartbeat
+		return
+	}
+	id, _ := strconv.ParseUint(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:], 10, 64)
+	p.mu.Lock()
+	req, ok := p.reqs[id]
+	if ok {
+		delete(p.reqs, id)
+		p.idle = req.got == 0
+	}
+	p.mu.Unlock()
+	if ok {
+		p.r.release(req.left)
+		p.signal()
+	}
+	if status == "409" && !strings.Contains(m.Header.Get("Description"), "Request Timeout") {
+		p.r.sh.Logger.Warn("pull request ended by the server", "queue", p.queue, "status", status, "description", m.Header.Get("Description"))
+	}
+}
+
+// expire gives up requests whose answer is overdue (a lost connection),
+// releasing their slots.
+func (p *puller) expire() {
+	now := time.Now()
+	p.mu.Lock()
+	freed := 0
+	for id, req := range p.reqs {
+		if now.After(req.deadline) {
+			freed += req.left
+			delete(p.reqs, id)
+		}
+	}
+	p.mu.Unlock()
+	p.r.release(freed)
+}
+
+func (p *puller) expireAll() {
+	p.mu.Lock()
+	freed := 0
+	for id, req := range p.reqs {
+		freed += req.left
+		delete(p.reqs, id)
+	}
+	p.mu.Unlock()
+	p.r.release(freed)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}

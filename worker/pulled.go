@@ -1,0 +1,83 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// pulledMsg is a job message received on the worker's own pull inbox. It
+// speaks JetStream's ack protocol on the message's reply subject.
+type pulledMsg struct {
+	m  *nats.Msg
+	nc *nats.Conn
+}
+
+var _ jetstream.Msg = pulledMsg{}
+
+func (p pulledMsg) Data() []byte         { return p.m.Data }
+func (p pulledMsg) Headers() nats.Header { return p.m.Header }
+func (p pulledMsg) Subject() string      { return p.m.Subject }
+func (p pulledMsg) Reply() string        { return p.m.Reply }
+
+func (p pulledMsg) ack(body string) error {
+	if p.m.Reply == "" {
+		return errors.New("message cannot be acknowledged: no reply subject")
+	}
+	return p.nc.Publish(p.m.Reply, []byte(body))
+}
+
+func (p pulledMsg) Ack() error        { return p.ack("+ACK") }
+func (p pulledMsg) Nak() error        { return p.ack("-NAK") }
+func (p pulledMsg) InProgress() error { return p.ack("+WPI") }
+func (p pulledMsg) Term() error       { return p.ack("+TERM") }
+
+func (p pulledMsg) TermWithReason(reason string) error { return p.ack("+TERM " + reason) }
+
+func (p pulledMsg) NakWithDelay(d time.Duration) error {
+	if d <= 0 {
+		return p.Nak()
+	}
+	return p.ack(`-NAK {"delay":` + strconv.FormatInt(int64(d), 10) + `}`)
+}
+
+func (p pulledMsg) DoubleAck(ctx context.Context) error {
+	if p.m.Reply == "" {
+		return errors.New("message cannot be acknowledged: no reply subject")
+	}
+	_, err := p.nc.RequestWithContext(ctx, p.m.Reply, []byte("+ACK"))
+	return err
+}
+
+// Metadata parses the reply subject: $JS.ACK.<stream>.<consumer>.<delivered>.
+// <stream seq>.<consumer seq>.<time>.<pending>, with a domain and an account
+// hash after $JS.ACK in the newer, 12-token form.
+func (p pulledMsg) Metadata() (*jetstream.MsgMetadata, error) {
+	t := strings.Split(p.m.Reply, ".")
+	var off int
+	switch {
+	case len(t) == 9 && t[0] == "$JS" && t[1] == "ACK":
+		off = 2
+	case len(t) >= 11 && t[0] == "$JS" && t[1] == "ACK":
+		off = 4
+	default:
+		return nil, fmt.Errorf("not a JetStream message (reply %q)", p.m.Reply)
+	}
+	num := func(i int) uint64 { n, _ := strconv.ParseUint(t[off+i], 10, 64); return n }
+	md := &jetstream.MsgMetadata{
+		Stream: t[off], Consumer: t[off+1], NumDelivered: num(2),
+		Sequence:   jetstream.SequencePair{Stream: num(3), Consumer: num(4)},
+		Timestamp:  time.Unix(0, int64(num(5))),
+		NumPending: num(6),
+	}
+	if off == 4 && t[2] != "_" {
+		md.Domain = t[2]
+	}
+	return md, nil
+}
