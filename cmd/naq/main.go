@@ -37,7 +37,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return exitOK
 	}
-	msg := strings.TrimSpace(err.Error())
+	// Library errors already start with "naq: ".
+	msg := strings.TrimPrefix(strings.TrimSpace(err.Error()), "naq: ")
 	fmt.Fprintln(stderr, "naq: "+msg)
 	var ue *usageError
 	if errors.As(err, &ue) || strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "unknown flag") ||
