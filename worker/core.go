@@ -113,7 +113,7 @@ type run struct {
 	cancelJobs  context.CancelFunc
 	bgCtx       context.Context // heartbeat and keepalive
 	stopBg      context.CancelFunc
-	pullers    sync.WaitGroup
+	pullers     sync.WaitGroup
 	handlers    sync.WaitGroup
 	background  sync.WaitGroup
 	shutdownErr error
