@@ -1,0 +1,96 @@
+package scheduler_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/embedded"
+	"github.com/naqgo/naq/internal/testutil"
+)
+
+// A schedule whose enqueues keep failing turns to failed after its limit.
+func TestScheduleFailsAfterRepeatedEnqueueFailures(t *testing.T) {
+	e := newEnv(t)
+	e.start(t, "solo", 2*time.Second, nil)
+	time.Sleep(300 * time.Millisecond) // the scheduler has provisioned the stream
+	// Make every enqueue fail: the stream now refuses messages as large as a
+	// job.
+	js, _ := jetstream.New(e.nc)
+	s, err := js.Stream(ctxT(t), "naq_jobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.CachedInfo().Config
+	cfg.MaxMsgSize = 64
+	if _, err := js.UpdateStream(ctxT(t), cfg); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := e.client.Schedule(ctxT(t), "tick", nil, naq.Every(time.Second), naq.MaxFailures(2),
+		naq.WithJobOptions(naq.Queue("full")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the schedule to fail", 20*time.Second, func() bool {
+		got, err := e.client.GetSchedule(ctxT(t), sch.ID)
+		return err == nil && got.State == naq.ScheduleFailed
+	})
+	got, _ := e.client.GetSchedule(ctxT(t), sch.ID)
+	if got.FailureCount != 2 || got.LastError == "" {
+		t.Fatalf("%+v", got)
+	}
+	t.Logf("failed after %d failures: %s", got.FailureCount, got.LastError)
+}
+
+// A recurring schedule whose ticks pass while the server is down runs once
+// after the restart (the default catch-up), not once per missed tick.
+func TestRecurringScheduleAfterServerRestart(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := embedded.Start(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, _ := srv.Connect()
+	client, err := naq.NewClient(ctxT(t), nc, naq.WithLogger(testutil.Logger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sch, err := client.Schedule(ctxT(t), "tick", nil, naq.Every(time.Second), naq.WithJobOptions(naq.Queue("restart")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+	srv.Shutdown()
+	time.Sleep(3500 * time.Millisecond) // three ticks pass with the server down
+
+	srv, err = embedded.Start(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, _ = srv.Connect()
+	client, err = naq.NewClient(ctxT(t), nc, naq.WithLogger(testutil.Logger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{srv: srv, nc: nc, client: client}
+	t.Cleanup(func() { nc.Close(); srv.Shutdown() })
+	restarted := time.Now()
+	in := e.start(t, "after-restart", 2*time.Second, nil)
+	waitFor(t, "the catch-up run", 10*time.Second, func() bool {
+		got, err := client.GetSchedule(ctxT(t), sch.ID)
+		return err == nil && got.NextRun.After(restarted) && len(occurrences(t, e, "restart")) >= 1
+	})
+	in.stop()
+	ids := occurrences(t, e, "restart")
+	// One catch-up run for the missed ticks, plus at most the ticks that came
+	// due after the restart.
+	if max := 1 + int(time.Since(restarted)/time.Second) + 1; len(ids) > max {
+		t.Fatalf("%d runs after the restart (%v), want at most %d", len(ids), ids, max)
+	}
+	got, _ := client.GetSchedule(ctxT(t), sch.ID)
+	if !got.NextRun.After(restarted) {
+		t.Fatalf("next run %s is not after the restart", got.NextRun)
+	}
+}
