@@ -1,0 +1,154 @@
+package naq
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/naqgo/naq/internal/jsonscan"
+)
+
+// Encode returns the job's wire JSON: every field Python naq writes, in its
+// order, so Python naq decodes it. It appends by hand: it is on every
+// enqueue's path.
+func (j *Job) Encode() ([]byte, error) {
+	size := 320 + len(j.ID) + len(j.Name)
+	for _, a := range j.Args {
+		size += len(a) + 1
+	}
+	for k, v := range j.Kwargs {
+		size += len(k) + len(v) + 4
+	}
+	b := make([]byte, 0, size)
+	b = append(b, `{"job_id":`...)
+	b = appendString(b, j.ID)
+	b = append(b, `,"enqueue_time":`...)
+	b = strconv.AppendFloat(b, toUnix(j.EnqueuedAt), 'f', -1, 64)
+	b = append(b, `,"function":`...)
+	b = appendString(b, j.Name)
+	b = append(b, `,"args":[`...)
+	for i, a := range j.Args {
+		if err := checkRaw(a); err != nil {
+			return nil, fmt.Errorf("encode job %s: positional argument %d: %w", j.ID, i, err)
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, a...)
+	}
+	b = append(b, `],"kwargs":{`...)
+	keys := make([]string, 0, len(j.Kwargs))
+	for k := range j.Kwargs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
+		if err := checkRaw(j.Kwargs[k]); err != nil {
+			return nil, fmt.Errorf("encode job %s: keyword argument %q: %w", j.ID, k, err)
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = append(b, j.Kwargs[k]...)
+	}
+	b = append(b, `},"max_retries":`...)
+	b = strconv.AppendInt(b, int64(j.MaxRetries), 10)
+	b = append(b, `,"retry_delay":`...)
+	switch len(j.RetryDelay) {
+	case 0:
+		b = append(b, '0')
+	case 1:
+		b = appendSeconds(b, j.RetryDelay[0])
+	default:
+		b = append(b, '[')
+		for i, d := range j.RetryDelay {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendSeconds(b, d)
+		}
+		b = append(b, ']')
+	}
+	queue := j.Queue
+	if queue == "" { // a job from NewJob not yet given a queue
+		queue = DefaultQueue
+	}
+	b = append(b, `,"queue_name":`...)
+	b = appendString(b, queue)
+	b = append(b, `,"depends_on":`...)
+	b = appendStrings(b, j.DependsOn, "[]")
+	b = append(b, `,"result_ttl":`...)
+	b = appendOptSeconds(b, j.ResultTTL)
+	b = append(b, `,"timeout":`...)
+	b = appendOptSeconds(b, j.Timeout)
+	strategy := j.RetryStrategy
+	if strategy == "" {
+		strategy = Linear
+	}
+	b = append(b, `,"retry_strategy":`...)
+	b = appendString(b, string(strategy))
+	b = append(b, `,"retry_on":`...)
+	b = appendStrings(b, j.RetryOn, "null")
+	b = append(b, `,"ignore_on":`...)
+	b = appendStrings(b, j.IgnoreOn, "null")
+	return append(b, '}'), nil
+}
+
+// checkRaw makes sure an argument holds exactly one valid JSON value.
+func checkRaw(raw json.RawMessage) error {
+	if len(raw) == 0 {
+		return errors.New("empty JSON value")
+	}
+	sc := jsonscan.New(raw)
+	if _, err := sc.Raw(); err != nil {
+		return err
+	}
+	return sc.End()
+}
+
+// appendString appends s as a JSON string; the plain-ASCII case is copied.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// appendStrings appends ss as a JSON array, or none for a nil slice.
+func appendStrings(b []byte, ss []string, none string) []byte {
+	if ss == nil {
+		return append(b, none...)
+	}
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
+}
+
+func appendSeconds(b []byte, d time.Duration) []byte {
+	return strconv.AppendFloat(b, d.Seconds(), 'f', -1, 64)
+}
+
+func appendOptSeconds(b []byte, d time.Duration) []byte {
+	if d <= 0 {
+		return append(b, "null"...)
+	}
+	return appendSeconds(b, d)
+}
+
+// seconds rounds to the nearest nanosecond: truncating would turn 1.533 s into
+// 1.532999999 s, so a duration would not survive an encode/decode round trip.
