@@ -91,6 +91,17 @@ func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats
 	if err != nil {
 		return err
 	}
+	total := len(jobs)
+	if c.pending {
+		// Each job's pending record goes out first, in parallel with it, and
+		// counts toward the job's outcome.
+		all := make([]*nats.Msg, 0, 2*len(msgs))
+		owners := make([]*Job, 0, 2*len(msgs))
+		for i, m := range msgs {
+			all, owners = append(all, pendingMsg(jobs[i]), m), append(owners, jobs[i], jobs[i])
+		}
+		jobs, msgs = owners, all
+	}
 	var mu sync.Mutex
 	failed := map[string]error{}
 	answered := make([]bool, len(msgs))
@@ -136,7 +147,7 @@ func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats
 		}
 	}
 	if len(failed) > 0 {
-		return &BulkError{Enqueued: len(jobs) - len(failed), Failed: failed}
+		return &BulkError{Enqueued: total - len(failed), Failed: failed}
 	}
 	return nil
 }

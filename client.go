@@ -23,6 +23,7 @@ type Client struct {
 	log          *slog.Logger
 	defaultQueue string
 	layout       layout.Config
+	pending      bool // write a pending status record at enqueue
 	results      jetstream.KeyValue
 	status       jetstream.KeyValue
 
@@ -38,6 +39,7 @@ type clientConfig struct {
 	logger       *slog.Logger
 	defaultQueue string
 	layout       layout.Config
+	pending      bool
 }
 
 // ClientOption configures NewClient.
@@ -58,6 +60,14 @@ func WithDefaultQueue(q string) ClientOption {
 		c.defaultQueue = q
 		return nil
 	}
+}
+
+// WithPendingRecords makes every enqueue also write the job's status record
+// (state pending), so Status knows a job before a worker picks it up. It costs
+// a second write per job, made in parallel with the job's own: without it,
+// Status returns ErrJobNotFound until a worker has taken the job.
+func WithPendingRecords() ClientOption {
+	return func(c *clientConfig) error { c.pending = true; return nil }
 }
 
 // WithReplicas sets the replica count of the streams and buckets naq creates
@@ -82,7 +92,7 @@ func NewClient(ctx context.Context, nc *nats.Conn, opts ...ClientOption) (*Clien
 	if err != nil {
 		return nil, fmt.Errorf("naq: jetstream: %w", err)
 	}
-	c := &Client{nc: nc, js: js, log: cfg.logger, defaultQueue: cfg.defaultQueue, layout: cfg.layout}
+	c := &Client{nc: nc, js: js, log: cfg.logger, defaultQueue: cfg.defaultQueue, layout: cfg.layout, pending: cfg.pending}
 	if _, err := layout.EnsureJobsStream(ctx, js, cfg.layout); err != nil {
 		return nil, err
 	}
@@ -141,10 +151,22 @@ func (c *Client) EnqueueJob(ctx context.Context, j *Job) error {
 	if err != nil {
 		return err
 	}
+	if c.pending {
+		return c.publishPipelined(ctx, []*Job{j}, []*nats.Msg{msg})
+	}
 	if _, err := c.js.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("naq: enqueue job %s on %s: %w", j.ID, j.Queue, err)
 	}
 	return nil
+}
+
+// pendingMsg is the status record of a job just enqueued.
+func pendingMsg(j *Job) *nats.Msg {
+	st, _ := json.Marshal(&JobStatus{
+		JobID: j.ID, State: StatePending, Name: j.Name, Queue: j.Queue, MaxRetries: j.MaxRetries,
+		EnqueuedAt: j.EnqueuedAt, UpdatedAt: time.Now().UTC(),
+	})
+	return &nats.Msg{Subject: layout.StatusSubject(j.ID), Data: st}
 }
 
 // jobMsg validates j, fills the client's defaults and encodes it as a message.
