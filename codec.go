@@ -11,24 +11,32 @@ import (
 	"github.com/naqgo/naq/internal/layout"
 )
 
-// wireJob is naq's JSON job envelope as Python naq writes it. Pointers tell an
+// wireJob is naq's JSON job envelope as Python naq writes it. opt tells an
 // absent or null field (which takes naq's default) from a zero value.
 type wireJob struct {
-	JobID         *string
-	EnqueueTime   *float64
-	Function      *string
+	JobID         opt[string]
+	EnqueueTime   opt[float64]
+	Function      opt[string]
 	Args          []json.RawMessage
 	Kwargs        map[string]json.RawMessage
-	MaxRetries    *int
+	MaxRetries    opt[int]
 	RetryDelay    []float64
-	RetryStrategy *string
+	RetryStrategy opt[string]
 	RetryOn       []string
 	IgnoreOn      []string
-	QueueName     *string
+	QueueName     opt[string]
 	DependsOn     []string
-	ResultTTL     *float64
-	Timeout       *float64
+	ResultTTL     opt[float64]
+	Timeout       opt[float64]
 }
+
+// opt is a value that may be absent.
+type opt[T any] struct {
+	v  T
+	ok bool
+}
+
+func some[T any](v T, err error) (opt[T], error) { return opt[T]{v, err == nil}, err }
 
 // DecodeJob parses one wire job, filling naq's defaults for absent fields and
 // ignoring unknown ones. Any other deviation returns an error wrapping
@@ -60,33 +68,30 @@ func (w *wireJob) member(sc *jsonscan.Scanner, key []byte) error {
 	if sc.Null() {
 		switch string(key) {
 		case "job_id":
-			w.JobID = nil
+			w.JobID = opt[string]{}
 		case "function":
-			w.Function = nil
+			w.Function = opt[string]{}
 		}
 		return nil
 	}
 	var err error
 	switch string(key) {
 	case "job_id":
-		w.JobID, err = strPtr(sc.StringOf())
+		w.JobID, err = some(sc.StringOf())
 	case "function":
-		w.Function, err = strPtr(sc.StringOf())
+		w.Function, err = some(sc.StringOf())
 	case "queue_name":
-		w.QueueName, err = strPtr(sc.StringOf())
+		w.QueueName, err = some(sc.StringOf())
 	case "retry_strategy":
-		w.RetryStrategy, err = strPtr(sc.StringOf())
+		w.RetryStrategy, err = some(sc.StringOf())
 	case "enqueue_time":
-		w.EnqueueTime, err = numPtr(sc.Number())
+		w.EnqueueTime, err = some(sc.Number())
 	case "result_ttl":
-		w.ResultTTL, err = numPtr(sc.Number())
+		w.ResultTTL, err = some(sc.Number())
 	case "timeout":
-		w.Timeout, err = numPtr(sc.Number())
+		w.Timeout, err = some(sc.Number())
 	case "max_retries":
-		var n int
-		if n, err = sc.Int(); err == nil {
-			w.MaxRetries = &n
-		}
+		w.MaxRetries, err = some(sc.Int())
 	case "args":
 		if sc.Peek() != '[' {
 			return fmt.Errorf("%w: want an array", jsonscan.ErrType)
@@ -140,33 +145,19 @@ func (w *wireJob) member(sc *jsonscan.Scanner, key []byte) error {
 	return err
 }
 
-func strPtr(s string, err error) (*string, error) {
-	if err != nil {
-		return nil, err
-	}
-	return &s, nil
-}
-
-func numPtr(f float64, err error) (*float64, error) {
-	if err != nil {
-		return nil, err
-	}
-	return &f, nil
-}
-
 func (w *wireJob) job() (*Job, error) {
-	if w.Function == nil || *w.Function == "" {
+	if !w.Function.ok || w.Function.v == "" {
 		return nil, fmt.Errorf(`missing "function" (the job's name)`)
 	}
-	if w.JobID == nil {
+	if !w.JobID.ok {
 		return nil, fmt.Errorf(`missing "job_id"`)
 	}
-	if err := layout.ValidateJobID(*w.JobID); err != nil {
+	if err := layout.ValidateJobID(w.JobID.v); err != nil {
 		return nil, err
 	}
 	j := &Job{
-		ID:            *w.JobID,
-		Name:          *w.Function,
+		ID:            w.JobID.v,
+		Name:          w.Function.v,
 		Args:          w.Args,
 		Kwargs:        w.Kwargs,
 		Queue:         DefaultQueue,
@@ -185,20 +176,20 @@ func (w *wireJob) job() (*Job, error) {
 	if j.DependsOn == nil {
 		j.DependsOn = []string{}
 	}
-	if w.EnqueueTime != nil {
-		j.EnqueuedAt = fromUnix(*w.EnqueueTime)
+	if w.EnqueueTime.ok {
+		j.EnqueuedAt = fromUnix(w.EnqueueTime.v)
 	}
-	if w.QueueName != nil {
-		if err := layout.ValidateQueue(*w.QueueName); err != nil {
+	if w.QueueName.ok {
+		if err := layout.ValidateQueue(w.QueueName.v); err != nil {
 			return nil, err
 		}
-		j.Queue = *w.QueueName
+		j.Queue = w.QueueName.v
 	}
-	if w.MaxRetries != nil {
-		if *w.MaxRetries < 0 {
-			return nil, fmt.Errorf("max_retries %d: must not be negative", *w.MaxRetries)
+	if w.MaxRetries.ok {
+		if w.MaxRetries.v < 0 {
+			return nil, fmt.Errorf("max_retries %d: must not be negative", w.MaxRetries.v)
 		}
-		j.MaxRetries = *w.MaxRetries
+		j.MaxRetries = w.MaxRetries.v
 	}
 	j.RetryDelay = []time.Duration{0}
 	if len(w.RetryDelay) > 0 {
@@ -210,8 +201,8 @@ func (w *wireJob) job() (*Job, error) {
 			j.RetryDelay[i] = seconds(s)
 		}
 	}
-	if w.RetryStrategy != nil {
-		s, err := ParseRetryStrategy(*w.RetryStrategy)
+	if w.RetryStrategy.ok {
+		s, err := ParseRetryStrategy(w.RetryStrategy.v)
 		if err != nil {
 			return nil, err
 		}
@@ -222,17 +213,17 @@ func (w *wireJob) job() (*Job, error) {
 			return nil, fmt.Errorf("depends_on: %w", err)
 		}
 	}
-	if w.ResultTTL != nil {
-		if *w.ResultTTL < 0 {
-			return nil, fmt.Errorf("result_ttl %v: must not be negative", *w.ResultTTL)
+	if w.ResultTTL.ok {
+		if w.ResultTTL.v < 0 {
+			return nil, fmt.Errorf("result_ttl %v: must not be negative", w.ResultTTL.v)
 		}
-		j.ResultTTL = seconds(*w.ResultTTL)
+		j.ResultTTL = seconds(w.ResultTTL.v)
 	}
-	if w.Timeout != nil {
-		if *w.Timeout < 0 {
-			return nil, fmt.Errorf("timeout %v: must not be negative", *w.Timeout)
+	if w.Timeout.ok {
+		if w.Timeout.v < 0 {
+			return nil, fmt.Errorf("timeout %v: must not be negative", w.Timeout.v)
 		}
-		j.Timeout = seconds(*w.Timeout)
+		j.Timeout = seconds(w.Timeout.v)
 	}
 	return j, nil
 }

@@ -229,9 +229,10 @@ func (s *Scanner) keyBytes() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !escaped {
+	if !escaped && utf8.Valid(body) {
 		return body, nil
 	}
+	// Escapes, or invalid UTF-8 (which decodes to U+FFFD, as encoding/json does).
 	var out string
 	if err := json.Unmarshal(s.b[start:s.i], &out); err != nil {
 		return nil, s.errf("bad string: %v", err)
