@@ -92,15 +92,17 @@ func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats
 		return err
 	}
 	total := len(jobs)
+	records := 0
 	if c.pending {
-		// Each job's pending record goes out first, in parallel with it, and
-		// counts toward the job's outcome.
+		// Each job's pending record goes out first, in parallel with it. It
+		// only says what the job says: its failure (a record already there,
+		// as for a job enqueued again) does not fail the job.
 		all := make([]*nats.Msg, 0, 2*len(msgs))
 		owners := make([]*Job, 0, 2*len(msgs))
 		for i, m := range msgs {
 			all, owners = append(all, pendingMsg(jobs[i]), m), append(owners, jobs[i], jobs[i])
 		}
-		jobs, msgs = owners, all
+		jobs, msgs, records = owners, all, len(msgs)
 	}
 	var mu sync.Mutex
 	failed := map[string]error{}
@@ -115,7 +117,8 @@ func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats
 				return
 			}
 			answered[i] = true
-			if err != nil {
+			isRecord := records > 0 && i%2 == 0
+			if err != nil && !isRecord {
 				failed[jobs[i].ID] = err
 			}
 			if left--; left == 0 {
@@ -137,7 +140,7 @@ func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats
 				mu.Lock()
 				abandoned = true
 				for i, ok := range answered {
-					if !ok {
+					if !ok && (records == 0 || i%2 == 1) {
 						failed[jobs[i].ID] = fmt.Errorf("%w (the job may still have been stored)", ctx.Err())
 					}
 				}

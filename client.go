@@ -166,7 +166,10 @@ func pendingMsg(j *Job) *nats.Msg {
 		JobID: j.ID, State: StatePending, Name: j.Name, Queue: j.Queue, MaxRetries: j.MaxRetries,
 		EnqueuedAt: j.EnqueuedAt, UpdatedAt: time.Now().UTC(),
 	})
-	return &nats.Msg{Subject: layout.StatusSubject(j.ID), Data: st}
+	// Only where there is no record yet: enqueueing a job again must not
+	// reset the record of a job that is already running or retrying.
+	return &nats.Msg{Subject: layout.StatusSubject(j.ID), Data: st,
+		Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: []string{"0"}}}
 }
 
 // jobMsg validates j, fills the client's defaults and encodes it as a message.

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/naqgo/naq"
 	"github.com/naqgo/naq/internal/testutil"
 )
@@ -52,5 +54,33 @@ func TestPendingRecords(t *testing.T) {
 	}
 	if n, err := c.Purge(ctx, "p"); err != nil || n != 51 {
 		t.Fatalf("purge: %d %v (the pending records must not be jobs)", n, err)
+	}
+}
+
+func TestPendingRecordNotResetByReenqueue(t *testing.T) {
+	_, nc := testutil.Server(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := naq.NewClient(ctx, nc, naq.WithLogger(testutil.Logger()), naq.WithPendingRecords())
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, _ := naq.NewJob("x", nil, naq.JobID("same-job"))
+	if err := c.EnqueueJob(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	// A worker's record replaces the pending one...
+	js, _ := jetstream.New(nc)
+	kv, _ := js.KeyValue(ctx, "naq_job_status")
+	if _, err := kv.Put(ctx, "same-job", []byte(`{"job_id":"same-job","state":"retrying","attempts":2,"naks":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	// ...and enqueueing the same job again succeeds without touching it.
+	if err := c.EnqueueJob(ctx, j); err != nil {
+		t.Fatalf("re-enqueue: %v", err)
+	}
+	st, err := c.Status(ctx, "same-job")
+	if err != nil || st.State != naq.StateRetrying || st.Attempts != 2 {
+		t.Fatalf("%+v %v", st, err)
 	}
 }

@@ -195,8 +195,8 @@ func (w *wireJob) job() (*Job, error) {
 	if len(w.RetryDelay) > 0 {
 		j.RetryDelay = make([]time.Duration, len(w.RetryDelay))
 		for i, s := range w.RetryDelay {
-			if s < 0 || math.IsNaN(s) || math.IsInf(s, 0) {
-				return nil, fmt.Errorf("retry_delay %v: must be a non-negative number of seconds", s)
+			if s < 0 || s > maxSeconds || math.IsNaN(s) || math.IsInf(s, 0) {
+				return nil, fmt.Errorf("retry_delay %v: must be a number of seconds from 0 to about 292 years", s)
 			}
 			j.RetryDelay[i] = seconds(s)
 		}
@@ -214,14 +214,14 @@ func (w *wireJob) job() (*Job, error) {
 		}
 	}
 	if w.ResultTTL.ok {
-		if w.ResultTTL.v < 0 {
-			return nil, fmt.Errorf("result_ttl %v: must not be negative", w.ResultTTL.v)
+		if w.ResultTTL.v < 0 || w.ResultTTL.v > maxSeconds {
+			return nil, fmt.Errorf("result_ttl %v: must be a number of seconds from 0 to about 292 years", w.ResultTTL.v)
 		}
 		j.ResultTTL = seconds(w.ResultTTL.v)
 	}
 	if w.Timeout.ok {
-		if w.Timeout.v < 0 {
-			return nil, fmt.Errorf("timeout %v: must not be negative", w.Timeout.v)
+		if w.Timeout.v < 0 || w.Timeout.v > maxSeconds {
+			return nil, fmt.Errorf("timeout %v: must be a number of seconds from 0 to about 292 years", w.Timeout.v)
 		}
 		j.Timeout = seconds(w.Timeout.v)
 	}
@@ -240,6 +240,9 @@ func ParseRetryStrategy(s string) (RetryStrategy, error) {
 }
 
 func seconds(s float64) time.Duration { return time.Duration(math.Round(s * float64(time.Second))) }
+
+// maxSeconds is the longest duration a time.Duration holds (about 292 years).
+const maxSeconds = float64(math.MaxInt64) / float64(time.Second)
 
 func fromUnix(s float64) time.Time {
 	sec, frac := math.Modf(s)

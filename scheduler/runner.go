@@ -104,6 +104,14 @@ func (r *runner) fireDue(ctx context.Context) {
 // scheduler that lost its lease mid-tick cannot enqueue one twice. It returns
 // when to look at s again if its record could not be updated.
 func (r *runner) fire(ctx context.Context, s *naq.Schedule, now time.Time) time.Time {
+	if s.RepeatsLeft != nil && *s.RepeatsLeft <= 0 {
+		// Finished, but its removal failed last time: remove it now.
+		if err := r.kv.Delete(ctx, s.ID); err != nil {
+			r.log.Warn("could not remove a finished schedule", "schedule", s.ID, "err", err)
+			return time.Now().Add(time.Second)
+		}
+		return time.Time{}
+	}
 	spec, err := s.Spec()
 	if err != nil {
 		r.fail(ctx, s, err, true)

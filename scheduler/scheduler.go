@@ -131,21 +131,28 @@ func (s *Scheduler) lead(ctx context.Context, l *lease, r *runner) {
 		defer stop()
 		t := time.NewTicker(s.ttl / 3)
 		defer t.Stop()
-		lastOK := time.Now()
+		// The lease runs from the moment a renewal was sent. Stop acting a
+		// third of the TTL before it can have expired on the server, whether
+		// renewals fail or hang.
+		lastSent := time.Now()
 		for {
 			select {
 			case <-leadCtx.Done():
 				return
 			case <-t.C:
-				rctx, cancel := context.WithTimeout(leadCtx, s.ttl/3)
+				sent, deadline := time.Now(), lastSent.Add(s.ttl*2/3)
+				if !sent.Before(deadline) {
+					s.log.Warn("lost the scheduler lock: no renewal in time")
+					return
+				}
+				rctx, cancel := context.WithDeadline(leadCtx, deadline)
 				err := l.renew(rctx, acquired)
 				cancel()
 				if err == nil {
-					lastOK = time.Now()
+					lastSent = sent
 					continue
 				}
-				// Stop acting before the lease can have expired on the server.
-				if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || time.Since(lastOK) > s.ttl*2/3 {
+				if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || !time.Now().Before(deadline) {
 					s.log.Warn("lost the scheduler lock", "err", err)
 					return
 				}
@@ -157,12 +164,12 @@ func (s *Scheduler) lead(ctx context.Context, l *lease, r *runner) {
 	s.setLeading(false)
 	stop()
 	wg.Wait()
-	if ctx.Err() != nil {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		if err := l.release(rctx); err != nil {
-			s.log.Warn("could not release the scheduler lock; it expires on its own", "err", err)
-		}
+	// Give the lease up at once however leading ended (a stop, a failed
+	// watch); a lease already lost fails the revision check harmlessly.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := l.release(rctx); err != nil && ctx.Err() != nil {
+		s.log.Warn("could not release the scheduler lock; it expires on its own", "err", err)
 	}
 }
 

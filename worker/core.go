@@ -142,7 +142,7 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 		return nil, err
 	}
 	for _, q := range sh.Config.Queues {
-		if _, err := layout.EnsureConsumer(ctx, stream, q, layout.ConsumerConfig{AckWait: sh.Config.AckWait, MaxAckPending: sh.Config.MaxAckPending}); err != nil {
+		if _, err := layout.EnsureConsumer(ctx, stream, q, r.consumerConfig()); err != nil {
 			return nil, err
 		}
 	}
@@ -197,9 +197,35 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 	return r, nil
 }
 
+// reprovision makes sure queue q's stream and consumer exist again, after the
+// server answered a pull as if they did not.
+func (r *run) reprovision(q string) {
+	ctx, cancel := context.WithTimeout(r.ioCtx, 10*time.Second)
+	defer cancel()
+	stream, err := layout.EnsureJobsStream(ctx, r.sh.JS, r.sh.layout())
+	if err == nil {
+		_, err = layout.EnsureConsumer(ctx, stream, q, r.consumerConfig())
+	}
+	if err != nil {
+		r.sh.Logger.Warn("could not provision the queue again", "queue", q, "err", err)
+	}
+}
+
+func (r *run) consumerConfig() layout.ConsumerConfig {
+	return layout.ConsumerConfig{AckWait: r.sh.Config.AckWait, MaxAckPending: r.sh.Config.MaxAckPending}
+}
+
 // abortStart undoes a start that failed after its contexts were made.
 func (r *run) abortStart(ctx context.Context) {
 	r.stopFetch()
+	r.pullers.Wait()
+	if r.work != nil {
+		close(r.work)
+		r.handlers.Wait()
+	}
+	if r.writer != nil {
+		r.writer.Close()
+	}
 	r.cancelJobs()
 	r.stopIO()
 	r.stopBg()
@@ -277,16 +303,17 @@ func (r *run) keepalive() {
 			return
 		case now := <-t.C:
 			r.writer.Sweep(ioTimeout)
-			touch, mark := r.inflight.due(now, now.Add(-touchEvery), now.Add(-markAfter))
-			for _, m := range touch {
-				_ = m.InProgress()
-			}
-			for _, j := range mark {
+			// The running record is sent while the job is still registered,
+			// so it always goes out before the job's final record.
+			touch := r.inflight.due(now, now.Add(-touchEvery), now.Add(-markAfter), func(j *running) {
 				st := r.statusOf(j.job, naq.StateRunning)
 				st.StartedAt, st.Naks = j.started, j.naks
 				if _, err := r.jobs.PublishStatus(st); err != nil {
 					r.sh.Logger.Warn("status write failed", "job", j.job.ID, "err", err)
 				}
+			})
+			for _, m := range touch {
+				_ = m.InProgress()
 			}
 		}
 	}

@@ -54,7 +54,8 @@ func (r *run) dependenciesMet(ctx context.Context, job *naq.Job, m jetstream.Msg
 	st := r.statusOf(job, naq.StatePending)
 	st.Attempts, st.Error, st.NextAttemptAt, st.Naks = job.Attempt-1, "waiting for dependency "+dep, time.Now().UTC().Add(delay), naks+1
 	if err := r.jobs.SetStatus(ctx, st); err != nil {
-		r.sh.Logger.Warn("status write failed", "job", job.ID, "err", err)
+		r.sh.Logger.Warn("status write failed; the job returns after the ack wait", "job", job.ID, "err", err)
+		return false, false
 	}
 	_ = m.NakWithDelay(delay)
 	return false, false

@@ -77,10 +77,10 @@ func (f *inflight) cancelJob(id string, cause error) bool {
 	return found
 }
 
-// due returns the jobs that need a keepalive (last touched before touchBefore)
-// and those that need a running record (started before markBefore, none yet),
-// updating their bookkeeping as if both were done.
-func (f *inflight) due(now, touchBefore, markBefore time.Time) (touch []jetstream.Msg, mark []*running) {
+// due returns the jobs that need a keepalive (last touched before touchBefore),
+// and calls mark, under the lock, for each job that needs a running record
+// (started before markBefore, none yet). mark must not block.
+func (f *inflight) due(now, touchBefore, markBefore time.Time, mark func(*running)) (touch []jetstream.Msg) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, r := range f.jobs {
@@ -90,9 +90,8 @@ func (f *inflight) due(now, touchBefore, markBefore time.Time) (touch []jetstrea
 		}
 		if !r.hasRecord && r.started.Before(markBefore) {
 			r.hasRecord = true
-			cp := *r
-			mark = append(mark, &cp)
+			mark(r)
 		}
 	}
-	return touch, mark
+	return touch
 }

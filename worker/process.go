@@ -67,6 +67,9 @@ func (r *run) process(m jetstream.Msg) (handedOff bool) {
 	started := time.Now().UTC()
 	seq := md.Sequence.Stream
 	r.inflight.add(seq, &running{job: job, msg: m, started: started, touched: started, cancel: cancel, naks: naks})
+	if r.cancelled.has(job.ID) { // cancelled while its dependencies were checked
+		cancel(naq.ErrCancelled)
+	}
 	value, herr, traceback := r.call(hctx, job)
 	hasRecord := r.inflight.remove(seq)
 
@@ -98,7 +101,7 @@ func (r *run) process(m jetstream.Msg) (handedOff bool) {
 		WorkerID: r.sh.Identity.ID, EnqueuedAt: job.EnqueuedAt, StartedAt: started, FinishedAt: time.Now().UTC(),
 	}
 	if herr == nil {
-		if res.Value, err = json.Marshal(value); err != nil {
+		if res.Value, err = marshalResult(value); err != nil {
 			herr = SkipRetry(fmt.Errorf("result of type %T does not marshal to JSON: %w", value, err))
 		}
 	}
@@ -130,6 +133,17 @@ func (r *run) call(ctx context.Context, job *naq.Job) (value any, err error, tra
 	return value, err, ""
 }
 
+// marshalResult encodes a handler's result; a MarshalJSON that panics is an
+// error, not a dead worker.
+func marshalResult(v any) (b []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			b, err = nil, fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return json.Marshal(v)
+}
+
 func (r *run) shouldRetry(job *naq.Job, err error) bool {
 	switch {
 	case IsSkipRetry(err), job.Attempt > job.MaxRetries:
@@ -149,7 +163,10 @@ func (r *run) later(ctx context.Context, job *naq.Job, m jetstream.Msg, delay ti
 	st := r.statusOf(job, naq.StateRetrying)
 	st.Attempts, st.Error, st.NextAttemptAt, st.Naks = attempts, errMsg, time.Now().UTC().Add(delay), naks+1
 	if err := r.jobs.SetStatus(ctx, st); err != nil {
-		r.sh.Logger.Warn("status write failed", "job", job.ID, "err", err)
+		// Without the record the put-back would be counted as a lost
+		// delivery; leave the job to come back after the ack wait instead.
+		r.sh.Logger.Warn("status write failed; the job returns after the ack wait", "job", job.ID, "err", err)
+		return
 	}
 	if err := m.NakWithDelay(delay); err != nil {
 		r.sh.Logger.Warn("nak failed; the job returns after the ack wait", "job", job.ID, "err", err)

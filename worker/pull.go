@@ -29,11 +29,13 @@ type puller struct {
 	inbox string
 	sub   *nats.Subscription
 
-	mu   sync.Mutex
-	reqs map[uint64]*pullReq
-	next uint64
-	idle bool
-	wake chan struct{} // a request ended or got its first job
+	mu      sync.Mutex
+	reqs    map[uint64]*pullReq
+	next    uint64
+	idle    bool
+	closed  bool          // loop has finished: nothing more is handed over
+	trouble string        // why the last request failed (503, 409), for a backoff
+	wake    chan struct{} // a request ended or got its first job
 }
 
 type pullReq struct {
@@ -71,11 +73,25 @@ func (p *puller) loop() {
 	expires := min(r.sh.Config.PollWait, 5*time.Second)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	backoff := time.Duration(0)
 	for r.fetchCtx.Err() == nil {
 		p.expire()
 		p.mu.Lock()
-		idle, open := p.idle, len(p.reqs)
+		idle, open, trouble := p.idle, len(p.reqs), p.trouble
+		p.trouble = ""
 		p.mu.Unlock()
+		if trouble != "" {
+			// The server refused a request (no consumer, JetStream
+			// unavailable, too many waiting pulls): back off, up to 5 s,
+			// and make sure the consumer exists.
+			backoff = min(max(2*backoff, 250*time.Millisecond), 5*time.Second)
+			r.sh.Logger.Warn("pull request refused; backing off", "queue", p.queue, "status", trouble, "wait", backoff)
+			sleepCtx(r.fetchCtx, backoff)
+			if strings.HasPrefix(trouble, "503") || strings.Contains(trouble, "Consumer Deleted") {
+				r.reprovision(p.queue)
+			}
+			continue
+		}
 		if open >= maxOpenPulls || (idle && open > 0) {
 			select {
 			case <-p.wake:
@@ -96,6 +112,7 @@ func (p *puller) loop() {
 			r.release(n - 1)
 			n = 1
 		}
+		backoff = 0
 		if err := p.request(n, expires); err != nil {
 			r.release(n)
 			if r.fetchCtx.Err() == nil {
@@ -119,6 +136,9 @@ func (p *puller) loop() {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
 	_ = p.sub.Unsubscribe()
 	p.expireAll()
 }
@@ -153,6 +173,14 @@ func (p *puller) onMsg(m *nats.Msg) {
 	}
 	msg := pulledMsg{m: m, nc: p.r.sh.Conn}
 	p.mu.Lock()
+	// The lock is held through the hand-over below, so loop cannot finish
+	// (and the work channel close) while a job is being handed over; the
+	// send never blocks, as the job's slot is reserved.
+	defer p.mu.Unlock()
+	if p.closed {
+		_ = msg.Nak()
+		return
+	}
 	id, ok := p.oldest()
 	wake := p.idle // a quiet queue came alive: ask for more
 	if ok {
@@ -165,7 +193,6 @@ func (p *puller) onMsg(m *nats.Msg) {
 		}
 		p.idle = false
 	}
-	p.mu.Unlock()
 	if !ok || p.r.fetchCtx.Err() != nil {
 		// No slot for it (its request was given up), or the worker is
 		// stopping: straight back to the queue.
@@ -202,19 +229,20 @@ func (p *puller) ended(m *nats.Msg, status string) {
 		return
 	}
 	id, _ := strconv.ParseUint(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:], 10, 64)
+	desc := m.Header.Get("Description")
 	p.mu.Lock()
 	req, ok := p.reqs[id]
 	if ok {
 		delete(p.reqs, id)
 		p.idle = req.got == 0
+		if status != "404" && status != "408" && req.got == 0 {
+			p.trouble = strings.TrimSpace(status + " " + desc)
+		}
 	}
 	p.mu.Unlock()
 	if ok {
 		p.r.release(req.left)
 		p.signal()
-	}
-	if status == "409" && !strings.Contains(m.Header.Get("Description"), "Request Timeout") {
-		p.r.sh.Logger.Warn("pull request ended by the server", "queue", p.queue, "status", status, "description", m.Header.Get("Description"))
 	}
 }
 
