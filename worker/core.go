@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/naqgo/naq"
 	"github.com/naqgo/naq/internal/asyncpub"
@@ -102,7 +101,9 @@ type run struct {
 
 	processed, failedCount atomic.Int64
 
-	work        chan jetstream.Msg // fetched jobs, to the pool of handler goroutines
+	work        chan *nats.Msg     // pull inbox deliveries, read by the pool of handler goroutines
+	byInbox     map[string]*puller // routes a delivery's status by its inbox
+	bySubject   map[string]*puller // routes a job by its queue subject
 	writer      *asyncpub.Writer   // the job path's writes
 	writes      sync.WaitGroup     // jobs whose writes are in flight
 	ioCtx       context.Context    // bookkeeping I/O; ends after the last job
@@ -163,14 +164,33 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 		r.abortStart(ctx)
 		return nil, err
 	}
+	// Every queue's pull inbox delivers straight into one channel that the
+	// pool of handler goroutines reads: no goroutine in between. Room for
+	// every reserved slot twice over, and the statuses, so nothing is ever
+	// dropped as a slow consumer.
+	r.work = make(chan *nats.Msg, 2*sh.Config.Concurrency+16*len(sh.Config.Queues)+64)
+	r.byInbox, r.bySubject = map[string]*puller{}, map[string]*puller{}
+	var pullers []*puller
+	for _, q := range sh.Config.Queues {
+		p, err := newPuller(r, q)
+		if err != nil {
+			for _, p := range pullers {
+				_ = p.sub.Unsubscribe()
+			}
+			r.work = nil
+			r.abortStart(ctx)
+			return nil, err
+		}
+		pullers = append(pullers, p)
+		r.byInbox[p.inbox], r.bySubject[layout.QueueSubject(q)] = p, p
+	}
 	// A fixed pool: goroutines (and their grown stacks) are reused across jobs.
-	r.work = make(chan jetstream.Msg, sh.Config.Concurrency)
 	for range sh.Config.Concurrency {
 		r.handlers.Add(1)
 		go func() {
 			defer r.handlers.Done()
 			for m := range r.work {
-				if !r.process(m) {
+				if job, ok := r.route(m); ok && !r.process(job) {
 					r.release(1)
 				}
 			}
@@ -178,12 +198,7 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 	}
 	r.goBackground(func() { r.status.Run(r.bgCtx) })
 	r.goBackground(r.keepalive)
-	for _, q := range sh.Config.Queues {
-		p, err := newPuller(r, q)
-		if err != nil {
-			r.abortStart(ctx)
-			return nil, err
-		}
+	for _, p := range pullers {
 		r.pullers.Add(1)
 		go func() {
 			defer r.pullers.Done()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/naqgo/naq/internal/layout"
 )
@@ -50,11 +51,10 @@ func newPuller(r *run, queue string) (*puller, error) {
 		subj:  "$JS.API.CONSUMER.MSG.NEXT." + layout.JobsStream + "." + layout.ConsumerName(queue),
 		inbox: r.sh.Conn.NewRespInbox(),
 	}
-	sub, err := r.sh.Conn.Subscribe(p.inbox+".*", p.onMsg)
+	sub, err := r.sh.Conn.ChanSubscribe(p.inbox+".*", r.work)
 	if err != nil {
 		return nil, err
 	}
-	_ = sub.SetPendingLimits(-1, -1) // never drop a delivered job as a slow consumer
 	p.sub = sub
 	return p, nil
 }
@@ -162,24 +162,35 @@ func (p *puller) request(n int, expires time.Duration) error {
 	return nil
 }
 
-// onMsg takes a delivered job (its slot is reserved) or a status that ends a
-// request (its unfilled slots are released). A job arrives on the stream's
-// subject, not the request's, so it is counted against the oldest open
-// request: the server fills a client's waiting requests in order.
-func (p *puller) onMsg(m *nats.Msg) {
+// route finds the puller of a delivery on the pull inboxes and lets it
+// account for it; ok means a job to run, in a slot reserved for it.
+func (r *run) route(m *nats.Msg) (jetstream.Msg, bool) {
+	if p := r.bySubject[m.Subject]; p != nil {
+		return p.onMsg(m)
+	}
+	if i := strings.LastIndexByte(m.Subject, '.'); i > 0 {
+		if p := r.byInbox[m.Subject[:i]]; p != nil {
+			return p.onMsg(m)
+		}
+	}
+	return nil, false
+}
+
+// onMsg accounts for a delivered job (its slot is reserved) or a status that
+// ends a request (its unfilled slots are released). A job arrives on the
+// stream's subject, not the request's, so it is counted against the oldest
+// open request: the server fills a client's waiting requests in order.
+func (p *puller) onMsg(m *nats.Msg) (jetstream.Msg, bool) {
 	if status := m.Header.Get("Status"); status != "" && len(m.Data) == 0 {
 		p.ended(m, status)
-		return
+		return nil, false
 	}
 	msg := pulledMsg{m: m, nc: p.r.sh.Conn}
 	p.mu.Lock()
-	// The lock is held through the hand-over below, so loop cannot finish
-	// (and the work channel close) while a job is being handed over; the
-	// send never blocks, as the job's slot is reserved.
 	defer p.mu.Unlock()
 	if p.closed {
 		_ = msg.Nak()
-		return
+		return nil, false
 	}
 	id, ok := p.oldest()
 	wake := p.idle // a quiet queue came alive: ask for more
@@ -201,12 +212,12 @@ func (p *puller) onMsg(m *nats.Msg) {
 			p.signal()
 		}
 		_ = msg.Nak()
-		return
+		return nil, false
 	}
 	if wake {
 		p.signal()
 	}
-	p.r.work <- msg
+	return msg, true
 }
 
 // oldest returns the open request with jobs still to come that was sent
