@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -74,7 +75,13 @@ func EnsureFailedStream(ctx context.Context, js jetstream.JetStream, c Config) (
 	})
 }
 
+// ensureStream updates a stream only when its config differs: an update on
+// every start is wasted work for the server, and nats-server 2.15.2 races an
+// update against a concurrent consumer creation.
 func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	if s, err := js.Stream(ctx, cfg.Name); err == nil && streamUpToDate(s.CachedInfo().Config, cfg) {
+		return s, nil
+	}
 	s, err := js.CreateOrUpdateStream(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("provision stream %s: %w", cfg.Name, err)
@@ -157,7 +164,14 @@ func EnsureSchedulerLockBucket(ctx context.Context, js jetstream.JetStream, c Co
 	})
 }
 
+// ensureBucket updates a bucket only when its config differs (see
+// ensureStream).
 func ensureBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	if kv, err := js.KeyValue(ctx, cfg.Bucket); err == nil {
+		if st, err := kv.Status(ctx); err == nil && bucketUpToDate(st.Config(), cfg) {
+			return kv, nil
+		}
+	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("provision bucket %s: %w", cfg.Bucket, err)
@@ -237,4 +251,20 @@ func IsNotFound(err error) bool {
 	return errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrMsgNotFound) ||
 		errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
 		errors.Is(err, jetstream.ErrBucketNotFound)
+}
+
+// streamUpToDate reports whether have already carries everything naq sets in
+// want.
+func streamUpToDate(have, want jetstream.StreamConfig) bool {
+	return slices.Equal(have.Subjects, want.Subjects) && have.Retention == want.Retention &&
+		have.Storage == want.Storage && have.Replicas == max(want.Replicas, 1) && have.Duplicates == want.Duplicates &&
+		have.AllowAtomicPublish == want.AllowAtomicPublish && have.AllowMsgSchedules == want.AllowMsgSchedules &&
+		have.Description == want.Description
+}
+
+// bucketUpToDate reports whether have already carries everything naq sets in
+// want.
+func bucketUpToDate(have, want jetstream.KeyValueConfig) bool {
+	return have.TTL == want.TTL && have.History == max(want.History, 1) && have.LimitMarkerTTL == want.LimitMarkerTTL &&
+		have.Replicas == max(want.Replicas, 1) && have.Storage == want.Storage && have.Description == want.Description
 }
