@@ -101,23 +101,22 @@ type run struct {
 
 	processed, failedCount atomic.Int64
 
-	work        chan *nats.Msg     // pull inbox deliveries, read by the pool of handler goroutines
-	byInbox     map[string]*puller // routes a delivery's status by its inbox
-	bySubject   map[string]*puller // routes a job by its queue subject
-	writer      *asyncpub.Writer   // the job path's writes
-	writes      sync.WaitGroup     // jobs whose writes are in flight
-	ioCtx       context.Context    // bookkeeping I/O; ends after the last job
-	stopIO      context.CancelFunc
-	fetchCtx    context.Context // ends when fetching must stop
-	stopFetch   context.CancelFunc
-	jobsCtx     context.Context // parent of handler contexts; ends at forced shutdown
-	cancelJobs  context.CancelFunc
-	bgCtx       context.Context // heartbeat and keepalive
-	stopBg      context.CancelFunc
-	pullers     sync.WaitGroup
-	handlers    sync.WaitGroup
-	background  sync.WaitGroup
-	shutdownErr error
+	work       chan *nats.Msg     // pull inbox deliveries, read by the pool of handler goroutines
+	byInbox    map[string]*puller // routes a delivery's status by its inbox
+	bySubject  map[string]*puller // routes a job by its queue subject
+	writer     *asyncpub.Writer   // the job path's writes
+	writes     sync.WaitGroup     // jobs whose writes are in flight
+	ioCtx      context.Context    // bookkeeping I/O; ends after the last job
+	stopIO     context.CancelFunc
+	fetchCtx   context.Context // ends when fetching must stop
+	stopFetch  context.CancelFunc
+	jobsCtx    context.Context // parent of handler contexts; ends at forced shutdown
+	cancelJobs context.CancelFunc
+	bgCtx      context.Context // heartbeat and keepalive
+	stopBg     context.CancelFunc
+	pullers    sync.WaitGroup
+	handlers   sync.WaitGroup
+	background sync.WaitGroup
 }
 
 func (w *Worker) start(ctx context.Context) (*run, error) {

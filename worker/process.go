@@ -70,7 +70,7 @@ func (r *run) process(m jetstream.Msg) (handedOff bool) {
 	if r.cancelled.has(job.ID) { // cancelled while its dependencies were checked
 		cancel(naq.ErrCancelled)
 	}
-	value, herr, traceback := r.call(hctx, job)
+	value, traceback, herr := r.call(hctx, job)
 	hasRecord := r.inflight.remove(seq)
 
 	if herr != nil && r.jobsCtx.Err() != nil {
@@ -121,7 +121,7 @@ func (r *run) process(m jetstream.Msg) (handedOff bool) {
 
 // call runs the handler, turning a panic into an error with the stack as its
 // traceback.
-func (r *run) call(ctx context.Context, job *naq.Job) (value any, err error, traceback string) {
+func (r *run) call(ctx context.Context, job *naq.Job) (value any, traceback string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			traceback = string(debug.Stack())
@@ -130,7 +130,7 @@ func (r *run) call(ctx context.Context, job *naq.Job) (value any, err error, tra
 		}
 	}()
 	value, err = r.w.mux.ProcessJob(ctx, job)
-	return value, err, ""
+	return value, "", err
 }
 
 // marshalResult encodes a handler's result; a MarshalJSON that panics is an
