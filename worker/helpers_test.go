@@ -9,6 +9,7 @@ import (
 
 	"github.com/naqgo/naq"
 	"github.com/naqgo/naq/internal/testutil"
+	"github.com/naqgo/naq/internal/workertest"
 	"github.com/naqgo/naq/worker"
 )
 
@@ -51,34 +52,7 @@ func (e *env) startWorker(t *testing.T, register func(w *worker.Worker), opts ..
 		t.Fatal(err)
 	}
 	register(w)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	select {
-	case <-w.Ready():
-	case err := <-done:
-		t.Fatalf("worker stopped before it was ready: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("worker not ready")
-	}
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(60 * time.Second):
-			t.Error("worker did not stop")
-		}
-	}
-	t.Cleanup(stop)
-	return w, stop
+	return w, workertest.Run(t, w)
 }
 
 func (e *env) wait(t *testing.T, id string) *naq.Result {

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/workertest"
 	"github.com/naqgo/naq/worker"
 )
 
@@ -100,22 +101,8 @@ func TestClusterFailover(t *testing.T) {
 		mu.Unlock()
 		return j.ID, nil
 	})
-	wctx, wcancel := context.WithCancel(ctx)
-	wdone := make(chan error, 1)
-	go func() { wdone <- w.Run(wctx) }()
-	defer func() {
-		wcancel()
-		if err := <-wdone; err != nil {
-			t.Errorf("worker run: %v", err)
-		}
-	}()
-	select {
-	case <-w.Ready():
-	case err := <-wdone:
-		t.Fatalf("worker stopped: %v", err)
-	case <-ctx.Done():
-		t.Fatal("worker not ready")
-	}
+	stopWorker := workertest.Run(t, w)
+	defer stopWorker()
 
 	// enqueue publishes job i until the cluster acknowledges it; the same id
 	// makes a retried publish a no-op if an earlier one was stored after all.

@@ -60,10 +60,17 @@ func naqEnv(env []string) []string {
 // exit code. A run longer than two minutes is killed and fails the test.
 func runNaq(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runNaqStdin(t, env, nil, args...)
+}
+
+// runNaqStdin is runNaq with stdin read from in (nil: /dev/null).
+func runNaqStdin(t *testing.T, env []string, in io.Reader, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, naqBin, args...)
 	cmd.Env = naqEnv(env)
+	cmd.Stdin = in
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +12,7 @@ import (
 	"github.com/naqgo/naq"
 	"github.com/naqgo/naq/embedded"
 	"github.com/naqgo/naq/internal/testutil"
+	"github.com/naqgo/naq/internal/workertest"
 	"github.com/naqgo/naq/worker"
 )
 
@@ -51,27 +49,10 @@ func (e *opsEnv) run(t *testing.T, args ...string) (stdout, stderr string, code 
 	return runNaq(t, e.env, args...)
 }
 
-// runPiped runs naq with stdin a pipe holding input: no terminal. (runNaq
-// leaves stdin at /dev/null, which is a character device.)
+// runPiped runs naq with stdin a pipe holding input: no terminal.
 func (e *opsEnv) runPiped(t *testing.T, input string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, naqBin, args...)
-	cmd.Env = naqEnv(e.env)
-	cmd.Stdin = strings.NewReader(input)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatalf("run naq %v: %v", args, err)
-	}
-	return out.String(), errb.String(), code
+	return runNaqStdin(t, e.env, strings.NewReader(input), args...)
 }
 
 // ok runs naq and fails the test unless it exits 0.
@@ -123,34 +104,7 @@ func (e *opsEnv) startWorker(t *testing.T, register func(w *worker.Worker), opts
 		t.Fatal(err)
 	}
 	register(w)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	select {
-	case <-w.Ready():
-	case err := <-done:
-		t.Fatalf("worker stopped before it was ready: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("worker not ready")
-	}
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("worker Run: %v", err)
-			}
-		case <-time.After(60 * time.Second):
-			t.Error("worker did not stop")
-		}
-	}
-	t.Cleanup(stop)
-	return w, stop
+	return w, workertest.Run(t, w)
 }
 
 // opsWaitFor polls cond every 100 ms for up to d.

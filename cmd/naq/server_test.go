@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/workertest"
 	"github.com/naqgo/naq/worker"
 )
 
@@ -40,22 +41,7 @@ func runTestWorker(t *testing.T, nc *nats.Conn, opts ...worker.Option) {
 		err := j.Bind(&s)
 		return s, err
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("worker run: %v", err)
-		}
-	})
-	select {
-	case <-w.Ready():
-	case err := <-done:
-		t.Fatalf("worker stopped before it was ready: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("worker not ready after 30s")
-	}
+	workertest.Run(t, w)
 }
 
 func TestServerServesJobs(t *testing.T) {
