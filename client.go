@@ -154,7 +154,7 @@ func (c *Client) EnqueueJob(ctx context.Context, j *Job) error {
 	if c.pending {
 		return c.publishPipelined(ctx, []*Job{j}, []*nats.Msg{msg})
 	}
-	if _, err := c.js.PublishMsg(ctx, msg); err != nil {
+	if err := asyncpub.Publish(ctx, c.nc, msg); err != nil {
 		return fmt.Errorf("naq: enqueue job %s on %s: %w", j.ID, j.Queue, err)
 	}
 	return nil

@@ -113,7 +113,21 @@ func StatusFromResult(r *Result) *JobStatus {
 
 // MarshalJSON writes the result by hand: a worker writes one for every job.
 func (r *Result) MarshalJSON() ([]byte, error) {
-	return r.AppendJSON(make([]byte, 0, 320+len(r.Value))), nil
+	return r.AppendJSON(make([]byte, 0, r.sizeHint())), nil
+}
+
+// sizeHint is about the length of the result's JSON, so it is written into
+// one allocation: the fixed part (keys and three times) and the variable
+// fields, escapes aside.
+func (r *Result) sizeHint() int {
+	n := 320 + len(r.Value) + len(r.JobID) + len(r.Name) + len(r.Queue) + len(r.ErrorKind) + len(r.WorkerID)
+	if r.Error != nil {
+		n += len(*r.Error)
+	}
+	if r.Traceback != nil {
+		n += len(*r.Traceback)
+	}
+	return n
 }
 
 // AppendJSON appends the result's JSON to b.

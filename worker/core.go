@@ -97,7 +97,7 @@ type run struct {
 	status    *StatusManager
 	inflight  *inflight
 	cancelled *cancelSet
-	slots     chan struct{}
+	slots     *slots
 
 	processed, failedCount atomic.Int64
 
@@ -124,7 +124,7 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &run{w: w, sh: sh, inflight: newInflight(), cancelled: &cancelSet{ids: map[string]struct{}{}}, slots: make(chan struct{}, sh.Config.Concurrency)}
+	r := &run{w: w, sh: sh, inflight: newInflight(), cancelled: &cancelSet{ids: map[string]struct{}{}}, slots: newSlots(sh.Config.Concurrency)}
 	if r.jobs, err = NewJobStatusManager(ctx, sh); err != nil {
 		return nil, err
 	}
@@ -145,9 +145,6 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 		if _, err := layout.EnsureConsumer(ctx, stream, q, r.consumerConfig()); err != nil {
 			return nil, err
 		}
-	}
-	for range sh.Config.Concurrency {
-		r.slots <- struct{}{}
 	}
 	// Handler and background contexts do not derive from ctx: a stop signal
 	// must not cancel running jobs, only the shutdown timeout does.

@@ -20,9 +20,10 @@ type JobStatusManager struct {
 	results jetstream.KeyValue
 	status  jetstream.KeyValue
 
-	// defaultTTL is the header of results kept for the default time, shared
-	// (read-only) by most result writes.
-	defaultTTL nats.Header
+	// bucketTTL is the results bucket's max age: a result kept that long
+	// needs no TTL header of its own, which spares the server a per-message
+	// timer on the job path.
+	bucketTTL time.Duration
 }
 
 // NewJobStatusManager provisions naq_results and naq_job_status.
@@ -35,8 +36,7 @@ func NewJobStatusManager(ctx context.Context, sh *Shared) (*JobStatusManager, er
 	if err != nil {
 		return nil, err
 	}
-	return &JobStatusManager{sh: sh, results: results, status: status,
-		defaultTTL: nats.Header{jetstream.MsgTTLHeader: []string{layout.DefaultResultTTL.String()}}}, nil
+	return &JobStatusManager{sh: sh, results: results, status: status, bucketTTL: layout.DefaultResultTTL}, nil
 }
 
 // PublishResult starts writing a finished job's result, with the job's result
@@ -54,16 +54,12 @@ func (m *JobStatusManager) ResultMsg(job *naq.Job, res *naq.Result) *nats.Msg {
 	}
 	// The server takes whole seconds, at least one.
 	ttl = max(ttl.Round(time.Second), time.Second)
-	return &nats.Msg{Subject: layout.ResultSubject(job.ID), Data: res.AppendJSON(nil), Header: m.ttlHeader(ttl)}
-}
-
-// ttlHeader returns a header carrying ttl. Publishing without options only
-// reads a message's header, so the default one is shared.
-func (m *JobStatusManager) ttlHeader(ttl time.Duration) nats.Header {
-	if ttl == layout.DefaultResultTTL {
-		return m.defaultTTL
+	data, _ := res.MarshalJSON() // never fails
+	msg := &nats.Msg{Subject: layout.ResultSubject(job.ID), Data: data}
+	if ttl != m.bucketTTL {
+		msg.Header = nats.Header{jetstream.MsgTTLHeader: []string{ttl.String()}}
 	}
-	return nats.Header{jetstream.MsgTTLHeader: []string{ttl.String()}}
+	return msg
 }
 
 // StoreResult writes a result and waits until the server has stored it.

@@ -136,6 +136,9 @@ func (r *run) call(ctx context.Context, job *naq.Job) (value any, traceback stri
 // marshalResult encodes a handler's result; a MarshalJSON that panics is an
 // error, not a dead worker.
 func marshalResult(v any) (b []byte, err error) {
+	if v == nil {
+		return nil, nil // stored as null
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			b, err = nil, fmt.Errorf("panic: %v", p)
@@ -178,8 +181,9 @@ func (r *run) later(ctx context.Context, job *naq.Job, m jetstream.Msg, delay ti
 // writes complete asynchronously: finish takes over the job's slot, which is
 // released when the job is acknowledged (or put back after a failed write).
 func (r *run) finish(_ context.Context, job *naq.Job, m jetstream.Msg, md *jetstream.MsgMetadata, res *naq.Result, writeStatus bool) {
-	msgs := make([]*nats.Msg, 1, 3)
-	msgs[0] = r.jobs.ResultMsg(job, res)
+	// Most jobs write only their result: the others go in extra.
+	var extra [2]*nats.Msg
+	n := 0
 	if res.Status == naq.StateFailed {
 		rec := &naq.FailedJob{
 			JobID: job.ID, Name: job.Name, Queue: job.Queue, Error: deref(res.Error), ErrorKind: res.ErrorKind,
@@ -188,20 +192,22 @@ func (r *run) finish(_ context.Context, job *naq.Job, m jetstream.Msg, md *jetst
 			StreamSeq: md.Sequence.Stream,
 		}
 		if fm, err := r.failed.Msg(rec); err == nil {
-			msgs = append(msgs, fm)
+			extra[n], n = fm, n+1
 		}
 	}
 	if writeStatus {
 		st := naq.StatusFromResult(res)
 		st.MaxRetries = job.MaxRetries
 		if sm, err := r.jobs.StatusMsg(st); err == nil {
-			msgs = append(msgs, sm)
+			extra[n], n = sm, n+1
 		}
 	}
-	f := &finishing{r: r, job: job, m: m, failed: res.Status == naq.StateFailed, left: len(msgs)}
+	f := &finishing{r: r, job: job, m: m, failed: res.Status == naq.StateFailed, left: 1 + n}
 	r.writes.Add(1)
-	for _, msg := range msgs {
-		r.writer.Write(r.ioCtx, msg, f.done)
+	done := f.done
+	r.writer.Write(r.ioCtx, r.jobs.ResultMsg(job, res), done)
+	for _, msg := range extra[:n] {
+		r.writer.Write(r.ioCtx, msg, done)
 	}
 }
 

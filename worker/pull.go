@@ -185,7 +185,7 @@ func (p *puller) onMsg(m *nats.Msg) (jetstream.Msg, bool) {
 		p.ended(m, status)
 		return nil, false
 	}
-	msg := pulledMsg{m: m, nc: p.r.sh.Conn}
+	msg := &pulledMsg{m: m, nc: p.r.sh.Conn}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {

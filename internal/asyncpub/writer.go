@@ -5,9 +5,7 @@
 package asyncpub
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -54,16 +52,21 @@ func NewWriter(nc *nats.Conn, maxPending int) (*Writer, error) {
 	return w, nil
 }
 
-// Write publishes msg and calls done once with nil when the stream stored it,
+// Write publishes msg (setting its reply subject; msg must not be reused)
+// and calls done once with nil when the stream stored it,
 // or with the error. done runs on the writer's reply goroutine: keep it short.
 // Write waits while the window of writes in flight is full; ctx bounds that
 // wait (its error goes to done).
 func (w *Writer) Write(ctx context.Context, msg *nats.Msg, done func(error)) {
 	select {
-	case w.window <- struct{}{}:
-	case <-ctx.Done():
-		done(ctx.Err())
-		return
+	case w.window <- struct{}{}: // room at once, the usual case: no select on ctx
+	default:
+		select {
+		case w.window <- struct{}{}:
+		case <-ctx.Done():
+			done(ctx.Err())
+			return
+		}
 	}
 	w.mu.Lock()
 	if w.closed {
@@ -76,8 +79,16 @@ func (w *Writer) Write(ctx context.Context, msg *nats.Msg, done func(error)) {
 	id := w.next
 	w.pending[id] = pendingWrite{done: done, sent: time.Now()}
 	w.mu.Unlock()
-	out := &nats.Msg{Subject: msg.Subject, Reply: w.prefix + "." + strconv.FormatUint(id, 10), Header: msg.Header, Data: msg.Data}
-	if err := w.nc.PublishMsg(out); err != nil {
+	// The reply is built in one allocation, and msg itself is sent: Write
+	// owns it from here on.
+	var num [20]byte
+	var reply strings.Builder
+	reply.Grow(len(w.prefix) + 1 + len(num))
+	reply.WriteString(w.prefix)
+	reply.WriteByte('.')
+	reply.Write(strconv.AppendUint(num[:0], id, 10))
+	msg.Reply = reply.String()
+	if err := w.nc.PublishMsg(msg); err != nil {
 		if d, ok := w.take(id); ok {
 			d(err)
 		}
@@ -102,31 +113,8 @@ func (w *Writer) onReply(m *nats.Msg) {
 		return
 	}
 	if done, ok := w.take(id); ok {
-		done(replyError(m))
+		done(AckError(m))
 	}
-}
-
-// replyError reads a publish acknowledgement: nil for a stored message.
-func replyError(m *nats.Msg) error {
-	if st := m.Header.Get("Status"); st != "" {
-		if st == "503" {
-			return errors.New("no stream answered the write (is the stream missing?)")
-		}
-		return fmt.Errorf("write failed: status %s %s", st, m.Header.Get("Description"))
-	}
-	if !bytes.Contains(m.Data, []byte(`"error"`)) {
-		return nil
-	}
-	var resp struct {
-		Error *struct {
-			ErrCode     int    `json:"err_code"`
-			Description string `json:"description"`
-		} `json:"error"`
-	}
-	if err := json.Unmarshal(m.Data, &resp); err != nil || resp.Error == nil {
-		return nil
-	}
-	return fmt.Errorf("write failed: %s (code %d)", resp.Error.Description, resp.Error.ErrCode)
 }
 
 // Sweep fails writes that got no answer within timeout.

@@ -1,0 +1,57 @@
+package worker
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestSlotsWakeWaitersAndKeepCount(t *testing.T) {
+	const total = 8
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := &run{slots: newSlots(total), fetchCtx: ctx}
+	if n, ok := r.acquire(3); !ok || n != total {
+		t.Fatalf("acquire with all free: %d, %v; want every slot", n, ok)
+	}
+	// Two pullers wait, one for a batch and one for a single slot; slots come
+	// back one at a time, as jobs finish.
+	var wg sync.WaitGroup
+	got := make([]int, 2)
+	for i, want := range []int{5, 1} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, ok := r.acquire(want)
+			if !ok {
+				t.Error("acquire gave up")
+			}
+			got[i] = n
+		}()
+	}
+	time.Sleep(20 * time.Millisecond)
+	for range total {
+		r.release(1)
+		time.Sleep(2 * time.Millisecond)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a waiting puller was never woken")
+	}
+	free, _ := r.slots.take(0)
+	if sum := got[0] + got[1] + free; sum != total || got[0] == 0 || got[1] == 0 {
+		t.Fatalf("pullers took %v and %d stayed free; want both served and %d in all", got, free, total)
+	}
+	// Stopping releases a waiter with nothing taken.
+	stopped := make(chan bool)
+	go func() { _, ok := r.acquire(1); stopped <- ok }()
+	time.Sleep(10 * time.Millisecond)
+	cancel()
+	if ok := <-stopped; ok {
+		t.Fatal("acquire succeeded with no free slot after fetching stopped")
+	}
+}
