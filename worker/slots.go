@@ -54,14 +54,22 @@ func (r *run) acquire(want int) (int, bool) {
 	n := 0
 	var deadline <-chan time.Time
 	for {
-		got, ready := r.slots.take(max(1, want-n))
-		if n += got; n >= want || ready == nil {
+		// Wake on the first free slot, then on the batch or the deadline.
+		need := 1
+		if n > 0 {
+			need = want - n
+		}
+		got, ready := r.slots.take(need)
+		if n += got; n >= want {
 			return n, true
 		}
 		if n > 0 && deadline == nil {
 			t := time.NewTimer(time.Millisecond)
 			defer t.Stop()
 			deadline = t.C
+		}
+		if ready == nil {
+			continue // enough for the first slot: now wait for the batch
 		}
 		select {
 		case <-ready:
