@@ -49,7 +49,7 @@ func newPuller(r *run, queue string) (*puller, error) {
 	p := &puller{
 		r: r, queue: queue, idle: true, reqs: map[uint64]*pullReq{}, wake: make(chan struct{}, 1),
 		subj:  "$JS.API.CONSUMER.MSG.NEXT." + layout.JobsStream + "." + layout.ConsumerName(queue),
-		inbox: r.sh.Conn.NewRespInbox(),
+		inbox: r.sh.Conn.NewInbox(),
 	}
 	sub, err := r.sh.Conn.ChanSubscribe(p.inbox+".*", r.work)
 	if err != nil {

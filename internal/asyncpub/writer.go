@@ -41,7 +41,7 @@ type pendingWrite struct {
 // NewWriter subscribes to its reply subjects on nc. At most maxPending writes
 // are in flight at once, so a burst never overruns the server's ingest queue.
 func NewWriter(nc *nats.Conn, maxPending int) (*Writer, error) {
-	w := &Writer{nc: nc, prefix: nc.NewRespInbox(), pending: map[uint64]pendingWrite{}, window: make(chan struct{}, maxPending)}
+	w := &Writer{nc: nc, prefix: nc.NewInbox(), pending: map[uint64]pendingWrite{}, window: make(chan struct{}, maxPending)}
 	sub, err := nc.Subscribe(w.prefix+".*", w.onReply)
 	if err != nil {
 		return nil, fmt.Errorf("async publisher: %w", err)
