@@ -40,7 +40,8 @@ func (j *Job) Encode() ([]byte, error) {
 		b = append(b, a...)
 	}
 	b = append(b, `],"kwargs":{`...)
-	keys := make([]string, 0, len(j.Kwargs))
+	var few [8]string // most jobs have a few keyword arguments: no allocation
+	keys := few[:0]
 	for k := range j.Kwargs {
 		keys = append(keys, k)
 	}

@@ -190,6 +190,7 @@ func TestNewJobInvalidArgs(t *testing.T) {
 		"Args with Inf":    naq.Args{1, math.Inf(1)},
 		"Args with NaN":    naq.Args{math.NaN()},
 		"Kwargs with fn":   naq.Kwargs{"f": func() {}},
+		"map with NaN":     map[string]any{"x": math.NaN()},
 		"struct with chan": struct{ C chan int }{make(chan int)},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -340,5 +341,31 @@ func TestJobContext(t *testing.T) {
 	}
 	if naq.JobFromContext(t.Context()) != nil {
 		t.Error("JobFromContext of a bare context is not nil")
+	}
+}
+
+// A map's values are marshalled one by one; the keyword arguments must be
+// those of marshalling the whole map.
+func TestNewJobMapKwargsMatchMarshal(t *testing.T) {
+	args := map[string]any{"user_id": 4821337, "html": "<a&b>", "list": []int{1, 2}, "nested": map[string]any{"k": nil}, "é": 1.5}
+	j, err := naq.NewJob("tasks:x", args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, _ := json.Marshal(args)
+	var want map[string]json.RawMessage
+	if err := json.Unmarshal(whole, &want); err != nil {
+		t.Fatal(err)
+	}
+	if len(j.Kwargs) != len(want) {
+		t.Fatalf("kwargs %v, want %v", j.Kwargs, want)
+	}
+	for k, v := range want {
+		if string(j.Kwargs[k]) != string(v) {
+			t.Errorf("kwargs[%q] = %s, want %s", k, j.Kwargs[k], v)
+		}
+	}
+	if len(j.Args) != 0 {
+		t.Errorf("args %v, want none", j.Args)
 	}
 }

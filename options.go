@@ -166,6 +166,10 @@ func setArgs(j *Job, args any) error {
 	switch a := args.(type) {
 	case nil:
 		return nil
+	case map[string]any:
+		return setKwargs(j, a)
+	case Kwargs:
+		return setKwargs(j, a)
 	case Args:
 		for i, v := range a {
 			raw, err := json.Marshal(v)
@@ -192,6 +196,19 @@ func setArgs(j *Job, args any) error {
 		return nil
 	}
 	j.Args = []json.RawMessage{raw}
+	return nil
+}
+
+// setKwargs marshals each value of a map on its own: the same JSON as
+// marshalling the map, without encoding the object and scanning it back.
+func setKwargs(j *Job, kw map[string]any) error {
+	for k, v := range kw {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("%w: keyword argument %q: %v", ErrInvalidArgs, k, err)
+		}
+		j.Kwargs[k] = raw
+	}
 	return nil
 }
 
