@@ -7,7 +7,9 @@
 // interleaved inside every round (the reported figure is the median):
 //
 //   - enqueue: Client.Enqueue one job at a time, each acknowledged, against a
-//     bare synchronous js.Publish of the same payload size;
+//     bare synchronous js.Publish of the same payload size, the two (and the
+//     enqueue floor) taking turns of 500 messages, as a latency-bound loop
+//     drifts with the machine within seconds;
 //   - bulk: one Client.EnqueueMany call for all N jobs (pipelined mode),
 //     against bare js.PublishAsync of N messages then waiting for every ack;
 //   - bulk-atomic: EnqueueMany with naq.AllOrNothing in batches of

@@ -22,21 +22,6 @@ const (
 	floorBucket  = "bench_floor"
 )
 
-// floorPublish is rawPublish with a Nats-Msg-Id on every message.
-func (e *env) floorPublish(ctx context.Context) (run, error) {
-	n := e.cfg.Jobs
-	e.floorRuns++ // ids stay unique across rounds, inside the dedup window
-	prefix := "floor-" + strconv.Itoa(e.floorRuns) + "-"
-	t := startTimer()
-	for i := range n {
-		if _, err := e.js.Publish(ctx, rawSubject, e.payload, jetstream.WithMsgID(prefix+strconv.Itoa(i))); err != nil {
-			return run{}, err
-		}
-	}
-	r := t.stop(n)
-	return r, e.expectAndPurge(ctx, e.raw, n)
-}
-
 // floorProcess consumes N raw messages as rawConsume does, but stores one
 // 250-byte record per message in a KV bucket and acks only once it is stored.
 func (e *env) floorProcess(ctx context.Context) (run, error) {

@@ -116,9 +116,15 @@ func (e *env) round(ctx context.Context, first bool) (*roundResult, error) {
 		}
 	}
 	steps := []func() error{
-		// Acked enqueue; both streams are emptied afterwards.
+		// Acked enqueue and its floor, in turns; the streams are emptied
+		// afterwards.
 		func() error {
-			return pair(set(res.raw, Enqueue, e.rawPublish), set(res.naq, Enqueue, e.naqEnqueue))
+			raw, floor, n, err := e.enqueueTurns(ctx)
+			if err != nil {
+				return fmt.Errorf("%s: %w", Enqueue, err)
+			}
+			res.raw[Enqueue], res.naq[EnqueueFloor], res.naq[Enqueue] = raw, floor, n
+			return nil
 		},
 		// Bulk enqueue; both streams keep their N messages for processing.
 		func() error {
@@ -128,7 +134,6 @@ func (e *env) round(ctx context.Context, first bool) (*roundResult, error) {
 			return pair(set(res.raw, Process, e.rawConsume), set(res.naq, Process, e.naqProcess))
 		},
 		set(res.naq, BulkAtomic, e.naqEnqueueAtomic),
-		set(res.naq, EnqueueFloor, e.floorPublish),
 		set(res.naq, ProcessFloor, e.floorProcess),
 	}
 	for _, s := range steps {
@@ -141,19 +146,6 @@ func (e *env) round(ctx context.Context, first bool) (*roundResult, error) {
 	res.raw[ProcessFloor] = res.raw[Process]
 	res.processed, res.results = e.processed, e.stored
 	return res, nil
-}
-
-// rawPublish publishes N messages one at a time, each acknowledged.
-func (e *env) rawPublish(ctx context.Context) (run, error) {
-	n := e.cfg.Jobs
-	t := startTimer()
-	for range n {
-		if _, err := e.js.Publish(ctx, rawSubject, e.payload); err != nil {
-			return run{}, err
-		}
-	}
-	r := t.stop(n)
-	return r, e.expectAndPurge(ctx, e.raw, n)
 }
 
 // rawPublishAsync publishes N messages asynchronously and waits for all acks.
@@ -205,19 +197,6 @@ func (e *env) rawConsume(ctx context.Context) (run, error) {
 	// Pull requests outlive Stop on the server: deleting the consumer keeps
 	// them from taking the next round's messages.
 	return r, e.raw.DeleteConsumer(ctx, rawDurable)
-}
-
-// naqEnqueue enqueues N jobs with Client.Enqueue, one at a time.
-func (e *env) naqEnqueue(ctx context.Context) (run, error) {
-	n := e.cfg.Jobs
-	t := startTimer()
-	for range n {
-		if _, err := e.client.Enqueue(ctx, jobName, sampleArgs); err != nil {
-			return run{}, err
-		}
-	}
-	r := t.stop(n)
-	return r, e.expectAndPurge(ctx, e.jobs, n)
 }
 
 // naqEnqueueMany builds N jobs and enqueues them with one EnqueueMany call.
