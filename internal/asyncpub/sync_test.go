@@ -10,18 +10,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/naqgo/naq/internal/asyncpub"
-	"github.com/naqgo/naq/internal/testutil"
 )
 
 func TestPublishOutcomes(t *testing.T) {
-	_, nc := testutil.Server(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	js, _ := jetstream.New(nc)
-	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "S", Subjects: []string{"s.>"}, MaxMsgSize: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, nc, s := streamS(t)
 	withID := func(id string) *nats.Msg {
 		return &nats.Msg{Subject: "s.a", Data: []byte("x"), Header: nats.Header{jetstream.MsgIDHeader: []string{id}}}
 	}
@@ -40,7 +32,7 @@ func TestPublishOutcomes(t *testing.T) {
 		t.Fatalf("%d messages stored, want 2", info.State.Msgs)
 	}
 	// The stream's refusal comes back as its API error.
-	err = asyncpub.Publish(ctx, nc, &nats.Msg{Subject: "s.a", Data: make([]byte, 200)})
+	err := asyncpub.Publish(ctx, nc, &nats.Msg{Subject: "s.a", Data: make([]byte, 200)})
 	var apiErr *jetstream.APIError
 	if !errors.As(err, &apiErr) || apiErr.ErrorCode != jetstream.JSErrCodeStreamMessageExceedsMaximum {
 		t.Fatalf("oversized message: got %v, want the stream's message-size error", err)

@@ -14,15 +14,22 @@ import (
 	"github.com/naqgo/naq/internal/testutil"
 )
 
-func TestWriterReportsEachOutcome(t *testing.T) {
+// streamS starts a server with stream S on s.> (messages up to 100 bytes).
+func streamS(t *testing.T) (context.Context, *nats.Conn, jetstream.Stream) {
+	t.Helper()
 	_, nc := testutil.Server(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	js, _ := jetstream.New(nc)
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "S", Subjects: []string{"s.>"}, MaxMsgSize: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ctx, nc, s
+}
+
+func TestWriterReportsEachOutcome(t *testing.T) {
+	ctx, nc, s := streamS(t)
 	w, err := asyncpub.NewWriter(nc, 16) // a small window: writes wait for room
 	if err != nil {
 		t.Fatal(err)
