@@ -105,6 +105,7 @@ type run struct {
 	byInbox    map[string]*puller // routes a delivery's status by its inbox
 	bySubject  map[string]*puller // routes a job by its queue subject
 	writer     *asyncpub.Writer   // the job path's writes
+	results    resultWriter       // results: batched when the bucket allows it
 	writes     sync.WaitGroup     // jobs whose writes are in flight
 	ioCtx      context.Context    // bookkeeping I/O; ends after the last job
 	stopIO     context.CancelFunc
@@ -159,6 +160,16 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 	if r.writer, err = asyncpub.NewWriter(sh.Conn, 4*sh.Config.Concurrency); err != nil {
 		r.abortStart(ctx)
 		return nil, err
+	}
+	r.results = r.writer
+	if r.jobs.batched {
+		// The server confirms about every quarter of the slots' results at
+		// once; a pause of a millisecond ends the batch.
+		c := sh.Config.Concurrency
+		if r.results, err = asyncpub.NewBatchWriter(sh.Conn, r.writer, 4*c, max(1, c/4), time.Millisecond); err != nil {
+			r.abortStart(ctx)
+			return nil, err
+		}
 	}
 	// Every queue's pull inbox delivers straight into one channel that the
 	// pool of handler goroutines reads: no goroutine in between. Room for
@@ -234,14 +245,30 @@ func (r *run) abortStart(ctx context.Context) {
 		close(r.work)
 		r.handlers.Wait()
 	}
-	if r.writer != nil {
-		r.writer.Close()
-	}
+	r.closeWriters()
 	r.cancelJobs()
 	r.stopIO()
 	r.stopBg()
 	r.background.Wait()
 	_ = r.status.Unregister(context.WithoutCancel(ctx))
+}
+
+// resultWriter writes results: asyncpub's plain or batch writer.
+type resultWriter interface {
+	Write(ctx context.Context, msg *nats.Msg, done func(error))
+	Sweep(timeout time.Duration)
+	Pending() int
+	Close()
+}
+
+// closeWriters closes the result writer, then the plain one it falls back on.
+func (r *run) closeWriters() {
+	if r.results != nil && r.results != resultWriter(r.writer) {
+		r.results.Close()
+	}
+	if r.writer != nil {
+		r.writer.Close()
+	}
 }
 
 func (r *run) goBackground(f func()) {
@@ -288,9 +315,10 @@ func (r *run) shutdown() {
 	select {
 	case <-written:
 	case <-time.After(ioTimeout + time.Second):
-		sh.Logger.Warn("result writes unanswered at shutdown; their jobs return after the ack wait", "pending", r.writer.Pending())
+		sh.Logger.Warn("result writes unanswered at shutdown; their jobs return after the ack wait",
+			"pending", r.writer.Pending()+r.results.Pending())
 	}
-	r.writer.Close()
+	r.closeWriters()
 	r.stopIO()
 	r.stopBg()
 	r.background.Wait()
@@ -313,6 +341,7 @@ func (r *run) keepalive() {
 		case <-r.bgCtx.Done():
 			return
 		case now := <-t.C:
+			r.results.Sweep(ioTimeout)
 			r.writer.Sweep(ioTimeout)
 			// The running record is sent while the job is still registered,
 			// so it always goes out before the job's final record.

@@ -24,6 +24,8 @@ type JobStatusManager struct {
 	// needs no TTL header of its own, which spares the server a per-message
 	// timer on the job path.
 	bucketTTL time.Duration
+	// batched: the results bucket takes fast batches (see asyncpub.BatchWriter).
+	batched bool
 }
 
 // NewJobStatusManager provisions naq_results and naq_job_status.
@@ -36,7 +38,11 @@ func NewJobStatusManager(ctx context.Context, sh *Shared) (*JobStatusManager, er
 	if err != nil {
 		return nil, err
 	}
-	return &JobStatusManager{sh: sh, results: results, status: status, bucketTTL: layout.DefaultResultTTL}, nil
+	batched, err := layout.AllowBatches(ctx, sh.JS, layout.ResultsStream)
+	if err != nil {
+		sh.Logger.Warn("results are written one by one", "err", err)
+	}
+	return &JobStatusManager{sh: sh, results: results, status: status, bucketTTL: layout.DefaultResultTTL, batched: batched}, nil
 }
 
 // PublishResult starts writing a finished job's result, with the job's result

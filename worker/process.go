@@ -205,7 +205,7 @@ func (r *run) finish(_ context.Context, job *naq.Job, m jetstream.Msg, md *jetst
 	f := &finishing{r: r, job: job, m: m, failed: res.Status == naq.StateFailed, left: 1 + n}
 	r.writes.Add(1)
 	done := f.done
-	r.writer.Write(r.ioCtx, r.jobs.ResultMsg(job, res), done)
+	r.results.Write(r.ioCtx, r.jobs.ResultMsg(job, res), done)
 	for _, msg := range extra[:n] {
 		r.writer.Write(r.ioCtx, msg, done)
 	}

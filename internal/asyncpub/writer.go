@@ -131,8 +131,12 @@ func (w *Writer) Sweep(timeout time.Duration) {
 	}
 	w.mu.Unlock()
 	for _, d := range late {
-		d(fmt.Errorf("write not acknowledged within %s", timeout))
+		d(errUnanswered(timeout))
 	}
+}
+
+func errUnanswered(timeout time.Duration) error {
+	return fmt.Errorf("write not acknowledged within %s", timeout)
 }
 
 // Pending is how many writes await their answer.

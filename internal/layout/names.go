@@ -17,6 +17,7 @@ const (
 	FailedStream        = "naq_failed_jobs"
 	FailedSubjectPrefix = "naq.failed."
 	ResultsBucket       = "naq_results"
+	ResultsStream       = "KV_" + ResultsBucket // the results bucket's stream
 	StatusBucket        = "naq_job_status"
 	WorkersBucket       = "naq_workers"
 	CancelledBucket     = "naq_cancelled"

@@ -38,8 +38,8 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 // JobsStreamConfig is naq_jobs: one subject per queue, work-queue retention,
-// file storage, atomic batch publish for all-or-nothing bulk enqueue, and
-// message schedules: a delayed job waits on naq.delayed.<id> (which no
+// file storage, atomic batch publish for all-or-nothing bulk enqueue, fast
+// batch publish for pipelined bulk enqueue, and message schedules: a delayed job waits on naq.delayed.<id> (which no
 // consumer reads) until the server publishes it to its queue.
 func JobsStreamConfig(c Config) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
@@ -51,6 +51,7 @@ func JobsStreamConfig(c Config) jetstream.StreamConfig {
 		Replicas:           c.replicas(),
 		Duplicates:         DuplicateWindow,
 		AllowAtomicPublish: true,
+		AllowBatchPublish:  true,
 		AllowMsgSchedules:  true,
 	}
 }
@@ -100,6 +101,26 @@ func EnsureResultsBucket(ctx context.Context, js jetstream.JetStream, c Config) 
 		Storage:        jetstream.FileStorage,
 		Replicas:       c.replicas(),
 	})
+}
+
+// AllowBatches turns on fast batch publishing for stream (nats-server 2.14
+// and later) and reports whether the stream now takes batches: a server that
+// does not know the option leaves it off. A bucket's stream carries the option
+// only after this call, since nats.go's bucket config has no such field.
+func AllowBatches(ctx context.Context, js jetstream.JetStream, stream string) (bool, error) {
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return false, fmt.Errorf("allow batches on %s: %w", stream, err)
+	}
+	cfg := s.CachedInfo().Config
+	if cfg.AllowBatchPublish {
+		return true, nil
+	}
+	cfg.AllowBatchPublish = true
+	if s, err = js.UpdateStream(ctx, cfg); err != nil {
+		return false, fmt.Errorf("allow batches on %s: %w", stream, err)
+	}
+	return s.CachedInfo().Config.AllowBatchPublish, nil
 }
 
 // EnsureStatusBucket creates naq_job_status or brings it up to date.
@@ -258,7 +279,8 @@ func IsNotFound(err error) bool {
 func streamUpToDate(have, want jetstream.StreamConfig) bool {
 	return slices.Equal(have.Subjects, want.Subjects) && have.Retention == want.Retention &&
 		have.Storage == want.Storage && have.Replicas == max(want.Replicas, 1) && have.Duplicates == want.Duplicates &&
-		have.AllowAtomicPublish == want.AllowAtomicPublish && have.AllowMsgSchedules == want.AllowMsgSchedules &&
+		have.AllowAtomicPublish == want.AllowAtomicPublish && have.AllowBatchPublish == want.AllowBatchPublish &&
+		have.AllowMsgSchedules == want.AllowMsgSchedules &&
 		have.Description == want.Description
 }
 

@@ -49,3 +49,39 @@ func TestProvisioningUpdatesOnlyWhatDiffers(t *testing.T) {
 		t.Fatal("the stream was made anew")
 	}
 }
+
+func TestAllowBatchesTurnsFastBatchesOnAndStaysOn(t *testing.T) {
+	_, nc := testutil.Server(t)
+	js, _ := jetstream.New(nc)
+	ctx := context.Background()
+	if _, err := layout.EnsureResultsBucket(ctx, js, layout.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		ok, err := layout.AllowBatches(ctx, js, layout.ResultsStream)
+		if err != nil || !ok {
+			t.Fatalf("AllowBatches: %v, %v", ok, err)
+		}
+		// Provisioning the bucket again leaves the option alone.
+		if _, err := layout.EnsureResultsBucket(ctx, js, layout.Config{}); err != nil {
+			t.Fatal(err)
+		}
+		s, err := js.Stream(ctx, layout.ResultsStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.CachedInfo().Config.AllowBatchPublish {
+			t.Fatal("the results stream does not take batches")
+		}
+	}
+	if _, err := layout.AllowBatches(ctx, js, "no_such_stream"); err == nil {
+		t.Fatal("AllowBatches on a missing stream: no error")
+	}
+	s, err := layout.EnsureJobsStream(ctx, js, layout.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.CachedInfo().Config.AllowBatchPublish {
+		t.Fatal("naq_jobs does not take batches")
+	}
+}
