@@ -87,9 +87,15 @@ func (c *Client) EnqueueMany(ctx context.Context, jobs []*Job, opts ...BulkOptio
 }
 
 func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats.Msg) error {
-	w, err := c.publisher()
+	plain, batcher, err := c.publishers()
 	if err != nil {
 		return err
+	}
+	var jobWriter interface {
+		Write(ctx context.Context, msg *nats.Msg, done func(error))
+	} = plain
+	if batcher != nil {
+		jobWriter = batcher
 	}
 	total := len(jobs)
 	records := 0
@@ -110,6 +116,10 @@ func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats
 	left, abandoned := len(msgs), false
 	allDone := make(chan struct{})
 	for i, m := range msgs {
+		w := jobWriter
+		if records > 0 && i%2 == 0 {
+			w = plain
+		}
 		w.Write(ctx, m, func(err error) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -126,6 +136,9 @@ func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats
 			}
 		})
 	}
+	if batcher != nil {
+		batcher.Flush() // the last jobs are confirmed now, not after a pause
+	}
 	if len(msgs) > 0 {
 		sweep := time.NewTicker(time.Second)
 		defer sweep.Stop()
@@ -135,7 +148,10 @@ func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats
 			case <-allDone:
 				break wait
 			case <-sweep.C:
-				w.Sweep(publishTimeout)
+				plain.Sweep(publishTimeout)
+				if batcher != nil {
+					batcher.Sweep(publishTimeout)
+				}
 			case <-ctx.Done():
 				mu.Lock()
 				abandoned = true
@@ -158,18 +174,29 @@ func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats
 // publishTimeout fails a pipelined publish that got no answer.
 const publishTimeout = 30 * time.Second
 
-// publisher returns the client's pipelined publisher, made on first use.
-func (c *Client) publisher() (*asyncpub.Writer, error) {
+// publishers returns the client's pipelined publishers, made on first use:
+// the plain one, and the one batching jobs when naq_jobs takes batches (else
+// nil).
+func (c *Client) publishers() (*asyncpub.Writer, *asyncpub.BatchWriter, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.writer == nil {
 		w, err := asyncpub.NewWriter(c.nc, 4096)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		c.writer = w
 	}
-	return c.writer, nil
+	if c.batcher == nil && c.batchJobs {
+		// The server confirms every 256th job at most; a pause of 1 ms
+		// ends a batch that no EnqueueMany call flushed.
+		b, err := asyncpub.NewBatchWriter(c.nc, c.writer, 4096, 256, time.Millisecond)
+		if err != nil {
+			return nil, nil, err
+		}
+		c.batcher = b
+	}
+	return c.writer, c.batcher, nil
 }
 
 // publishAtomic sends msgs as one atomic batch: the first message and the

@@ -28,11 +28,13 @@ type Client struct {
 	status       jetstream.KeyValue
 
 	mu        sync.Mutex
-	cancelled jetstream.KeyValue // provisioned on first use
-	schedules jetstream.KeyValue // provisioned on first use
-	workers   jetstream.KeyValue // provisioned on first use
-	failed    jetstream.Stream   // provisioned on first use
-	writer    *asyncpub.Writer   // pipelined publishes, made on first use
+	cancelled jetstream.KeyValue    // provisioned on first use
+	schedules jetstream.KeyValue    // provisioned on first use
+	workers   jetstream.KeyValue    // provisioned on first use
+	failed    jetstream.Stream      // provisioned on first use
+	writer    *asyncpub.Writer      // pipelined publishes, made on first use
+	batcher   *asyncpub.BatchWriter // pipelined jobs, when naq_jobs takes batches
+	batchJobs bool                  // naq_jobs takes fast batches
 }
 
 type clientConfig struct {
@@ -93,9 +95,11 @@ func NewClient(ctx context.Context, nc *nats.Conn, opts ...ClientOption) (*Clien
 		return nil, fmt.Errorf("naq: jetstream: %w", err)
 	}
 	c := &Client{nc: nc, js: js, log: cfg.logger, defaultQueue: cfg.defaultQueue, layout: cfg.layout, pending: cfg.pending}
-	if _, err := layout.EnsureJobsStream(ctx, js, cfg.layout); err != nil {
+	jobs, err := layout.EnsureJobsStream(ctx, js, cfg.layout)
+	if err != nil {
 		return nil, err
 	}
+	c.batchJobs = jobs.CachedInfo().Config.AllowBatchPublish // off on a server before 2.14
 	if c.results, err = layout.EnsureResultsBucket(ctx, js, cfg.layout); err != nil {
 		return nil, err
 	}
@@ -118,6 +122,10 @@ func DefaultQueueFromEnv() string {
 func (c *Client) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.batcher != nil {
+		c.batcher.Close()
+		c.batcher = nil
+	}
 	if c.writer != nil {
 		c.writer.Close()
 		c.writer = nil

@@ -191,8 +191,9 @@ func (w *wireJob) job() (*Job, error) {
 		}
 		j.MaxRetries = w.MaxRetries.v
 	}
-	j.RetryDelay = []time.Duration{0}
-	if len(w.RetryDelay) > 0 {
+	if len(w.RetryDelay) == 0 {
+		j.RetryDelay = []time.Duration{0}
+	} else {
 		j.RetryDelay = make([]time.Duration, len(w.RetryDelay))
 		for i, s := range w.RetryDelay {
 			if s < 0 || s > maxSeconds || math.IsNaN(s) || math.IsInf(s, 0) {

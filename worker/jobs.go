@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -26,6 +27,9 @@ type JobStatusManager struct {
 	bucketTTL time.Duration
 	// batched: the results bucket takes fast batches (see asyncpub.BatchWriter).
 	batched bool
+	// bufs holds result encodings for reuse (*[]byte): a result's bytes are
+	// the largest allocation on the job path.
+	bufs sync.Pool
 }
 
 // NewJobStatusManager provisions naq_results and naq_job_status.
@@ -54,18 +58,47 @@ func (m *JobStatusManager) PublishResult(job *naq.Job, res *naq.Result) (jetstre
 // ResultMsg is the message that stores res as job's result, with the job's
 // result TTL.
 func (m *JobStatusManager) ResultMsg(job *naq.Job, res *naq.Result) *nats.Msg {
+	data, _ := res.MarshalJSON() // never fails
+	msg := &nats.Msg{Subject: layout.ResultSubject(job.ID), Data: data}
+	if ttl := resultTTL(job); ttl != m.bucketTTL {
+		msg.Header = nats.Header{jetstream.MsgTTLHeader: []string{ttl.String()}}
+	}
+	return msg
+}
+
+// resultTTL is how long job's result is kept: whole seconds (as the server
+// takes them), at least one.
+func resultTTL(job *naq.Job) time.Duration {
 	ttl := job.ResultTTL
 	if ttl <= 0 {
 		ttl = layout.DefaultResultTTL
 	}
-	// The server takes whole seconds, at least one.
-	ttl = max(ttl.Round(time.Second), time.Second)
-	data, _ := res.MarshalJSON() // never fails
-	msg := &nats.Msg{Subject: layout.ResultSubject(job.ID), Data: data}
-	if ttl != m.bucketTTL {
+	return max(ttl.Round(time.Second), time.Second)
+}
+
+// resultMsgInto fills msg like ResultMsg, encoding into a pooled buffer that
+// goes back with releaseBuf once the write is answered.
+func (m *JobStatusManager) resultMsgInto(msg *nats.Msg, job *naq.Job, res *naq.Result) *[]byte {
+	buf, _ := m.bufs.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	*buf = res.AppendJSON((*buf)[:0])
+	*msg = nats.Msg{Subject: layout.ResultSubject(job.ID), Data: *buf}
+	if ttl := resultTTL(job); ttl != m.bucketTTL {
 		msg.Header = nats.Header{jetstream.MsgTTLHeader: []string{ttl.String()}}
 	}
-	return msg
+	return buf
+}
+
+// maxPooledResult bounds the encodings kept for reuse: a rare huge result
+// should not stay in memory.
+const maxPooledResult = 16 << 10
+
+func (m *JobStatusManager) releaseBuf(buf *[]byte) {
+	if buf != nil && cap(*buf) <= maxPooledResult {
+		m.bufs.Put(buf)
+	}
 }
 
 // StoreResult writes a result and waits until the server has stored it.

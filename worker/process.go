@@ -87,9 +87,8 @@ func (r *run) process(m jetstream.Msg) (handedOff bool) {
 	if herr != nil && errors.Is(herr, context.DeadlineExceeded) && job.Timeout > 0 && hctx.Err() != nil {
 		herr = &Error{Kind: KindTimeout, Err: fmt.Errorf("job timed out after %s", job.Timeout)}
 	}
-	var snooze *SnoozeError
-	switch {
-	case errors.As(herr, &snooze):
+	switch snooze := asSnooze(herr); {
+	case snooze != nil:
 		r.later(ioCtx, job, m, snooze.Delay, job.Attempt-1, "", naks)
 		return false
 	case herr != nil && r.shouldRetry(job, herr):
@@ -112,11 +111,25 @@ func (r *run) process(m jetstream.Msg) (handedOff bool) {
 			res.Status = naq.StateCancelled
 		}
 		if traceback != "" {
-			res.Traceback = &traceback
+			tb := traceback // its own variable: only a panic puts it on the heap
+			res.Traceback = &tb
 		}
 	}
 	r.finish(ioCtx, job, m, md, res, hasRecord || job.Attempt > 1)
 	return true
+}
+
+// asSnooze returns err's snooze request, if any. Its own function: the
+// target of errors.As lives on the heap, and only failed jobs need one.
+func asSnooze(err error) *SnoozeError {
+	if err == nil {
+		return nil
+	}
+	var snooze *SnoozeError
+	if errors.As(err, &snooze) {
+		return snooze
+	}
+	return nil
 }
 
 // call runs the handler, turning a panic into an error with the stack as its
@@ -203,9 +216,10 @@ func (r *run) finish(_ context.Context, job *naq.Job, m jetstream.Msg, md *jetst
 		}
 	}
 	f := &finishing{r: r, job: job, m: m, failed: res.Status == naq.StateFailed, left: 1 + n}
+	f.buf = r.jobs.resultMsgInto(&f.result, job, res)
 	r.writes.Add(1)
 	done := f.done
-	r.results.Write(r.ioCtx, r.jobs.ResultMsg(job, res), done)
+	r.results.Write(r.ioCtx, &f.result, done)
 	for _, msg := range extra[:n] {
 		r.writer.Write(r.ioCtx, msg, done)
 	}
@@ -217,6 +231,8 @@ type finishing struct {
 	job    *naq.Job
 	m      jetstream.Msg
 	failed bool
+	result nats.Msg // the result's write, in the same allocation
+	buf    *[]byte  // the result's encoding, back to its pool once answered
 
 	mu   sync.Mutex
 	left int
@@ -239,6 +255,7 @@ func (f *finishing) done(err error) {
 	r := f.r
 	defer r.writes.Done()
 	defer r.release(1)
+	r.jobs.releaseBuf(f.buf)
 	if werr != nil {
 		r.sh.Logger.Error("could not store the job's result; it will run again", "job", f.job.ID, "err", werr)
 		_ = f.m.NakWithDelay(time.Second)

@@ -26,14 +26,11 @@ func (s *Scanner) errf(format string, a ...any) error {
 
 // WS skips white space.
 func (s *Scanner) WS() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
+	b, i := s.b, s.i
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
 	}
+	s.i = i
 }
 
 // Peek returns the next non-space byte, or 0 at the end.
@@ -183,40 +180,52 @@ func (s *Scanner) lit(w string) bool {
 
 // stringSpan consumes a string and returns its contents' bounds and whether
 // it holds escapes.
-func (s *Scanner) stringSpan() (body []byte, escaped bool, err error) {
+func (s *Scanner) stringSpan() (body []byte, simple bool, err error) {
 	if err := s.expect('"'); err != nil {
 		return nil, false, err
 	}
-	start := s.i
-	for s.i < len(s.b) {
-		c := s.b[s.i]
+	// Locals, not s.i: the loop runs over every byte of every string.
+	b, i := s.b, s.i
+	start := i
+	var high byte // OR of all bytes: below 0x80 means plain ASCII
+	escaped := false
+	for i < len(b) {
+		c := b[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			high |= c
+			i++
+			continue
+		}
 		switch {
 		case c == '"':
-			body = s.b[start:s.i]
-			s.i++
-			return body, escaped, nil
+			s.i = i + 1
+			body = b[start:i]
+			return body, !escaped && (high < 0x80 || utf8.Valid(body)), nil
 		case c == '\\':
 			escaped = true
-			if s.i+1 >= len(s.b) {
+			if i+1 >= len(b) {
+				s.i = i
 				return nil, false, s.errf("unterminated string")
 			}
-			switch s.b[s.i+1] {
+			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				s.i += 2
+				i += 2
 			case 'u':
-				if len(s.b)-s.i < 6 || !isHex4(s.b[s.i+2:s.i+6]) {
+				if len(b)-i < 6 || !isHex4(b[i+2:i+6]) {
+					s.i = i
 					return nil, false, s.errf("bad \\u escape in string")
 				}
-				s.i += 6
+				i += 6
 			default:
+				s.i = i
 				return nil, false, s.errf("bad escape in string")
 			}
-		case c < 0x20:
-			return nil, false, s.errf("control character in string")
 		default:
-			s.i++
+			s.i = i
+			return nil, false, s.errf("control character in string")
 		}
 	}
+	s.i = i
 	return nil, false, s.errf("unterminated string")
 }
 
@@ -225,11 +234,11 @@ func (s *Scanner) stringSpan() (body []byte, escaped bool, err error) {
 func (s *Scanner) keyBytes() ([]byte, error) {
 	s.WS()
 	start := s.i
-	body, escaped, err := s.stringSpan()
+	body, simple, err := s.stringSpan()
 	if err != nil {
 		return nil, err
 	}
-	if !escaped && utf8.Valid(body) {
+	if simple {
 		return body, nil
 	}
 	// Escapes, or invalid UTF-8 (which decodes to U+FFFD, as encoding/json does).
@@ -243,11 +252,11 @@ func (s *Scanner) keyBytes() ([]byte, error) {
 // String consumes a string value.
 func (s *Scanner) String() (string, error) {
 	start := s.i
-	body, escaped, err := s.stringSpan()
+	body, simple, err := s.stringSpan()
 	if err != nil {
 		return "", err
 	}
-	if !escaped && utf8.Valid(body) {
+	if simple {
 		return string(body), nil
 	}
 	var out string
