@@ -35,6 +35,7 @@ type Client struct {
 	writer    *asyncpub.Writer      // pipelined publishes, made on first use
 	batcher   *asyncpub.BatchWriter // pipelined jobs, when naq_jobs takes batches
 	batchJobs bool                  // naq_jobs takes fast batches
+	requester *asyncpub.Requester   // acknowledged enqueues
 }
 
 type clientConfig struct {
@@ -100,6 +101,9 @@ func NewClient(ctx context.Context, nc *nats.Conn, opts ...ClientOption) (*Clien
 		return nil, err
 	}
 	c.batchJobs = jobs.CachedInfo().Config.AllowBatchPublish // off on a server before 2.14
+	if c.requester, err = asyncpub.NewRequester(nc); err != nil {
+		return nil, fmt.Errorf("naq: %w", err)
+	}
 	if c.results, err = layout.EnsureResultsBucket(ctx, js, cfg.layout); err != nil {
 		return nil, err
 	}
@@ -122,6 +126,7 @@ func DefaultQueueFromEnv() string {
 func (c *Client) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.requester.Close()
 	if c.batcher != nil {
 		c.batcher.Close()
 		c.batcher = nil
@@ -162,7 +167,7 @@ func (c *Client) EnqueueJob(ctx context.Context, j *Job) error {
 	if c.pending {
 		return c.publishPipelined(ctx, []*Job{j}, []*nats.Msg{msg})
 	}
-	if err := asyncpub.Publish(ctx, c.nc, msg); err != nil {
+	if err := c.requester.Publish(ctx, msg); err != nil {
 		return fmt.Errorf("naq: enqueue job %s on %s: %w", j.ID, j.Queue, err)
 	}
 	return nil

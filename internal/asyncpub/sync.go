@@ -3,6 +3,10 @@ package asyncpub
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -17,39 +21,176 @@ const (
 	noStreamWait    = 250 * time.Millisecond
 )
 
-// Publish writes msg and returns once the stream has stored it, with
-// AckError's errors. It is a plain request on nc with the acknowledgement
-// checked in place, about a third cheaper in CPU than the jetstream package's
-// Publish, which decodes every acknowledgement with encoding/json.
-func Publish(ctx context.Context, nc *nats.Conn, msg *nats.Msg) error {
+// maxRequests bounds a Requester's writes in flight, so its reply channel
+// (twice as large, for late answers) never overflows.
+const maxRequests = 4096
+
+// Requester writes messages one at a time per caller and waits for each
+// acknowledgement, on one reply subscription of its own. Its replies arrive on
+// a channel the connection's reader fills directly, and the caller waiting
+// the longest reads them, handing the others theirs: a lone caller is woken
+// straight by the reader, one goroutine hand-off per write where nats.go's
+// request multiplexer takes two. The acknowledgement is checked in place,
+// without encoding/json.
+type Requester struct {
+	nc      *nats.Conn
+	prefix  string
+	sub     *nats.Subscription
+	replies chan *nats.Msg
+	slots   chan struct{} // one per write in flight
+	reader  chan struct{} // held by the caller reading replies
+
+	mu      sync.Mutex
+	next    uint64
+	waiting map[uint64]chan *nats.Msg
+	closed  bool
+}
+
+// NewRequester subscribes to its reply subjects on nc.
+func NewRequester(nc *nats.Conn) (*Requester, error) {
+	q := &Requester{
+		nc: nc, prefix: nc.NewInbox(), replies: make(chan *nats.Msg, 2*maxRequests),
+		slots: make(chan struct{}, maxRequests), reader: make(chan struct{}, 1), waiting: map[uint64]chan *nats.Msg{},
+	}
+	sub, err := nc.ChanSubscribe(q.prefix+".*", q.replies)
+	if err != nil {
+		return nil, fmt.Errorf("requester: %w", err)
+	}
+	q.sub = sub
+	return q, nil
+}
+
+// Publish writes msg (setting its reply subject) and returns once the stream
+// has stored it, with AckError's errors.
+func (q *Requester) Publish(ctx context.Context, msg *nats.Msg) error {
 	for attempt := 0; ; attempt++ {
-		resp, err := request(ctx, nc, msg)
-		if errors.Is(err, nats.ErrNoResponders) {
-			if attempt == noStreamRetries {
-				return ErrNoStream
-			}
-			select {
-			case <-time.After(noStreamWait):
-				continue
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+		resp, err := q.request(ctx, msg)
+		if err == nil {
+			err = AckError(resp)
 		}
-		if err != nil {
+		if !errors.Is(err, ErrNoStream) || attempt == noStreamRetries {
 			return err
 		}
-		return AckError(resp)
+		select {
+		case <-time.After(noStreamWait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 
-func request(ctx context.Context, nc *nats.Conn, msg *nats.Msg) (*nats.Msg, error) {
-	if ctx.Done() == nil { // never cancelled: no context machinery needed
-		return nc.RequestMsg(msg, DefaultTimeout)
+func (q *Requester) request(ctx context.Context, msg *nats.Msg) (*nats.Msg, error) {
+	select {
+	case q.slots <- struct{}{}:
+	default:
+		select {
+		case q.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
+	defer func() { <-q.slots }()
+	var timeout <-chan time.Time
 	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
-		defer cancel()
+		t := time.NewTimer(DefaultTimeout)
+		defer t.Stop()
+		timeout = t.C
 	}
-	return nc.RequestMsgWithContext(ctx, msg)
+	mine := make(chan *nats.Msg, 1)
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return nil, ErrClosed
+	}
+	q.next++
+	id := q.next
+	q.waiting[id] = mine
+	q.mu.Unlock()
+	var num [20]byte
+	var reply strings.Builder
+	reply.Grow(len(q.prefix) + 1 + len(num))
+	reply.WriteString(q.prefix)
+	reply.WriteByte('.')
+	reply.Write(strconv.AppendUint(num[:0], id, 10))
+	msg.Reply = reply.String()
+	if err := q.nc.PublishMsg(msg); err != nil {
+		q.forget(id)
+		return nil, err
+	}
+	for {
+		select {
+		case m := <-mine:
+			return answer(m)
+		case q.reader <- struct{}{}:
+			m, err := q.read(ctx, id, mine, timeout)
+			<-q.reader
+			return m, err
+		case <-ctx.Done():
+			q.forget(id)
+			return nil, ctx.Err()
+		case <-timeout:
+			q.forget(id)
+			return nil, nats.ErrTimeout
+		}
+	}
+}
+
+// read takes replies off the subscription until id's comes, handing every
+// other to its caller.
+func (q *Requester) read(ctx context.Context, id uint64, mine chan *nats.Msg, timeout <-chan time.Time) (*nats.Msg, error) {
+	for {
+		select {
+		case m := <-q.replies:
+			rid, err := strconv.ParseUint(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:], 10, 64)
+			if err != nil {
+				continue
+			}
+			q.mu.Lock()
+			to := q.waiting[rid]
+			delete(q.waiting, rid)
+			q.mu.Unlock()
+			if rid == id {
+				return m, nil
+			}
+			if to != nil { // nil: a late answer to a caller gone
+				to <- m
+			}
+		case m := <-mine: // handed over before this caller began reading
+			return answer(m)
+		case <-ctx.Done():
+			q.forget(id)
+			return nil, ctx.Err()
+		case <-timeout:
+			q.forget(id)
+			return nil, nats.ErrTimeout
+		}
+	}
+}
+
+// answer is a handed-over reply: nil when the requester closed.
+func answer(m *nats.Msg) (*nats.Msg, error) {
+	if m == nil {
+		return nil, ErrClosed
+	}
+	return m, nil
+}
+
+func (q *Requester) forget(id uint64) {
+	q.mu.Lock()
+	delete(q.waiting, id)
+	q.mu.Unlock()
+}
+
+// Close stops the requester; writes awaiting their answer fail with
+// ErrClosed (they may still have been stored).
+func (q *Requester) Close() {
+	q.mu.Lock()
+	q.closed = true
+	waiting := q.waiting
+	q.waiting = map[uint64]chan *nats.Msg{}
+	q.mu.Unlock()
+	_ = q.sub.Unsubscribe()
+	for _, ch := range waiting {
+		ch <- nil
+	}
 }
