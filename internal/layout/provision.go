@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -57,8 +59,33 @@ func JobsStreamConfig(c Config) jetstream.StreamConfig {
 }
 
 // EnsureJobsStream creates naq_jobs or brings an existing one up to date.
+// Fast batches are asked for only of a server that has them (2.14 and
+// later): an older one would drop the option and the stream would look out of
+// date at every start.
 func EnsureJobsStream(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.Stream, error) {
-	return ensureStream(ctx, js, JobsStreamConfig(c))
+	cfg := JobsStreamConfig(c)
+	cfg.AllowBatchPublish = serverHasFastBatches(js)
+	return ensureStream(ctx, js, cfg)
+}
+
+// serverHasFastBatches reports whether the connected server is 2.14 or later.
+func serverHasFastBatches(js jetstream.JetStream) bool {
+	return versionAtLeast(js.Conn().ConnectedServerVersion(), 2, 14)
+}
+
+// versionAtLeast compares a server version such as "2.15.2" or
+// "2.14.0-beta.1" with major.minor.
+func versionAtLeast(version string, major, minor int) bool {
+	parts := strings.SplitN(version, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	maj, err1 := strconv.Atoi(parts[0])
+	mnr, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return maj > major || maj == major && mnr >= minor
 }
 
 // EnsureFailedStream creates naq_failed_jobs or brings it up to date. It keeps
@@ -108,6 +135,9 @@ func EnsureResultsBucket(ctx context.Context, js jetstream.JetStream, c Config) 
 // does not know the option leaves it off. A bucket's stream carries the option
 // only after this call, since nats.go's bucket config has no such field.
 func AllowBatches(ctx context.Context, js jetstream.JetStream, stream string) (bool, error) {
+	if !serverHasFastBatches(js) {
+		return false, nil
+	}
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
 		return false, fmt.Errorf("allow batches on %s: %w", stream, err)
