@@ -25,8 +25,13 @@ const (
 // Server error codes that refuse batching itself, not the message.
 const (
 	errBatchDisabled    = 10205
+	errBatchUnknown     = 10208
 	errBatchTooManyOpen = 10211
 )
+
+func batchGone(code jetstream.ErrorCode) bool {
+	return code == errBatchDisabled || code == errBatchUnknown || code == errBatchTooManyOpen
+}
 
 // refusedFor is how long a writer whose batches were refused writes plainly.
 const refusedFor = 5 * time.Second
@@ -278,14 +283,31 @@ func (w *BatchWriter) onReply(m *nats.Msg) {
 		w.noBatching = true
 		w.end(b)
 		stored = b.take(stored, seq, seq)
-	default: // this write refused: write it plainly, its answer decides
+	case a.Error != nil && batchGone(a.Error.ErrorCode):
+		// The server holds no such batch (never started, forgotten, or
+		// batching turned off). Writes it has not confirmed may or may not
+		// be stored: all are written again plainly, which answers them now
+		// rather than when swept. A write may so be stored twice; naq's
+		// writes are idempotent (a result is put by key, a job carries its
+		// id).
+		for s, bw := range b.writes {
+			again = append(again, bw)
+			delete(b.writes, s)
+		}
+		w.end(b)
+		if a.Error.ErrorCode != errBatchUnknown {
+			w.plainUntil = time.Now().Add(refusedFor)
+		}
+	default:
+		// This write alone was refused: it is written again plainly, and
+		// its answer decides. The gap it leaves ends the batch: committing
+		// now makes the server say at once what it stored before it.
 		if bw, ok := b.writes[seq]; ok {
 			again = append(again, bw)
 			delete(b.writes, seq)
 		}
-		w.end(b)
-		if a.Error != nil && (a.Error.ErrorCode == errBatchDisabled || a.Error.ErrorCode == errBatchTooManyOpen) {
-			w.plainUntil = time.Now().Add(refusedFor)
+		if w.open == b {
+			w.commit()
 		}
 	}
 	if len(b.writes) == 0 && w.open != b {

@@ -19,6 +19,11 @@ import (
 // batchWriter returns a batch writer on stream S, which takes batches when
 // batched is set, and a counter of the server's answers to batched writes.
 func batchWriter(t *testing.T, batched bool) (context.Context, *asyncpub.BatchWriter, jetstream.Stream, *atomic.Int64) {
+	ctx, w, s, answers, _ := batchWriterJS(t, batched)
+	return ctx, w, s, answers
+}
+
+func batchWriterJS(t *testing.T, batched bool) (context.Context, *asyncpub.BatchWriter, jetstream.Stream, *atomic.Int64, jetstream.JetStream) {
 	t.Helper()
 	ctx, nc, s := streamS(t)
 	if batched {
@@ -50,7 +55,8 @@ func batchWriter(t *testing.T, batched bool) (context.Context, *asyncpub.BatchWr
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Close)
-	return ctx, w, s, &answers
+	js, _ := jetstream.New(nc)
+	return ctx, w, s, &answers, js
 }
 
 // writeAll writes n messages from 8 goroutines, the one numbered bad (if any)
@@ -186,4 +192,83 @@ func TestBatchWriterFailsPendingWritesOnClose(t *testing.T) {
 			t.Errorf("write after close: %v", err)
 		}
 	})
+}
+
+// Batching turned off while writes flow: the server forgets its batches, and
+// every write is still stored (once, by its id) and answered, without waiting
+// for a sweep.
+func TestBatchWriterSurvivesBatchesTurnedOffMidway(t *testing.T) {
+	ctx, w, s, _, js := batchWriterJS(t, true)
+	const n = 4000
+	var answered sync.WaitGroup
+	answered.Add(n)
+	var failed atomic.Int64
+	for i := range n {
+		if i == n/2 {
+			cfg := s.CachedInfo().Config
+			cfg.AllowBatchPublish = false
+			if _, err := js.UpdateStream(ctx, cfg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// With ids, as naq's jobs: a write the server may have stored
+		// before it forgot the batch is written again and deduplicated.
+		msg := &nats.Msg{Subject: "s." + strconv.Itoa(i), Data: []byte("x"),
+			Header: nats.Header{jetstream.MsgIDHeader: []string{strconv.Itoa(i)}}}
+		w.Write(ctx, msg, func(err error) {
+			if err != nil {
+				failed.Add(1)
+			}
+			answered.Done()
+		})
+	}
+	waited := make(chan struct{})
+	go func() { answered.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("writes unanswered: %d pending", w.Pending())
+	}
+	if f := failed.Load(); f != 0 {
+		t.Fatalf("%d writes failed", f)
+	}
+	if got := streamCount(ctx, t, s); got != n {
+		t.Fatalf("stream holds %d messages, want %d", got, n)
+	}
+}
+
+// A refused write that ends a burst: the writes before it are answered at
+// once, not when swept.
+func TestBatchWriterAnswersABurstEndingInARefusal(t *testing.T) {
+	ctx, w, s, _ := batchWriter(t, true)
+	const n = 100
+	var answered sync.WaitGroup
+	answered.Add(n + 1)
+	var stored atomic.Int64
+	var refused error
+	for i := range n {
+		w.Write(ctx, &nats.Msg{Subject: "s." + strconv.Itoa(i), Data: []byte("x")}, func(err error) {
+			if err == nil {
+				stored.Add(1)
+			}
+			answered.Done()
+		})
+	}
+	w.Write(ctx, &nats.Msg{Subject: "s.big", Data: make([]byte, 200)}, func(err error) {
+		refused = err
+		answered.Done()
+	})
+	waited := make(chan struct{})
+	go func() { answered.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("writes unanswered: %d pending", w.Pending())
+	}
+	if stored.Load() != n || refused == nil {
+		t.Fatalf("%d of %d stored, oversized write: %v", stored.Load(), n, refused)
+	}
+	if got := streamCount(ctx, t, s); got != n {
+		t.Fatalf("stream holds %d messages, want %d", got, n)
+	}
 }
