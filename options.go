@@ -162,14 +162,17 @@ func NewJob(name string, args any, opts ...EnqueueOption) (*Job, error) {
 // any other value is the single positional argument. Typed handlers bind them
 // back by the rule of Job.Bind, so a struct round-trips.
 func setArgs(j *Job, args any) error {
-	j.Args, j.Kwargs = []json.RawMessage{}, map[string]json.RawMessage{}
+	j.Args = []json.RawMessage{}
 	switch a := args.(type) {
-	case nil:
-		return nil
 	case map[string]any:
 		return setKwargs(j, a)
 	case Kwargs:
 		return setKwargs(j, a)
+	}
+	j.Kwargs = map[string]json.RawMessage{}
+	switch a := args.(type) {
+	case nil:
+		return nil
 	case Args:
 		for i, v := range a {
 			raw, err := json.Marshal(v)
@@ -202,6 +205,7 @@ func setArgs(j *Job, args any) error {
 // setKwargs marshals each value of a map on its own: the same JSON as
 // marshalling the map, without encoding the object and scanning it back.
 func setKwargs(j *Job, kw map[string]any) error {
+	j.Kwargs = make(map[string]json.RawMessage, len(kw)) // sized once, not grown
 	for k, v := range kw {
 		raw, err := json.Marshal(v)
 		if err != nil {
