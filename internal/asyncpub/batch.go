@@ -125,12 +125,7 @@ func (w *BatchWriter) Write(ctx context.Context, msg *nats.Msg, done func(error)
 		w.plainOut++
 		w.mu.Unlock()
 		<-w.window
-		w.plain.Write(ctx, msg, func(err error) {
-			w.mu.Lock()
-			w.plainOut--
-			w.mu.Unlock()
-			done(err)
-		})
+		w.plain.Write(ctx, msg, w.plainDone(done))
 		return
 	}
 	b := w.open
