@@ -59,11 +59,18 @@ func (m *JobStatusManager) PublishResult(job *naq.Job, res *naq.Result) (jetstre
 // result TTL.
 func (m *JobStatusManager) ResultMsg(job *naq.Job, res *naq.Result) *nats.Msg {
 	data, _ := res.MarshalJSON() // never fails
-	msg := &nats.Msg{Subject: layout.ResultSubject(job.ID), Data: data}
+	msg := new(nats.Msg)
+	m.setResultMsg(msg, job, data)
+	return msg
+}
+
+// setResultMsg makes msg the write of job's encoded result: a Nats-TTL
+// header only for a TTL other than the bucket's.
+func (m *JobStatusManager) setResultMsg(msg *nats.Msg, job *naq.Job, data []byte) {
+	*msg = nats.Msg{Subject: layout.ResultSubject(job.ID), Data: data}
 	if ttl := resultTTL(job); ttl != m.bucketTTL {
 		msg.Header = nats.Header{jetstream.MsgTTLHeader: []string{ttl.String()}}
 	}
-	return msg
 }
 
 // resultTTL is how long job's result is kept: whole seconds (as the server
@@ -84,10 +91,7 @@ func (m *JobStatusManager) resultMsgInto(msg *nats.Msg, job *naq.Job, res *naq.R
 		buf = new([]byte)
 	}
 	*buf = res.AppendJSON((*buf)[:0])
-	*msg = nats.Msg{Subject: layout.ResultSubject(job.ID), Data: *buf}
-	if ttl := resultTTL(job); ttl != m.bucketTTL {
-		msg.Header = nats.Header{jetstream.MsgTTLHeader: []string{ttl.String()}}
-	}
+	m.setResultMsg(msg, job, *buf)
 	return buf
 }
 

@@ -106,13 +106,7 @@ func (q *Requester) request(ctx context.Context, msg *nats.Msg) (*nats.Msg, erro
 	id := q.next
 	q.waiting[id] = mine
 	q.mu.Unlock()
-	var num [20]byte
-	var reply strings.Builder
-	reply.Grow(len(q.prefix) + 1 + len(num))
-	reply.WriteString(q.prefix)
-	reply.WriteByte('.')
-	reply.Write(strconv.AppendUint(num[:0], id, 10))
-	msg.Reply = reply.String()
+	msg.Reply = replySubject(q.prefix, id)
 	if err := q.nc.PublishMsg(msg); err != nil {
 		q.forget(id)
 		return nil, err

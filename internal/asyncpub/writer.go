@@ -81,18 +81,24 @@ func (w *Writer) Write(ctx context.Context, msg *nats.Msg, done func(error)) {
 	w.mu.Unlock()
 	// The reply is built in one allocation, and msg itself is sent: Write
 	// owns it from here on.
-	var num [20]byte
-	var reply strings.Builder
-	reply.Grow(len(w.prefix) + 1 + len(num))
-	reply.WriteString(w.prefix)
-	reply.WriteByte('.')
-	reply.Write(strconv.AppendUint(num[:0], id, 10))
-	msg.Reply = reply.String()
+	msg.Reply = replySubject(w.prefix, id)
 	if err := w.nc.PublishMsg(msg); err != nil {
 		if d, ok := w.take(id); ok {
 			d(err)
 		}
 	}
+}
+
+// replySubject is <prefix>.<id>, built in one allocation: it is made for
+// every write.
+func replySubject(prefix string, id uint64) string {
+	var num [20]byte
+	var reply strings.Builder
+	reply.Grow(len(prefix) + 1 + len(num))
+	reply.WriteString(prefix)
+	reply.WriteByte('.')
+	reply.Write(strconv.AppendUint(num[:0], id, 10))
+	return reply.String()
 }
 
 func (w *Writer) take(id uint64) (func(error), bool) {

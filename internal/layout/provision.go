@@ -41,8 +41,9 @@ func orDefault(d, def time.Duration) time.Duration {
 
 // JobsStreamConfig is naq_jobs: one subject per queue, work-queue retention,
 // file storage, atomic batch publish for all-or-nothing bulk enqueue, fast
-// batch publish for pipelined bulk enqueue, and message schedules: a delayed job waits on naq.delayed.<id> (which no
-// consumer reads) until the server publishes it to its queue.
+// batch publish for pipelined bulk enqueue, and message schedules: a delayed
+// job waits on naq.delayed.<id> (which no consumer reads) until the server
+// publishes it to its queue.
 func JobsStreamConfig(c Config) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:               JobsStream,
