@@ -116,7 +116,7 @@ type run struct {
 	bgCtx      context.Context // heartbeat and keepalive
 	stopBg     context.CancelFunc
 	pullers    sync.WaitGroup
-	handlers   sync.WaitGroup
+	pool       *handlerPool // runs the deliveries on work
 	background sync.WaitGroup
 }
 
@@ -192,17 +192,11 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 		r.byInbox[p.inbox], r.bySubject[layout.QueueSubject(q)] = p, p
 	}
 	// A fixed pool: goroutines (and their grown stacks) are reused across jobs.
-	for range sh.Config.Concurrency {
-		r.handlers.Add(1)
-		go func() {
-			defer r.handlers.Done()
-			for m := range r.work {
-				if job, ok := r.route(m); ok && !r.process(job) {
-					r.release(1)
-				}
-			}
-		}()
-	}
+	r.pool = newHandlerPool(r.work, sh.Config.Concurrency, func(m *nats.Msg) {
+		if job, ok := r.route(m); ok && !r.process(job) {
+			r.release(1)
+		}
+	})
 	r.goBackground(func() { r.status.Run(r.bgCtx) })
 	r.goBackground(r.keepalive)
 	for _, p := range pullers {
@@ -243,7 +237,9 @@ func (r *run) abortStart(ctx context.Context) {
 	r.pullers.Wait()
 	if r.work != nil {
 		close(r.work)
-		r.handlers.Wait()
+		if r.pool != nil {
+			r.pool.close()
+		}
 	}
 	r.closeWriters()
 	r.cancelJobs()
@@ -296,7 +292,7 @@ func (r *run) shutdown() {
 	r.pullers.Wait()
 	close(r.work)
 	done := make(chan struct{})
-	go func() { r.handlers.Wait(); close(done) }()
+	go func() { r.pool.close(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(sh.Config.ShutdownTimeout):

@@ -1,0 +1,125 @@
+package worker
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// stallCheck is how often the pool looks for deliveries queued behind busy
+// handlers, and so the longest a job waits for an idle goroutine to be woken.
+const stallCheck = time.Millisecond
+
+// handlerPool runs deliveries on up to n goroutines without waking one for
+// each delivery. One idle goroutine waits on the delivery channel; the others
+// park apart. A goroutine that finishes a job takes the next queued one
+// itself, so a stream of short jobs runs on few goroutines. A monitor, running
+// only while jobs do, wakes parked goroutines for deliveries still queued
+// after stallCheck: jobs queued behind handlers that block start within it.
+// Waking a parked goroutine for every delivery cost about a tenth of a no-op
+// job's CPU.
+type handlerPool struct {
+	work   <-chan *nats.Msg
+	handle func(*nats.Msg)
+
+	wake    chan struct{} // one token wakes one parked goroutine
+	kick    chan struct{} // starts the monitor
+	stop    chan struct{} // closed at shutdown: parked goroutines drain and exit
+	waiting atomic.Int32  // goroutines blocked on work
+	parked  atomic.Int32
+	busy    atomic.Int32 // goroutines running a job
+	idle    atomic.Bool  // the monitor waits for a kick
+	wg      sync.WaitGroup
+}
+
+func newHandlerPool(work <-chan *nats.Msg, n int, handle func(*nats.Msg)) *handlerPool {
+	p := &handlerPool{
+		work: work, handle: handle,
+		wake: make(chan struct{}, n), kick: make(chan struct{}, 1), stop: make(chan struct{}),
+	}
+	p.idle.Store(true)
+	p.wg.Add(n + 1)
+	for range n {
+		go p.run()
+	}
+	go p.monitor()
+	return p
+}
+
+func (p *handlerPool) run() {
+	defer p.wg.Done()
+	woken := false
+	for {
+		if !woken && p.waiting.Load() > 0 {
+			// Another goroutine waits for the next delivery: park.
+			p.parked.Add(1)
+			select {
+			case <-p.wake:
+			case <-p.stop:
+			}
+			p.parked.Add(-1)
+			woken = true
+			continue
+		}
+		woken = false
+		p.waiting.Add(1)
+		m, ok := <-p.work
+		p.waiting.Add(-1)
+		if !ok {
+			return
+		}
+		p.busy.Add(1)
+		if p.idle.CompareAndSwap(true, false) {
+			p.kick <- struct{}{}
+		}
+		p.handle(m)
+		p.busy.Add(-1)
+	}
+}
+
+// monitor wakes parked goroutines for deliveries left queued, checking every
+// stallCheck while any job runs, and sleeping otherwise.
+func (p *handlerPool) monitor() {
+	defer p.wg.Done()
+	t := time.NewTicker(stallCheck)
+	t.Stop()
+	defer t.Stop()
+	for {
+		select {
+		case <-p.kick:
+			t.Reset(stallCheck)
+		case <-p.stop:
+			return
+		}
+		for running := true; running; {
+			select {
+			case <-t.C:
+			case <-p.stop:
+				return
+			}
+			queued := len(p.work)
+			for n := min(queued, int(p.parked.Load())); n > 0; n-- {
+				select {
+				case p.wake <- struct{}{}:
+				default:
+				}
+			}
+			if queued == 0 && p.busy.Load() == 0 {
+				t.Stop()
+				p.idle.Store(true)
+				// A job that started after the check above kicked no one:
+				// look again before sleeping.
+				running = p.busy.Load() > 0 && p.idle.CompareAndSwap(true, false)
+			}
+		}
+	}
+}
+
+// close lets the goroutines drain what is queued and exit once work is
+// closed, and waits for them.
+func (p *handlerPool) close() {
+	close(p.stop)
+	p.wg.Wait()
+}

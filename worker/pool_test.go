@@ -1,0 +1,106 @@
+package worker
+
+import (
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"go.uber.org/goleak"
+)
+
+// Handlers that block do not hold up the jobs queued behind them: every
+// goroutine of the pool ends up running one.
+func TestHandlerPoolRunsQueuedJobsBesideBlockedOnes(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	const n = 16
+	work := make(chan *nats.Msg, 2*n)
+	release := make(chan struct{})
+	var running atomic.Int32
+	p := newHandlerPool(work, n, func(*nats.Msg) {
+		running.Add(1)
+		<-release
+	})
+	// Jobs arrive one by one, then in a burst: both must spread out.
+	for range n / 2 {
+		work <- &nats.Msg{}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for range n / 2 {
+		work <- &nats.Msg{}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for running.Load() < n && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := running.Load(); got != n {
+		t.Fatalf("%d of %d blocked jobs running; the rest wait behind them", got, n)
+	}
+	close(release)
+	close(work)
+	p.close()
+}
+
+// At shutdown the queued jobs still run, and every goroutine exits.
+func TestHandlerPoolDrainsOnClose(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	work := make(chan *nats.Msg, 100)
+	var ran atomic.Int32
+	var mu sync.Mutex
+	p := newHandlerPool(work, 8, func(*nats.Msg) {
+		mu.Lock() // slow the handlers so jobs are still queued at close
+		time.Sleep(100 * time.Microsecond)
+		mu.Unlock()
+		ran.Add(1)
+	})
+	for range 100 {
+		work <- &nats.Msg{}
+	}
+	close(work)
+	p.close()
+	if got := ran.Load(); got != 100 {
+		t.Fatalf("%d of 100 queued jobs ran", got)
+	}
+}
+
+// Short jobs that arrive one at a time run on few goroutines: none is woken
+// for a delivery while another is free to take it. (A pool whose goroutines
+// all wait on the channel hands the deliveries round the whole pool.)
+func TestHandlerPoolRunsAStreamOfShortJobsOnFewGoroutines(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	work := make(chan *nats.Msg, 64)
+	var mu sync.Mutex
+	used := map[string]bool{}
+	var done sync.WaitGroup
+	p := newHandlerPool(work, 64, func(*nats.Msg) {
+		mu.Lock()
+		used[goroutineID()] = true
+		mu.Unlock()
+		done.Done()
+	})
+	done.Add(300)
+	for range 300 {
+		work <- &nats.Msg{}
+		time.Sleep(50 * time.Microsecond)
+	}
+	done.Wait()
+	close(work)
+	p.close()
+	if len(used) > 8 {
+		t.Fatalf("300 short jobs ran on %d goroutines", len(used))
+	}
+}
+
+// goroutineID is the running goroutine's number, read from its stack header.
+func goroutineID() string {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	f := strings.Fields(string(buf))
+	if len(f) < 2 {
+		return ""
+	}
+	return f[1]
+}
