@@ -2,14 +2,12 @@ package asyncpub
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 )
 
@@ -21,20 +19,6 @@ const (
 	opCommitEOB = "3"
 	batchSuffix = ".$FI"
 )
-
-// Server error codes that refuse batching itself, not the message.
-const (
-	errBatchDisabled    = 10205
-	errBatchUnknown     = 10208
-	errBatchTooManyOpen = 10211
-)
-
-func batchGone(code jetstream.ErrorCode) bool {
-	return code == errBatchDisabled || code == errBatchUnknown || code == errBatchTooManyOpen
-}
-
-// refusedFor is how long a writer whose batches were refused writes plainly.
-const refusedFor = 5 * time.Second
 
 // BatchWriter writes to one stream through the server's fast batch publishing
 // (nats-server 2.14 and later, stream option allow_batched): the server
@@ -227,152 +211,6 @@ func (w *BatchWriter) commit() {
 	if err := w.nc.PublishMsg(&nats.Msg{Subject: b.subject, Reply: w.reply(b, opCommitEOB)}); err != nil {
 		b.seq-- // unanswered writes fail when swept
 	}
-}
-
-// batchAnswer is any answer the server sends to a batched write's reply
-// subject: a flow acknowledgement, a gap or error report, or a plain
-// publish acknowledgement (a commit's carries the batch and its count).
-type batchAnswer struct {
-	Type  string              `json:"type"`
-	Seq   uint64              `json:"seq"`
-	Batch string              `json:"batch"`
-	Count uint64              `json:"count"`
-	Error *jetstream.APIError `json:"error"`
-}
-
-func (w *BatchWriter) onReply(m *nats.Msg) {
-	id, seq, ok := w.parseReply(m.Subject)
-	if !ok {
-		return
-	}
-	var a batchAnswer
-	status := m.Header.Get("Status")
-	if status == "" && json.Unmarshal(m.Data, &a) != nil {
-		return
-	}
-	var stored []func(error)
-	var again []batchedWrite
-	w.mu.Lock()
-	b := w.batches[id]
-	if b == nil {
-		w.mu.Unlock()
-		return
-	}
-	switch {
-	case status == "" && a.Type == "ack": // stored up to a.Seq
-		stored = b.take(stored, 1, a.Seq)
-	case status == "" && (a.Type == "gap" || a.Type == "err"):
-		// The batch ends here; the commit's answer follows and says what
-		// was stored.
-		w.end(b)
-	case status == "" && a.Error == nil && a.Batch != "": // the commit's answer
-		w.end(b)
-		stored = b.take(stored, 1, a.Count)
-		for s, bw := range b.writes { // skipped after an error: write again
-			again = append(again, bw)
-			delete(b.writes, s)
-		}
-	case status == "" && a.Error == nil:
-		// A server that does not batch stored it as a plain write. It would
-		// store a commit too: no more batches.
-		w.noBatching = true
-		w.end(b)
-		stored = b.take(stored, seq, seq)
-	case a.Error != nil && batchGone(a.Error.ErrorCode):
-		// The server holds no such batch (never started, forgotten, or
-		// batching turned off). Writes it has not confirmed may or may not
-		// be stored: all are written again plainly, which answers them now
-		// rather than when swept. A write may so be stored twice; naq's
-		// writes are idempotent (a result is put by key, a job carries its
-		// id).
-		for s, bw := range b.writes {
-			again = append(again, bw)
-			delete(b.writes, s)
-		}
-		w.end(b)
-		if a.Error.ErrorCode != errBatchUnknown {
-			w.plainUntil = time.Now().Add(refusedFor)
-		}
-	default:
-		// This write alone was refused: it is written again plainly, and
-		// its answer decides. The gap it leaves ends the batch: committing
-		// now makes the server say at once what it stored before it.
-		if bw, ok := b.writes[seq]; ok {
-			again = append(again, bw)
-			delete(b.writes, seq)
-		}
-		if w.open == b {
-			w.commit()
-		}
-	}
-	if len(b.writes) == 0 && w.open != b {
-		delete(w.batches, id)
-	}
-	w.plainOut += len(again)
-	w.mu.Unlock()
-	for range len(stored) + len(again) {
-		<-w.window
-	}
-	for _, done := range stored {
-		done(nil)
-	}
-	for _, bw := range again {
-		w.plain.Write(context.Background(), bw.msg, w.plainDone(bw.done))
-	}
-}
-
-func (w *BatchWriter) plainDone(done func(error)) func(error) {
-	return func(err error) {
-		w.mu.Lock()
-		w.plainOut--
-		w.mu.Unlock()
-		done(err)
-	}
-}
-
-// end stops writes going to b, which the server no longer takes. Lock held.
-func (w *BatchWriter) end(b *fastBatch) {
-	if w.open == b {
-		w.open = nil
-	}
-}
-
-// take removes b's writes numbered from..to, adding their callbacks to dst.
-func (b *fastBatch) take(dst []func(error), from, to uint64) []func(error) {
-	if to-from >= uint64(len(b.writes)) { // cheaper to walk the map
-		for s, bw := range b.writes {
-			if s >= from && s <= to {
-				dst = append(dst, bw.done)
-				delete(b.writes, s)
-			}
-		}
-		return dst
-	}
-	for s := from; s <= to; s++ {
-		if bw, ok := b.writes[s]; ok {
-			dst = append(dst, bw.done)
-			delete(b.writes, s)
-		}
-	}
-	return dst
-}
-
-// parseReply reads the batch id and sequence from a reply subject.
-func (w *BatchWriter) parseReply(subj string) (id string, seq uint64, ok bool) {
-	rest, found := strings.CutPrefix(subj, w.prefix+".")
-	if !found {
-		return "", 0, false
-	}
-	rest, found = strings.CutSuffix(rest, batchSuffix)
-	if !found {
-		return "", 0, false
-	}
-	parts := strings.Split(rest, ".") // id, flow, gap mode, seq, op
-	if len(parts) != 5 {
-		return "", 0, false
-	}
-	seq, err := strconv.ParseUint(parts[3], 10, 64)
-	return parts[0], seq, err == nil
 }
 
 // Sweep fails batched writes that got no answer within timeout.
