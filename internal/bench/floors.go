@@ -2,12 +2,15 @@ package bench
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
-	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/naqgo/naq"
 	"github.com/naqgo/naq/internal/layout"
 )
 
@@ -23,10 +26,21 @@ const (
 )
 
 // floorProcess consumes N raw messages as rawConsume does, but stores one
-// 250-byte record per message in a KV bucket and acks only once it is stored.
+// record per message in a KV bucket and acks only once it is stored. The
+// record is what a worker stores for the job, a completed result, under a key
+// like a job id (32 random hex characters): the server's cost of a write
+// depends on both.
 func (e *env) floorProcess(ctx context.Context) (run, error) {
 	n := e.cfg.Jobs
-	_, err := e.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: floorBucket, TTL: layout.DefaultResultTTL})
+	record, err := sampleResult()
+	if err != nil {
+		return run{}, err
+	}
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = "$KV." + floorBucket + "." + randomHex()
+	}
+	_, err = e.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: floorBucket, TTL: layout.DefaultResultTTL})
 	if err != nil {
 		return run{}, err
 	}
@@ -43,7 +57,6 @@ func (e *env) floorProcess(ctx context.Context) (run, error) {
 	if err != nil {
 		return run{}, err
 	}
-	record := make([]byte, 250)
 	type pending struct {
 		f jetstream.PubAckFuture
 		m jetstream.Msg
@@ -57,17 +70,21 @@ func (e *env) floorProcess(ctx context.Context) (run, error) {
 			case <-p.f.Ok():
 				_ = p.m.Ack()
 			case <-p.f.Err():
+				_ = p.m.Nak()
 			}
 		}
 	}()
 	t := startTimer()
 	i := 0
 	cc, err := c.Consume(func(m jetstream.Msg) {
+		key := keys[i%n]
 		i++
-		f, err := e.js.PublishMsgAsync(&nats.Msg{Subject: "$KV." + floorBucket + ".k" + strconv.Itoa(i), Data: record})
-		if err == nil {
-			acks <- pending{f, m}
+		f, err := e.js.PublishMsgAsync(&nats.Msg{Subject: key, Data: record})
+		if err != nil {
+			_ = m.Nak() // (too many writes pending) back at once, not after the ack wait
+			return
 		}
+		acks <- pending{f, m}
 	})
 	if err != nil {
 		return run{}, err
@@ -88,4 +105,24 @@ func (e *env) floorProcess(ctx context.Context) (run, error) {
 		return run{}, err
 	}
 	return r, e.js.DeleteKeyValue(ctx, floorBucket)
+}
+
+// sampleResult is the result record a worker stores for the benchmark's job.
+func sampleResult() ([]byte, error) {
+	j, err := naq.NewJob(jobName, sampleArgs, naq.Queue(queue))
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	res := &naq.Result{
+		Status: naq.StateCompleted, JobID: j.ID, Name: j.Name, Queue: j.Queue, Attempts: 1,
+		WorkerID: "naqbench-host-12345-" + randomHex()[:6], EnqueuedAt: j.EnqueuedAt, StartedAt: now, FinishedAt: now,
+	}
+	return res.MarshalJSON()
+}
+
+func randomHex() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
