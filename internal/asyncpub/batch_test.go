@@ -173,20 +173,30 @@ func TestBatchWriterAnswersALoneWriteAtOnce(t *testing.T) {
 }
 
 func TestBatchWriterFailsPendingWritesOnClose(t *testing.T) {
-	ctx, w, _, _ := batchWriter(t, true)
-	var closed atomic.Int64
+	ctx, w, s, _ := batchWriter(t, true)
+	var stored, other atomic.Int64
 	var wg sync.WaitGroup
 	wg.Add(100)
 	for i := range 100 {
 		w.Write(ctx, &nats.Msg{Subject: "s.x", Data: []byte(strconv.Itoa(i))}, func(err error) {
-			if errors.Is(err, asyncpub.ErrClosed) {
-				closed.Add(1)
+			switch {
+			case err == nil:
+				stored.Add(1)
+			case !errors.Is(err, asyncpub.ErrClosed):
+				other.Add(1)
 			}
 			wg.Done()
 		})
 	}
 	w.Close()
-	wg.Wait() // every write answered once, stored or closed
+	wg.Wait() // every write answered once: stored, or failed as closed
+	if other.Load() != 0 {
+		t.Fatalf("%d writes failed with another error than ErrClosed", other.Load())
+	}
+	// A write reported stored is stored (one failed as closed may be too).
+	if got := streamCount(ctx, t, s); got < uint64(stored.Load()) {
+		t.Fatalf("stream holds %d messages, %d reported stored", got, stored.Load())
+	}
 	w.Write(ctx, &nats.Msg{Subject: "s.x"}, func(err error) {
 		if !errors.Is(err, asyncpub.ErrClosed) {
 			t.Errorf("write after close: %v", err)
