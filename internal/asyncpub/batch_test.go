@@ -150,7 +150,7 @@ func TestBatchWriterFallsBackWhenTheStreamRefusesBatches(t *testing.T) {
 	}
 }
 
-func TestBatchWriterAnswersALoneWriteAtOnce(t *testing.T) {
+func TestBatchWriterStoresLoneWrites(t *testing.T) {
 	ctx, w, s, _ := batchWriter(t, true)
 	for i := range 20 {
 		done := make(chan error, 1)
