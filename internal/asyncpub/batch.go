@@ -86,15 +86,9 @@ func NewBatchWriter(nc *nats.Conn, plain *Writer, maxPending, flow int, idle tim
 // with nil when the stream stored it, or with the error; done runs on a reply
 // goroutine. ctx bounds the wait for room in the window.
 func (w *BatchWriter) Write(ctx context.Context, msg *nats.Msg, done func(error)) {
-	select {
-	case w.window <- struct{}{}:
-	default:
-		select {
-		case w.window <- struct{}{}:
-		case <-ctx.Done():
-			done(ctx.Err())
-			return
-		}
+	if err := take(ctx, w.window); err != nil {
+		done(err)
+		return
 	}
 	now := time.Now()
 	w.mu.Lock()

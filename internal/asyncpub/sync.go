@@ -80,14 +80,8 @@ func (q *Requester) Publish(ctx context.Context, msg *nats.Msg) error {
 }
 
 func (q *Requester) request(ctx context.Context, msg *nats.Msg) (*nats.Msg, error) {
-	select {
-	case q.slots <- struct{}{}:
-	default:
-		select {
-		case q.slots <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	if err := take(ctx, q.slots); err != nil {
+		return nil, err
 	}
 	defer func() { <-q.slots }()
 	var timeout <-chan time.Time

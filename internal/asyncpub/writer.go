@@ -58,15 +58,9 @@ func NewWriter(nc *nats.Conn, maxPending int) (*Writer, error) {
 // Write waits while the window of writes in flight is full; ctx bounds that
 // wait (its error goes to done).
 func (w *Writer) Write(ctx context.Context, msg *nats.Msg, done func(error)) {
-	select {
-	case w.window <- struct{}{}: // room at once, the usual case: no select on ctx
-	default:
-		select {
-		case w.window <- struct{}{}:
-		case <-ctx.Done():
-			done(ctx.Err())
-			return
-		}
+	if err := take(ctx, w.window); err != nil {
+		done(err)
+		return
 	}
 	w.mu.Lock()
 	if w.closed {
@@ -86,6 +80,23 @@ func (w *Writer) Write(ctx context.Context, msg *nats.Msg, done func(error)) {
 		if d, ok := w.take(id); ok {
 			d(err)
 		}
+	}
+}
+
+// take takes a token from a window of writes in flight, waiting while it is
+// full; ctx bounds the wait. Room at once, the usual case, skips the select
+// on ctx.
+func take(ctx context.Context, window chan struct{}) error {
+	select {
+	case window <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case window <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
