@@ -121,26 +121,44 @@ func (p *puller) loop() {
 			}
 		}
 	}
-	// Open requests may still deliver jobs: they are put back (onMsg naks
-	// them) until every request has ended.
+	p.endRequests(expires)
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	_ = p.sub.Unsubscribe()
+	p.expireAll()
+}
+
+// endRequests makes sure no job is delivered to nobody once fetching stops.
+// The server hands a pull request nothing once no one listens on its reply
+// subject, so the inbox is drained: the server drops the interest, and the
+// round trip after it brings in what it sent before, which onMsg puts back.
+// Without that round trip it waits for the open requests to end. (A server
+// with gateways or leaf nodes may still deliver to a request younger than
+// 2 s with no listener; such a job returns after the ack wait.)
+func (p *puller) endRequests(expires time.Duration) {
+	nc := p.r.sh.Conn
+	if p.sub.Drain() == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), expires)
+		err := nc.FlushWithContext(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+	}
 	deadline := time.Now().Add(expires + time.Second)
 	for time.Now().Before(deadline) {
 		p.mu.Lock()
 		open := len(p.reqs)
 		p.mu.Unlock()
 		if open == 0 {
-			break
+			return
 		}
 		select {
 		case <-p.wake:
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	p.mu.Lock()
-	p.closed = true
-	p.mu.Unlock()
-	_ = p.sub.Unsubscribe()
-	p.expireAll()
 }
 
 func (p *puller) request(n int, expires time.Duration) error {

@@ -1,0 +1,82 @@
+package worker_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/worker"
+)
+
+// An idle worker holds a pull request open for its whole poll wait; stopping
+// must not wait for it to expire.
+func TestIdleWorkerStopsWithoutWaitingOutItsPull(t *testing.T) {
+	e := newEnv(t)
+	_, stop := e.startWorker(t, func(w *worker.Worker) {}, worker.WithPollWait(5*time.Second))
+	time.Sleep(300 * time.Millisecond) // its first request is open and waiting
+	start := time.Now()
+	stop()
+	if took := time.Since(start); took > 2500*time.Millisecond {
+		t.Errorf("stop took %s; an idle worker should not wait out its 5 s pull", took)
+	}
+}
+
+// Workers stopped while jobs keep arriving leave none of them delivered to
+// nobody: with a one-minute ack wait, such a job would stall the last
+// worker's wait for all of them.
+func TestJobsArrivingWhileWorkersStopAreNotStranded(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	var ran atomic.Int64
+	register := func(w *worker.Worker) {
+		w.HandleFunc("tick", func(context.Context, *naq.Job) (any, error) {
+			ran.Add(1)
+			return nil, nil
+		})
+	}
+	opts := []worker.Option{worker.WithAckWait(time.Minute), worker.WithConcurrency(4), worker.WithPollWait(5 * time.Second)}
+
+	var (
+		mu  sync.Mutex
+		ids []string
+	)
+	producing, stopProducing := context.WithCancel(ctx)
+	produced := make(chan struct{})
+	go func() {
+		defer close(produced)
+		for producing.Err() == nil {
+			job, err := e.client.Enqueue(ctx, "tick", nil)
+			if err != nil {
+				t.Errorf("enqueue: %v", err)
+				return
+			}
+			mu.Lock()
+			ids = append(ids, job.ID)
+			mu.Unlock()
+			time.Sleep(500 * time.Microsecond)
+		}
+	}()
+	for i := range 8 {
+		_, stop := e.startWorker(t, register, opts...)
+		time.Sleep(time.Duration(20+15*i) * time.Millisecond)
+		stop()
+	}
+	stopProducing()
+	<-produced
+
+	_, stop := e.startWorker(t, register, opts...)
+	defer stop()
+	waitCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	for _, id := range ids {
+		if _, err := e.client.Wait(waitCtx, id); err != nil {
+			t.Fatalf("job %s not done within 20 s (%d of %d ran): %v", id, ran.Load(), len(ids), err)
+		}
+	}
+	if ran.Load() < int64(len(ids)) {
+		t.Errorf("%d jobs ran for %d enqueued", ran.Load(), len(ids))
+	}
+}
