@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -181,6 +182,26 @@ func TestNewJobDefaults(t *testing.T) {
 	j2, _ := naq.NewJob("tasks:x", nil)
 	if j.ID == j2.ID {
 		t.Errorf("two jobs share id %s", j.ID)
+	}
+}
+
+func TestNewJobIDsSortByCreation(t *testing.T) {
+	ids := make([]string, 2000)
+	for i := range ids {
+		j, err := naq.NewJob("tasks:x", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = j.ID
+		if i%500 == 0 {
+			time.Sleep(2 * time.Millisecond) // across milliseconds, not only within one
+		}
+	}
+	if !slices.IsSorted(ids) {
+		t.Error("ids are not in creation order")
+	}
+	if len(slices.Compact(slices.Clone(ids))) != len(ids) {
+		t.Error("an id repeats")
 	}
 }
 

@@ -27,9 +27,8 @@ const (
 
 // floorProcess consumes N raw messages as rawConsume does, but stores one
 // record per message in a KV bucket and acks only once it is stored. The
-// record is what a worker stores for the job, a completed result, under a key
-// like a job id (32 random hex characters): the server's cost of a write
-// depends on both.
+// record is what a worker stores for the job, a completed result, under a job
+// id as naq makes them: the server's cost of a write depends on both.
 func (e *env) floorProcess(ctx context.Context) (run, error) {
 	n := e.cfg.Jobs
 	record, err := sampleResult()
@@ -38,7 +37,11 @@ func (e *env) floorProcess(ctx context.Context) (run, error) {
 	}
 	keys := make([]string, n)
 	for i := range keys {
-		keys[i] = "$KV." + floorBucket + "." + randomHex()
+		j, err := naq.NewJob(jobName, nil)
+		if err != nil {
+			return run{}, err
+		}
+		keys[i] = "$KV." + floorBucket + "." + j.ID
 	}
 	_, err = e.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: floorBucket, TTL: layout.DefaultResultTTL})
 	if err != nil {
