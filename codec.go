@@ -20,7 +20,8 @@ type wireJob struct {
 	Args          []json.RawMessage
 	Kwargs        map[string]json.RawMessage
 	MaxRetries    opt[int]
-	RetryDelay    []float64
+	RetryDelay    []float64   // retry_delay as a list
+	RetryDelayOne opt[float64] // retry_delay as one number, the usual form
 	RetryStrategy opt[string]
 	RetryOn       []string
 	IgnoreOn      []string
@@ -83,7 +84,9 @@ func (w *wireJob) member(sc *jsonscan.Scanner, key []byte) error {
 	case "queue_name":
 		w.QueueName, err = some(sc.StringOf())
 	case "retry_strategy":
-		w.RetryStrategy, err = some(sc.StringOf())
+		var b []byte
+		b, err = sc.StringBytes()
+		w.RetryStrategy = opt[string]{strategyName(b), err == nil}
 	case "enqueue_time":
 		w.EnqueueTime, err = some(sc.Number())
 	case "result_ttl":
@@ -118,10 +121,10 @@ func (w *wireJob) member(sc *jsonscan.Scanner, key []byte) error {
 			if f, err = sc.Number(); err != nil {
 				return fmt.Errorf("want a number or an array of numbers: %w", err)
 			}
-			w.RetryDelay = []float64{f}
+			w.RetryDelay, w.RetryDelayOne = nil, opt[float64]{f, true}
 			return nil
 		}
-		w.RetryDelay = []float64{}
+		w.RetryDelay, w.RetryDelayOne = []float64{}, opt[float64]{}
 		err = sc.Array(func() error {
 			f, err := sc.Number()
 			w.RetryDelay = append(w.RetryDelay, f)
@@ -191,11 +194,16 @@ func (w *wireJob) job() (*Job, error) {
 		}
 		j.MaxRetries = w.MaxRetries.v
 	}
-	if len(w.RetryDelay) == 0 {
+	delays := w.RetryDelay
+	if w.RetryDelayOne.ok {
+		one := [1]float64{w.RetryDelayOne.v}
+		delays = one[:]
+	}
+	if len(delays) == 0 {
 		j.RetryDelay = []time.Duration{0}
 	} else {
-		j.RetryDelay = make([]time.Duration, len(w.RetryDelay))
-		for i, s := range w.RetryDelay {
+		j.RetryDelay = make([]time.Duration, len(delays))
+		for i, s := range delays {
 			if s < 0 || s > maxSeconds || math.IsNaN(s) || math.IsInf(s, 0) {
 				return nil, fmt.Errorf("retry_delay %v: must be a number of seconds from 0 to about 292 years", s)
 			}
@@ -227,6 +235,17 @@ func (w *wireJob) job() (*Job, error) {
 		j.Timeout = seconds(w.Timeout.v)
 	}
 	return j, nil
+}
+
+// strategyName is b as a string, without allocating for the known strategies.
+func strategyName(b []byte) string {
+	switch {
+	case strings.EqualFold(string(b), string(Linear)):
+		return string(Linear)
+	case strings.EqualFold(string(b), string(Exponential)):
+		return string(Exponential)
+	}
+	return string(b)
 }
 
 // ParseRetryStrategy accepts "linear" or "exponential" in any case.

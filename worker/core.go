@@ -111,8 +111,9 @@ type run struct {
 	stopIO     context.CancelFunc
 	fetchCtx   context.Context // ends when fetching must stop
 	stopFetch  context.CancelFunc
-	jobsCtx    context.Context // parent of handler contexts; ends at forced shutdown
-	cancelJobs context.CancelFunc
+	jobsCtx    context.Context // ends at forced shutdown (see cancelRunning)
+	stopJobs   context.CancelFunc
+	jobsBase   context.Context // jobsCtx's values without its cancellation: the handler contexts' parent
 	bgCtx      context.Context // heartbeat and keepalive
 	stopBg     context.CancelFunc
 	pullers    sync.WaitGroup
@@ -150,7 +151,8 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 	// Handler and background contexts do not derive from ctx: a stop signal
 	// must not cancel running jobs, only the shutdown timeout does.
 	r.fetchCtx, r.stopFetch = context.WithCancel(ctx)
-	r.jobsCtx, r.cancelJobs = context.WithCancel(context.WithoutCancel(ctx))
+	r.jobsCtx, r.stopJobs = context.WithCancel(context.WithoutCancel(ctx))
+	r.jobsBase = context.WithoutCancel(r.jobsCtx)
 	r.bgCtx, r.stopBg = context.WithCancel(context.WithoutCancel(ctx))
 	r.ioCtx, r.stopIO = context.WithCancel(context.WithoutCancel(ctx))
 	if err := r.watchCancellations(ctx); err != nil {
@@ -242,7 +244,7 @@ func (r *run) abortStart(ctx context.Context) {
 		}
 	}
 	r.closeWriters()
-	r.cancelJobs()
+	r.cancelRunning()
 	r.stopIO()
 	r.stopBg()
 	r.background.Wait()
@@ -297,14 +299,14 @@ func (r *run) shutdown() {
 	case <-done:
 	case <-time.After(sh.Config.ShutdownTimeout):
 		sh.Logger.Warn("shutdown timeout reached; cancelling running jobs", "running", r.inflight.len())
-		r.cancelJobs()
+		r.cancelRunning()
 		select {
 		case <-done:
 		case <-time.After(5 * time.Second):
 			sh.Logger.Error("handlers ignored cancellation; their jobs return after the ack wait", "running", r.inflight.len())
 		}
 	}
-	r.cancelJobs()
+	r.cancelRunning()
 	// Writes of finished jobs complete (or time out) before the writer goes.
 	written := make(chan struct{})
 	go func() { r.writes.Wait(); close(written) }()
@@ -360,4 +362,13 @@ func (r *run) statusOf(j *naq.Job, s naq.State) *naq.JobStatus {
 		JobID: j.ID, State: s, Name: j.Name, Queue: j.Queue, Attempts: j.Attempt,
 		MaxRetries: j.MaxRetries, WorkerID: r.sh.Identity.ID, EnqueuedAt: j.EnqueuedAt,
 	}
+}
+
+// cancelRunning cancels every running handler (a forced shutdown). Handler
+// contexts do not derive from jobsCtx: a job registers its own cancel func in
+// inflight, which keeps 200 concurrent jobs off one parent context's lock. A
+// job added after the sweep sees jobsCtx ended and cancels itself.
+func (r *run) cancelRunning() {
+	r.stopJobs()
+	r.inflight.cancelAll(context.Canceled)
 }

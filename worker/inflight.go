@@ -63,6 +63,15 @@ func (f *inflight) len() int {
 	return len(f.jobs)
 }
 
+// cancelAll cancels the handler of every running job.
+func (f *inflight) cancelAll(cause error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.jobs {
+		r.cancel(cause)
+	}
+}
+
 // cancelJob cancels the handler of every running job with the given id.
 func (f *inflight) cancelJob(id string, cause error) bool {
 	f.mu.Lock()

@@ -56,7 +56,7 @@ func (r *run) process(m jetstream.Msg) (handedOff bool) {
 		}
 	}
 
-	hctx, cancel := context.WithCancelCause(r.jobsCtx)
+	hctx, cancel := context.WithCancelCause(r.jobsBase)
 	defer cancel(nil)
 	if job.Timeout > 0 {
 		var cancelT context.CancelFunc
@@ -69,6 +69,9 @@ func (r *run) process(m jetstream.Msg) (handedOff bool) {
 	r.inflight.add(seq, &running{job: job, msg: m, started: started, touched: started, cancel: cancel, naks: naks})
 	if r.cancelled.has(job.ID) { // cancelled while its dependencies were checked
 		cancel(naq.ErrCancelled)
+	}
+	if r.jobsCtx.Err() != nil { // forced shutdown began before the add
+		cancel(context.Canceled)
 	}
 	value, traceback, herr := r.call(hctx, job)
 	hasRecord := r.inflight.remove(seq)

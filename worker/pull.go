@@ -31,7 +31,7 @@ type puller struct {
 	sub   *nats.Subscription
 
 	mu      sync.Mutex
-	reqs    map[uint64]*pullReq
+	reqs    []*pullReq // open requests, oldest first
 	next    uint64
 	idle    bool
 	closed  bool          // loop has finished: nothing more is handed over
@@ -40,6 +40,7 @@ type puller struct {
 }
 
 type pullReq struct {
+	id       uint64
 	left     int // slots reserved and not yet filled
 	got      int
 	deadline time.Time
@@ -47,7 +48,7 @@ type pullReq struct {
 
 func newPuller(r *run, queue string) (*puller, error) {
 	p := &puller{
-		r: r, queue: queue, idle: true, reqs: map[uint64]*pullReq{}, wake: make(chan struct{}, 1),
+		r: r, queue: queue, idle: true, wake: make(chan struct{}, 1),
 		subj:  "$JS.API.CONSUMER.MSG.NEXT." + layout.JobsStream + "." + layout.ConsumerName(queue),
 		inbox: r.sh.Conn.NewInbox(),
 	}
@@ -165,7 +166,7 @@ func (p *puller) request(n int, expires time.Duration) error {
 	p.mu.Lock()
 	p.next++
 	id := p.next
-	p.reqs[id] = &pullReq{left: n, deadline: time.Now().Add(expires + 2*time.Second)}
+	p.reqs = append(p.reqs, &pullReq{id: id, left: n, deadline: time.Now().Add(expires + 2*time.Second)})
 	p.mu.Unlock()
 	body, _ := json.Marshal(struct {
 		Batch   int   `json:"batch"`
@@ -173,7 +174,7 @@ func (p *puller) request(n int, expires time.Duration) error {
 	}{n, int64(expires)})
 	if err := p.r.sh.Conn.PublishRequest(p.subj, p.inbox+"."+strconv.FormatUint(id, 10), body); err != nil {
 		p.mu.Lock()
-		delete(p.reqs, id)
+		p.drop(id)
 		p.mu.Unlock()
 		return err
 	}
@@ -199,9 +200,11 @@ func (r *run) route(m *nats.Msg) (jetstream.Msg, bool) {
 // stream's subject, not the request's, so it is counted against the oldest
 // open request: the server fills a client's waiting requests in order.
 func (p *puller) onMsg(m *nats.Msg) (jetstream.Msg, bool) {
-	if status := m.Header.Get("Status"); status != "" && len(m.Data) == 0 {
-		p.ended(m, status)
-		return nil, false
+	if len(m.Data) == 0 { // a job has a body; a status has none
+		if status := m.Header.Get("Status"); status != "" {
+			p.ended(m, status)
+			return nil, false
+		}
 	}
 	msg := &pulledMsg{m: m, nc: p.r.sh.Conn}
 	p.mu.Lock()
@@ -210,14 +213,14 @@ func (p *puller) onMsg(m *nats.Msg) (jetstream.Msg, bool) {
 		_ = msg.Nak()
 		return nil, false
 	}
-	id, ok := p.oldest()
+	ok := len(p.reqs) > 0
 	wake := p.idle // a quiet queue came alive: ask for more
 	if ok {
-		req := p.reqs[id]
+		req := p.reqs[0]
 		req.left--
 		req.got++
 		if req.left == 0 {
-			delete(p.reqs, id)
+			p.reqs = p.reqs[1:]
 			wake = true // room for another request
 		}
 		p.idle = false
@@ -238,17 +241,15 @@ func (p *puller) onMsg(m *nats.Msg) (jetstream.Msg, bool) {
 	return msg, true
 }
 
-// oldest returns the open request with jobs still to come that was sent
-// first. Lock held.
-func (p *puller) oldest() (uint64, bool) {
-	var best uint64
-	found := false
-	for id := range p.reqs {
-		if !found || id < best {
-			best, found = id, true
+// drop forgets request id and returns it (nil if unknown). Lock held.
+func (p *puller) drop(id uint64) *pullReq {
+	for i, req := range p.reqs {
+		if req.id == id {
+			p.reqs = append(p.reqs[:i], p.reqs[i+1:]...)
+			return req
 		}
 	}
-	return best, found
+	return nil
 }
 
 // ended handles a status that ends request id: 404/408 when it expired or
@@ -260,9 +261,9 @@ func (p *puller) ended(m *nats.Msg, status string) {
 	id, _ := strconv.ParseUint(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:], 10, 64)
 	desc := m.Header.Get("Description")
 	p.mu.Lock()
-	req, ok := p.reqs[id]
+	req := p.drop(id)
+	ok := req != nil
 	if ok {
-		delete(p.reqs, id)
 		p.idle = req.got == 0
 		if status != "404" && status != "408" && req.got == 0 {
 			p.trouble = strings.TrimSpace(status + " " + desc)
@@ -281,12 +282,16 @@ func (p *puller) expire() {
 	now := time.Now()
 	p.mu.Lock()
 	freed := 0
-	for id, req := range p.reqs {
+	kept := p.reqs[:0]
+	for _, req := range p.reqs {
 		if now.After(req.deadline) {
 			freed += req.left
-			delete(p.reqs, id)
+		} else {
+			kept = append(kept, req)
 		}
 	}
+	clear(p.reqs[len(kept):])
+	p.reqs = kept
 	p.mu.Unlock()
 	p.r.release(freed)
 }
@@ -294,10 +299,10 @@ func (p *puller) expire() {
 func (p *puller) expireAll() {
 	p.mu.Lock()
 	freed := 0
-	for id, req := range p.reqs {
+	for _, req := range p.reqs {
 		freed += req.left
-		delete(p.reqs, id)
 	}
+	p.reqs = nil
 	p.mu.Unlock()
 	p.r.release(freed)
 }

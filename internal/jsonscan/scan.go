@@ -249,6 +249,10 @@ func (s *Scanner) keyBytes() ([]byte, error) {
 	return []byte(out), nil
 }
 
+// StringBytes consumes a string value and returns its text, valid only while
+// the input is; it allocates only for a string with escapes.
+func (s *Scanner) StringBytes() ([]byte, error) { return s.keyBytes() }
+
 // String consumes a string value.
 func (s *Scanner) String() (string, error) {
 	start := s.i
