@@ -20,7 +20,7 @@ type wireJob struct {
 	Args          []json.RawMessage
 	Kwargs        map[string]json.RawMessage
 	MaxRetries    opt[int]
-	RetryDelay    []float64   // retry_delay as a list
+	RetryDelay    []float64    // retry_delay as a list
 	RetryDelayOne opt[float64] // retry_delay as one number, the usual form
 	RetryStrategy opt[string]
 	RetryOn       []string
