@@ -3,6 +3,7 @@ package naq
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -228,6 +229,9 @@ func (c *Client) Status(ctx context.Context, id string) (*JobStatus, error) {
 		return nil, err
 	}
 	rec, recErr := c.statusRecord(ctx, id)
+	if r == nil && errors.Is(recErr, ErrJobNotFound) {
+		rec, recErr = c.delayedStatus(ctx, id)
+	}
 	if r == nil {
 		if recErr == nil && rec.State == StateScheduled && !rec.NextAttemptAt.After(time.Now()) {
 			rec.State = StatePending // its time came: it waits in its queue
@@ -263,7 +267,11 @@ func (c *Client) Result(ctx context.Context, id string) (*Result, error) {
 	if err != nil || r != nil {
 		return r, err
 	}
-	if _, err := c.statusRecord(ctx, id); err != nil {
+	if _, err := c.statusRecord(ctx, id); errors.Is(err, ErrJobNotFound) {
+		if _, err := c.delayedStatus(ctx, id); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
 		return nil, err
 	}
 	return nil, fmt.Errorf("%w: %s", ErrResultNotReady, id)

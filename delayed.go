@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -88,6 +89,37 @@ func (c *Client) ListDelayed(ctx context.Context, limit int) ([]DelayedJob, erro
 		out = append(out, DelayedJob{Job: j, RunAt: runAt, Seq: m.Sequence})
 	}
 	return out, nil
+}
+
+// delayedStatus describes a job that waits on the server for its time (a
+// delayed job, or a retry or snooze of an hour or more) from its schedule: its
+// status record may expire during a long wait. ErrJobNotFound if it has none.
+func (c *Client) delayedStatus(ctx context.Context, id string) (*JobStatus, error) {
+	s, err := c.js.Stream(ctx, layout.JobsStream)
+	if err != nil {
+		return nil, fmt.Errorf("naq: status of job %s: %w", id, err)
+	}
+	m, err := s.GetLastMsgForSubject(ctx, layout.DelayedSubject(id))
+	if layout.IsNotFound(err) {
+		return nil, fmt.Errorf("%w: %s", ErrJobNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("naq: status of job %s: %w", id, err)
+	}
+	j, err := DecodeJob(m.Data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrJobNotFound, id)
+	}
+	runAt, _ := time.Parse(time.RFC3339Nano, strings.TrimPrefix(m.Header.Get(jetstream.ScheduleHeader), "@at "))
+	st := &JobStatus{
+		JobID: id, State: StateScheduled, Name: j.Name, Queue: j.Queue, MaxRetries: j.MaxRetries,
+		EnqueuedAt: j.EnqueuedAt, NextAttemptAt: runAt, UpdatedAt: m.Time.UTC(),
+	}
+	if a, err := strconv.Atoi(m.Header.Get(layout.AttemptsHeader)); err == nil {
+		st.State, st.Attempts = StateRetrying, a
+		st.Naks, _ = strconv.Atoi(m.Header.Get(layout.NaksHeader))
+	}
+	return st, nil
 }
 
 // cancelDelayed removes a delayed job's schedule; it reports whether there

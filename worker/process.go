@@ -40,9 +40,13 @@ func (r *run) process(m jetstream.Msg) (handedOff bool) {
 	ioCtx := r.ioCtx
 	job.Attempt = 1
 	naks := 0
-	if md.NumDelivered > 1 {
+	attempts, baseNaks, resumed := resumedCounts(m)
+	if resumed { // back from a long wait
+		job.Attempt, naks = attempts+1, baseNaks
+	}
+	if md.NumDelivered > 1 || resumed {
 		var handled bool
-		if naks, handled, handedOff = r.redelivered(ioCtx, job, m, md); handled {
+		if naks, handled, handedOff = r.redelivered(ioCtx, job, m, md, baseNaks); handled {
 			return handedOff
 		}
 	}
@@ -187,6 +191,9 @@ func (r *run) later(ctx context.Context, job *naq.Job, m jetstream.Msg, delay ti
 		r.sh.Logger.Warn("status write failed; the job returns after the ack wait", "job", job.ID, "err", err)
 		return
 	}
+	if delay >= LongWait && r.waitLong(ctx, job, m, delay, attempts, naks+1) {
+		return
+	}
 	if err := m.NakWithDelay(delay); err != nil {
 		r.sh.Logger.Warn("nak failed; the job returns after the ack wait", "job", job.ID, "err", err)
 	}
@@ -290,13 +297,15 @@ func (r *run) malformed(m jetstream.Msg, decodeErr error) {
 	r.failedCount.Add(1)
 }
 
-// redelivered handles a message delivered before. It numbers the attempt from
-// the job's status record, so snoozes, dependency waits and lost acks do not
-// use up retries. It acknowledges a job whose result is already stored (its
-// ack was lost), and fails as poison a job that keeps coming back without any
-// worker answering for it (a job that kills its worker). handled reports that
-// the message needs nothing more.
-func (r *run) redelivered(ctx context.Context, job *naq.Job, m jetstream.Msg, md *jetstream.MsgMetadata) (naks int, handled, handedOff bool) {
+// redelivered handles a message delivered before, or back from a long wait.
+// It numbers the attempt from the job's status record (or, once that has
+// expired, from the long wait's counts), so snoozes, dependency waits and lost
+// acks do not use up retries. It acknowledges a job whose result is already
+// stored (its ack was lost), and fails as poison a job that keeps coming back
+// without any worker answering for it (a job that kills its worker).
+// baseNaks are the put-backs counted before this message. handled reports
+// that the message needs nothing more.
+func (r *run) redelivered(ctx context.Context, job *naq.Job, m jetstream.Msg, md *jetstream.MsgMetadata, baseNaks int) (naks int, handled, handedOff bool) {
 	if res, err := r.jobs.Result(ctx, job.ID); err == nil && res != nil && res.Status.Terminal() {
 		_ = m.Ack()
 		return 0, true, false
@@ -307,10 +316,11 @@ func (r *run) redelivered(ctx context.Context, job *naq.Job, m jetstream.Msg, md
 		_ = m.NakWithDelay(time.Second)
 		return 0, true, false
 	}
+	naks = baseNaks
 	if st != nil {
-		job.Attempt, naks = st.Attempts+1, st.Naks
+		job.Attempt, naks = max(job.Attempt, st.Attempts+1), max(naks, st.Naks)
 	}
-	lost := int(md.NumDelivered) - 1 - naks
+	lost := int(md.NumDelivered) - 1 - (naks - baseNaks)
 	if lost >= r.sh.Config.MaxLostDeliveries {
 		job.Attempt = max(job.Attempt, 1+lost)
 		r.failNow(ctx, job, m, md, KindPoison, fmt.Sprintf(

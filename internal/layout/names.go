@@ -27,6 +27,15 @@ const (
 	DefaultQueue        = "naq_default_queue"
 )
 
+// Headers a worker puts on a job it hands to the server to return later (a
+// retry or snooze of an hour or more, through a schedule on
+// naq.delayed.<id>): the attempts used so far and the deliberate put-backs,
+// which the status record would otherwise hold past its expiry.
+const (
+	AttemptsHeader = "Naq-Attempts"
+	NaksHeader     = "Naq-Naks"
+)
+
 // Defaults shared by producers and workers.
 const (
 	DefaultResultTTL = 7 * 24 * time.Hour
