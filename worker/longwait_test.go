@@ -102,3 +102,41 @@ func TestLongRetryWaitsOnTheServerWithItsAttemptCount(t *testing.T) {
 		t.Errorf("handler saw attempts %v, want [1 2]", attempts)
 	}
 }
+
+// Cancel reaches a job waiting out a long snooze: its schedule goes, its
+// result says cancelled.
+func TestCancelRemovesALongSnooze(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	e.startWorker(t, func(w *worker.Worker) {
+		w.HandleFunc("later", func(context.Context, *naq.Job) (any, error) {
+			return nil, worker.Snooze(3 * time.Hour)
+		})
+	})
+	job, err := e.client.Enqueue(ctx, "later", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(e.nc)
+	jobs, err := js.Stream(ctx, "naq_jobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the snooze's schedule", func() bool {
+		_, err := jobs.GetLastMsgForSubject(ctx, "naq.delayed."+job.ID)
+		return err == nil
+	})
+	st, err := e.client.Status(ctx, job.ID)
+	if err != nil || st.State != naq.StateRetrying || st.Attempts != 0 {
+		t.Fatalf("status = %+v, %v; want retrying with no attempt used", st, err)
+	}
+	if err := e.client.Cancel(ctx, job.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jobs.GetLastMsgForSubject(ctx, "naq.delayed."+job.ID); err == nil {
+		t.Error("the schedule is still there after Cancel")
+	}
+	if res := e.wait(t, job.ID); res.Status != naq.StateCancelled {
+		t.Errorf("result %s, want cancelled", res.Status)
+	}
+}
