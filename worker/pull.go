@@ -17,6 +17,11 @@ import (
 // maxOpenPulls bounds the pull requests one queue keeps open at once.
 const maxOpenPulls = 4
 
+// sharedPollWait bounds the pull requests of a worker with fewer slots than
+// queues: its queues take turns holding the slots instead of an idle one
+// keeping its slot a whole PollWait while a job waits on another.
+const sharedPollWait = 250 * time.Millisecond
+
 // puller keeps pull requests open for one queue's durable consumer, each
 // asking for exactly as many jobs as it holds free slots for, so the worker
 // never holds more jobs than it can run. Requests are pipelined: a new one
@@ -72,6 +77,9 @@ func (p *puller) signal() {
 func (p *puller) loop() {
 	r := p.r
 	expires := min(r.sh.Config.PollWait, 5*time.Second)
+	if r.sh.Config.Concurrency < len(r.sh.Config.Queues) {
+		expires = min(expires, sharedPollWait)
+	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	backoff := time.Duration(0)

@@ -9,11 +9,18 @@ import (
 // and are woken only once enough are free for the smallest batch one of them
 // waits for, not on every job that finishes: a wakeup per job costs more than
 // the job's own bookkeeping.
+//
+// A puller with no slot at all waits its turn: freed slots go first to such
+// pullers, in the order they came. Without turns, when a worker has fewer
+// slots than queues, whichever queue's puller happened to run first would
+// take back the slot it had just given up, and another queue could wait
+// indefinitely.
 type slots struct {
 	mu    sync.Mutex
 	free  int
-	need  int           // fewest free slots a waiting puller wants; 0: none waits
-	ready chan struct{} // closed (and replaced) once need slots are free
+	need  int             // fewest free slots a waiting puller wants; 0: none waits
+	ready chan struct{}   // closed (and replaced) once need slots are free
+	turns []chan struct{} // pullers waiting for a first slot, oldest first; closed when handed one
 }
 
 func newSlots(n int) *slots { return &slots{free: n, ready: make(chan struct{})} }
@@ -35,6 +42,36 @@ func (s *slots) take(want int) (int, <-chan struct{}) {
 	return n, s.ready
 }
 
+// first takes one slot, waiting its turn behind pullers that wait for one
+// already; false if done closes first.
+func (s *slots) first(done <-chan struct{}) bool {
+	s.mu.Lock()
+	if s.free > 0 && len(s.turns) == 0 {
+		s.free--
+		s.mu.Unlock()
+		return true
+	}
+	turn := make(chan struct{})
+	s.turns = append(s.turns, turn)
+	s.mu.Unlock()
+	select {
+	case <-turn:
+		return true
+	case <-done:
+	}
+	s.mu.Lock()
+	for i, t := range s.turns {
+		if t == turn {
+			s.turns = append(s.turns[:i], s.turns[i+1:]...)
+			s.mu.Unlock()
+			return false
+		}
+	}
+	s.mu.Unlock()
+	s.release(1) // handed a slot as it gave up
+	return false
+}
+
 func (s *slots) release(n int) {
 	if n <= 0 {
 		return
@@ -42,34 +79,34 @@ func (s *slots) release(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.free += n
+	for s.free > 0 && len(s.turns) > 0 {
+		close(s.turns[0])
+		s.turns, s.free = s.turns[1:], s.free-1
+	}
 	if s.need > 0 && s.free >= s.need {
 		close(s.ready)
 		s.ready, s.need = make(chan struct{}), 0
 	}
 }
 
-// acquire waits for at least one free slot and takes every free one; when
-// want is more than one it waits up to a millisecond for that many.
+// acquire waits for a first slot (in turn, see slots) and takes every free
+// one besides; when want is more than one it waits up to a millisecond for that many.
 func (r *run) acquire(want int) (int, bool) {
-	n := 0
+	if !r.slots.first(r.fetchCtx.Done()) {
+		return 0, false
+	}
+	got, _ := r.slots.take(0)
+	n := 1 + got
 	var deadline <-chan time.Time
-	for {
-		// Wake on the first free slot, then on the batch or the deadline.
-		need := 1
-		if n > 0 {
-			need = want - n
+	for n < want {
+		got, ready := r.slots.take(want - n)
+		if n += got; n >= want || ready == nil {
+			continue
 		}
-		got, ready := r.slots.take(need)
-		if n += got; n >= want {
-			return n, true
-		}
-		if n > 0 && deadline == nil {
+		if deadline == nil {
 			t := time.NewTimer(time.Millisecond)
 			defer t.Stop()
 			deadline = t.C
-		}
-		if ready == nil {
-			continue // enough for the first slot: now wait for the batch
 		}
 		select {
 		case <-ready:
@@ -81,6 +118,7 @@ func (r *run) acquire(want int) (int, bool) {
 			return 0, false
 		}
 	}
+	return n, true
 }
 
 func (r *run) release(n int) { r.slots.release(n) }

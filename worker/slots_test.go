@@ -55,3 +55,45 @@ func TestSlotsWakeWaitersAndKeepCount(t *testing.T) {
 		t.Fatal("acquire succeeded with no free slot after fetching stopped")
 	}
 }
+
+// Pullers with no slot get freed slots in the order they asked, ahead of one
+// that asks after them: the last holder cannot take its slot straight back.
+func TestSlotsServeStarvedPullersInTurn(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := &run{slots: newSlots(1), fetchCtx: ctx}
+	if n, ok := r.acquire(1); !ok || n != 1 {
+		t.Fatalf("acquire = %d, %v", n, ok)
+	}
+	served := make(chan string, 3)
+	for _, name := range []string{"a", "b"} {
+		go func() {
+			if _, ok := r.acquire(1); ok {
+				served <- name
+			}
+		}()
+		time.Sleep(20 * time.Millisecond) // a asks first, then b
+	}
+	r.release(1)
+	go func() { // the holder asks again at once
+		if _, ok := r.acquire(1); ok {
+			served <- "holder"
+		}
+	}()
+	time.Sleep(20 * time.Millisecond)
+	r.release(1)
+	time.Sleep(20 * time.Millisecond)
+	r.release(1)
+	var order []string
+	for range 3 {
+		select {
+		case s := <-served:
+			order = append(order, s)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("served %v, then nobody", order)
+		}
+	}
+	if order[0] != "a" || order[1] != "b" || order[2] != "holder" {
+		t.Errorf("served in order %v, want [a b holder]", order)
+	}
+}

@@ -80,3 +80,27 @@ func TestJobsArrivingWhileWorkersStopAreNotStranded(t *testing.T) {
 		t.Errorf("%d jobs ran for %d enqueued", ran.Load(), len(ids))
 	}
 }
+
+// A worker with fewer slots than queues: idle queues take turns holding the
+// slot, so a job on either queue starts well within one PollWait.
+func TestIdleQueuesShareTheOnlySlot(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	e.startWorker(t, func(w *worker.Worker) {
+		w.HandleFunc("tick", func(context.Context, *naq.Job) (any, error) { return nil, nil })
+	}, worker.WithQueues("qa", "qb", "qc"), worker.WithConcurrency(1), worker.WithPollWait(5*time.Second))
+	time.Sleep(300 * time.Millisecond) // every queue is idle, one holds the slot
+	for i := range 9 {
+		q := []string{"qa", "qb", "qc"}[i%3]
+		start := time.Now()
+		job, err := e.client.Enqueue(ctx, "tick", nil, naq.Queue(q))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.wait(t, job.ID)
+		if took := time.Since(start); took > 2500*time.Millisecond {
+			t.Errorf("job %d on %s took %s; a queue waited out another's 5 s pull", i, q, took)
+		}
+		time.Sleep(time.Duration(100*(i%4)) * time.Millisecond) // land at different points of the turns
+	}
+}
