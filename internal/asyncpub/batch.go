@@ -55,7 +55,12 @@ type fastBatch struct {
 	id      string
 	subject string // the last write's subject, where the commit goes
 	seq     uint64 // last sequence sent
-	writes  map[uint64]batchedWrite
+	// writes holds the writes from sequence base on; a settled one has no
+	// done. The server confirms writes in order, so the settled ones are cut
+	// off the front and a long batch keeps only what is unanswered.
+	writes []batchedWrite
+	base   uint64
+	live   int // unsettled writes
 }
 
 type batchedWrite struct {
@@ -109,7 +114,7 @@ func (w *BatchWriter) Write(ctx context.Context, msg *nats.Msg, done func(error)
 	b := w.open
 	if b == nil {
 		// Batch ids are per stream, shared by every writer: unique ones.
-		b = &fastBatch{id: nuid.Next(), writes: map[uint64]batchedWrite{}}
+		b = &fastBatch{id: nuid.Next(), base: 1}
 		w.open, w.batches[b.id] = b, b
 	}
 	b.seq++
@@ -119,14 +124,15 @@ func (w *BatchWriter) Write(ctx context.Context, msg *nats.Msg, done func(error)
 	}
 	msg.Reply = w.reply(b, op)
 	b.subject = msg.Subject
-	b.writes[b.seq] = batchedWrite{msg: msg, done: done, sent: now}
+	b.writes = append(b.writes, batchedWrite{msg: msg, done: done, sent: now})
+	b.live++
 	w.wrote = true
 	w.arm()
 	// Published under the lock: the server ends a batch at a gap in its
 	// sequence, so writes must reach it in order.
 	err := w.nc.PublishMsg(msg)
 	if err != nil {
-		delete(b.writes, b.seq)
+		b.writes, b.live = b.writes[:len(b.writes)-1], b.live-1
 		b.seq--
 	}
 	w.mu.Unlock()
@@ -213,13 +219,14 @@ func (w *BatchWriter) Sweep(timeout time.Duration) {
 	var late []func(error)
 	w.mu.Lock()
 	for id, b := range w.batches {
-		for s, bw := range b.writes {
-			if bw.sent.Before(cutoff) {
+		for i := range b.writes {
+			if bw := b.writes[i]; bw.done != nil && bw.sent.Before(cutoff) {
 				late = append(late, bw.done)
-				delete(b.writes, s)
+				b.settle(i)
 			}
 		}
-		if len(b.writes) == 0 && w.open != b {
+		b.trim()
+		if b.live == 0 && w.open != b {
 			delete(w.batches, id)
 		}
 	}
@@ -238,7 +245,7 @@ func (w *BatchWriter) Pending() int {
 	defer w.mu.Unlock()
 	n := 0
 	for _, b := range w.batches {
-		n += len(b.writes)
+		n += b.live
 	}
 	return n
 }
@@ -250,7 +257,7 @@ func (w *BatchWriter) Close() {
 	w.closed = true
 	var pending []func(error)
 	for _, b := range w.batches {
-		for _, bw := range b.writes {
+		for _, bw := range b.unsettled() {
 			pending = append(pending, bw.done)
 		}
 	}

@@ -66,10 +66,7 @@ func (w *BatchWriter) onReply(m *nats.Msg) {
 	case status == "" && a.Error == nil && a.Batch != "": // the commit's answer
 		w.end(b)
 		stored = b.take(stored, 1, a.Count)
-		for s, bw := range b.writes { // skipped after an error: write again
-			again = append(again, bw)
-			delete(b.writes, s)
-		}
+		again = append(again, b.unsettled()...) // skipped after an error: write again
 	case status == "" && a.Error == nil:
 		// A server that does not batch stored it as a plain write. It would
 		// store a commit too: no more batches.
@@ -83,10 +80,7 @@ func (w *BatchWriter) onReply(m *nats.Msg) {
 		// rather than when swept. A write may so be stored twice; naq's
 		// writes are idempotent (a result is put by key, a job carries its
 		// id).
-		for s, bw := range b.writes {
-			again = append(again, bw)
-			delete(b.writes, s)
-		}
+		again = append(again, b.unsettled()...)
 		w.end(b)
 		if a.Error.ErrorCode != errBatchUnknown {
 			w.plainUntil = time.Now().Add(refusedFor)
@@ -95,15 +89,16 @@ func (w *BatchWriter) onReply(m *nats.Msg) {
 		// This write alone was refused: it is written again plainly, and
 		// its answer decides. The gap it leaves ends the batch: committing
 		// now makes the server say at once what it stored before it.
-		if bw, ok := b.writes[seq]; ok {
-			again = append(again, bw)
-			delete(b.writes, seq)
+		if i, ok := b.index(seq); ok {
+			again = append(again, b.writes[i])
+			b.settle(i)
+			b.trim()
 		}
 		if w.open == b {
 			w.commit()
 		}
 	}
-	if len(b.writes) == 0 && w.open != b {
+	if b.live == 0 && w.open != b {
 		delete(w.batches, id)
 	}
 	w.plainOut += len(again)
@@ -135,24 +130,56 @@ func (w *BatchWriter) end(b *fastBatch) {
 	}
 }
 
-// take removes b's writes numbered from..to, adding their callbacks to dst.
+// take settles b's writes numbered from..to, adding their callbacks to dst.
 func (b *fastBatch) take(dst []func(error), from, to uint64) []func(error) {
-	if to-from >= uint64(len(b.writes)) { // cheaper to walk the map
-		for s, bw := range b.writes {
-			if s >= from && s <= to {
-				dst = append(dst, bw.done)
-				delete(b.writes, s)
-			}
+	for s := max(from, b.base); s <= to; s++ {
+		i, ok := b.index(s)
+		if !ok {
+			break // past the last write
 		}
-		return dst
-	}
-	for s := from; s <= to; s++ {
-		if bw, ok := b.writes[s]; ok {
-			dst = append(dst, bw.done)
-			delete(b.writes, s)
+		if b.writes[i].done != nil {
+			dst = append(dst, b.writes[i].done)
+			b.settle(i)
 		}
 	}
+	b.trim()
 	return dst
+}
+
+// index is the position in writes of write seq, if it is held.
+func (b *fastBatch) index(seq uint64) (int, bool) {
+	if seq < b.base || seq-b.base >= uint64(len(b.writes)) {
+		return 0, false
+	}
+	return int(seq - b.base), true
+}
+
+// settle marks writes[i] answered, letting go of its message.
+func (b *fastBatch) settle(i int) {
+	b.writes[i] = batchedWrite{}
+	b.live--
+}
+
+// trim cuts the settled writes off the front.
+func (b *fastBatch) trim() {
+	n := 0
+	for n < len(b.writes) && b.writes[n].done == nil {
+		n++
+	}
+	b.writes, b.base = b.writes[n:], b.base+uint64(n)
+}
+
+// unsettled settles every write still unanswered and returns them.
+func (b *fastBatch) unsettled() []batchedWrite {
+	var out []batchedWrite
+	for i := range b.writes {
+		if b.writes[i].done != nil {
+			out = append(out, b.writes[i])
+			b.settle(i)
+		}
+	}
+	b.trim()
+	return out
 }
 
 // parseReply reads the batch id and sequence from a reply subject.
