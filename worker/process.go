@@ -42,7 +42,7 @@ func (r *run) process(m jetstream.Msg) (handedOff bool) {
 	naks := 0
 	attempts, baseNaks, resumed := resumedCounts(m)
 	if resumed { // back from a long wait
-		job.Attempt, naks = attempts+1, baseNaks
+		job.Attempt = attempts + 1
 	}
 	if md.NumDelivered > 1 || resumed {
 		var handled bool

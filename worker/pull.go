@@ -72,8 +72,8 @@ func (p *puller) signal() {
 	}
 }
 
-// loop issues pull requests until fetching stops, then waits for the open
-// ones to end so no job is left delivered to nobody.
+// loop issues pull requests until fetching stops, then ends the open ones so
+// no job is left delivered to nobody.
 func (p *puller) loop() {
 	r := p.r
 	expires := min(r.sh.Config.PollWait, 5*time.Second)
