@@ -8,16 +8,23 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// stallCheck is how often the pool looks for deliveries queued behind busy
-// handlers, and so the longest a job waits for an idle goroutine to be woken.
-const stallCheck = time.Millisecond
+// The pool looks for deliveries queued behind busy handlers every
+// stallCheck while it finds some, and so a job in a stream waits at most
+// that long for an idle goroutine to be woken. Each look that finds none
+// doubles the wait, up to quietCheck: handlers that run long with nothing
+// queued behind them cost a few dozen wakeups a second, not a thousand.
+const (
+	stallCheck = time.Millisecond
+	quietCheck = 16 * time.Millisecond
+)
 
 // handlerPool runs deliveries on up to n goroutines without waking one for
 // each delivery. One idle goroutine waits on the delivery channel; the others
 // park apart. A goroutine that finishes a job takes the next queued one
 // itself, so a stream of short jobs runs on few goroutines. A monitor, running
 // only while jobs do, wakes parked goroutines for deliveries still queued
-// after stallCheck: jobs queued behind handlers that block start within it.
+// after stallCheck (quietCheck after a quiet spell): jobs queued behind
+// handlers that block start within it.
 // Waking a parked goroutine for every delivery cost about a tenth of a no-op
 // job's CPU.
 type handlerPool struct {
@@ -31,6 +38,7 @@ type handlerPool struct {
 	parked  atomic.Int32
 	busy    atomic.Int32 // goroutines running a job
 	idle    atomic.Bool  // the monitor waits for a kick
+	checks  atomic.Int64 // looks the monitor took, for tests
 	wg      sync.WaitGroup
 }
 
@@ -80,7 +88,7 @@ func (p *handlerPool) run() {
 }
 
 // monitor wakes parked goroutines for deliveries left queued, checking every
-// stallCheck while any job runs, and sleeping otherwise.
+// stallCheck to quietCheck while any job runs, and sleeping otherwise.
 func (p *handlerPool) monitor() {
 	defer p.wg.Done()
 	t := time.NewTicker(stallCheck)
@@ -93,18 +101,28 @@ func (p *handlerPool) monitor() {
 		case <-p.stop:
 			return
 		}
+		every := stallCheck
 		for running := true; running; {
 			select {
 			case <-t.C:
 			case <-p.stop:
 				return
 			}
+			p.checks.Add(1)
 			queued := len(p.work)
 			for n := min(queued, int(p.parked.Load())); n > 0; n-- {
 				select {
 				case p.wake <- struct{}{}:
 				default:
 				}
+			}
+			next := stallCheck
+			if queued == 0 {
+				next = min(2*every, quietCheck)
+			}
+			if next != every {
+				every = next
+				t.Reset(every)
 			}
 			if queued == 0 && p.busy.Load() == 0 {
 				t.Stop()

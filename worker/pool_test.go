@@ -104,3 +104,23 @@ func goroutineID() string {
 	}
 	return f[1]
 }
+
+// Long handlers with nothing queued behind them: the monitor looks less and
+// less often, not every millisecond.
+func TestHandlerPoolMonitorQuietensWhileLongJobsRun(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	work := make(chan *nats.Msg, 8)
+	release := make(chan struct{})
+	p := newHandlerPool(work, 4, func(*nats.Msg) { <-release })
+	work <- &nats.Msg{}
+	work <- &nats.Msg{}
+	time.Sleep(300 * time.Millisecond)
+	// At a fixed millisecond that is about 300 looks; backing off to 16 ms,
+	// under 30.
+	if n := p.checks.Load(); n > 60 {
+		t.Errorf("%d looks in 300 ms with two long jobs and nothing queued", n)
+	}
+	close(release)
+	close(work)
+	p.close()
+}
