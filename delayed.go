@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -46,11 +45,8 @@ func (c *Client) EnqueueJobAt(ctx context.Context, t time.Time, j *Job) error {
 		return err
 	}
 	runAt := t.UTC()
-	target := msg.Subject
+	layout.ScheduleAt(msg, runAt, msg.Subject)
 	msg.Subject = layout.DelayedSubject(j.ID)
-	// Nanosecond precision: the helper option would truncate to whole seconds.
-	msg.Header.Set(jetstream.ScheduleHeader, "@at "+runAt.Format(time.RFC3339Nano))
-	msg.Header.Set(jetstream.ScheduleTargetHeader, target)
 	st, _ := json.Marshal(&JobStatus{
 		JobID: j.ID, State: StateScheduled, Name: j.Name, Queue: j.Queue, MaxRetries: j.MaxRetries,
 		EnqueuedAt: j.EnqueuedAt, NextAttemptAt: runAt, UpdatedAt: time.Now().UTC(),
@@ -85,8 +81,7 @@ func (c *Client) ListDelayed(ctx context.Context, limit int) ([]DelayedJob, erro
 		if err != nil {
 			continue // not ours
 		}
-		runAt, _ := time.Parse(time.RFC3339Nano, strings.TrimPrefix(m.Header.Get(jetstream.ScheduleHeader), "@at "))
-		out = append(out, DelayedJob{Job: j, RunAt: runAt, Seq: m.Sequence})
+		out = append(out, DelayedJob{Job: j, RunAt: layout.ScheduledAt(m.Header), Seq: m.Sequence})
 	}
 	return out, nil
 }
@@ -110,7 +105,7 @@ func (c *Client) delayedStatus(ctx context.Context, id string) (*JobStatus, erro
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrJobNotFound, id)
 	}
-	runAt, _ := time.Parse(time.RFC3339Nano, strings.TrimPrefix(m.Header.Get(jetstream.ScheduleHeader), "@at "))
+	runAt := layout.ScheduledAt(m.Header)
 	st := &JobStatus{
 		JobID: id, State: StateScheduled, Name: j.Name, Queue: j.Queue, MaxRetries: j.MaxRetries,
 		EnqueuedAt: j.EnqueuedAt, NextAttemptAt: runAt, UpdatedAt: m.Time.UTC(),

@@ -32,11 +32,9 @@ func (r *run) waitLong(ctx context.Context, job *naq.Job, m jetstream.Msg, delay
 	if err != nil {
 		return false
 	}
-	runAt := time.Now().Add(delay).UTC()
 	msg := nats.NewMsg(layout.DelayedSubject(job.ID))
 	msg.Data = m.Data()
-	msg.Header.Set(jetstream.ScheduleHeader, "@at "+runAt.Format(time.RFC3339Nano))
-	msg.Header.Set(jetstream.ScheduleTargetHeader, m.Subject())
+	layout.ScheduleAt(msg, time.Now().Add(delay), m.Subject())
 	msg.Header.Set(layout.AttemptsHeader, strconv.Itoa(attempts))
 	msg.Header.Set(layout.NaksHeader, strconv.Itoa(naks))
 	// The same put-back written twice (a retried publish) is one schedule.
