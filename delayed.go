@@ -12,11 +12,15 @@ import (
 	"github.com/naqgo/naq/internal/layout"
 )
 
-// DelayedJob is a job waiting for its time on the server.
+// DelayedJob is a job waiting for its time on the server: a delayed job, or a
+// job a worker put back for a retry or snooze of an hour or more.
 type DelayedJob struct {
 	Job   *Job
 	RunAt time.Time
 	Seq   uint64
+	// Attempts is the number of attempts a put-back job has used (0 for a
+	// delayed job, which has not run yet).
+	Attempts int
 }
 
 // EnqueueAt stores a job that runs at t (converted to UTC). The server holds it
@@ -81,7 +85,8 @@ func (c *Client) ListDelayed(ctx context.Context, limit int) ([]DelayedJob, erro
 		if err != nil {
 			continue // not ours
 		}
-		out = append(out, DelayedJob{Job: j, RunAt: layout.ScheduledAt(m.Header), Seq: m.Sequence})
+		attempts, _ := strconv.Atoi(m.Header.Get(layout.AttemptsHeader))
+		out = append(out, DelayedJob{Job: j, RunAt: layout.ScheduledAt(m.Header), Seq: m.Sequence, Attempts: attempts})
 	}
 	return out, nil
 }

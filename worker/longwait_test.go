@@ -56,6 +56,10 @@ func TestLongRetryWaitsOnTheServerWithItsAttemptCount(t *testing.T) {
 	if err != nil || runAt.Before(time.Now().Add(119*time.Minute)) {
 		t.Errorf("schedule %q: want about two hours from now (%v)", sched.Header.Get("Nats-Schedule"), err)
 	}
+	delayed, err := e.client.ListDelayed(ctx, 0)
+	if err != nil || len(delayed) != 1 || delayed[0].Job.ID != job.ID || delayed[0].Attempts != 1 {
+		t.Errorf("ListDelayed = %+v, %v; want the job with 1 attempt used", delayed, err)
+	}
 	waitFor(t, "the delivery to be acknowledged", func() bool {
 		info, err := jobs.Info(ctx, jetstream.WithSubjectFilter("naq.queue.>"))
 		return err == nil && len(info.State.Subjects) == 0

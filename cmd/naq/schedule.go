@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -237,7 +238,7 @@ func (a *app) scheduleDelayedCommand() *cobra.Command {
 	var limit int
 	cmd := &cobra.Command{
 		Use:   "delayed",
-		Short: "List delayed one-off jobs not yet due (EnqueueAt, EnqueueIn)",
+		Short: "List jobs waiting on the server for their time: delayed jobs (EnqueueAt, EnqueueIn), and retries or snoozes of an hour or more",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if limit < 0 {
@@ -254,25 +255,26 @@ func (a *app) scheduleDelayedCommand() *cobra.Command {
 					Queue    string                     `json:"queue"`
 					RunAt    time.Time                  `json:"run_at"`
 					Seq      uint64                     `json:"seq"`
+					Attempts int                        `json:"attempts"`
 					Args     []json.RawMessage          `json:"args"`
 					Kwargs   map[string]json.RawMessage `json:"kwargs"`
 				}
 				views := make([]delayedView, 0, len(list))
 				rows := make([][]string, 0, len(list))
 				for _, d := range list {
-					views = append(views, delayedView{d.Job.ID, d.Job.Name, d.Job.Queue, d.RunAt, d.Seq, d.Job.Args, d.Job.Kwargs})
+					views = append(views, delayedView{d.Job.ID, d.Job.Name, d.Job.Queue, d.RunAt, d.Seq, d.Attempts, d.Job.Args, d.Job.Kwargs})
 					in := "due"
 					if u := time.Until(d.RunAt); u > 0 {
 						in = "in " + u.Round(time.Second).String()
 					}
-					rows = append(rows, []string{d.Job.ID, d.Job.Name, d.Job.Queue, fmtTime(d.RunAt), in})
+					rows = append(rows, []string{d.Job.ID, d.Job.Name, d.Job.Queue, fmtTime(d.RunAt), in, strconv.Itoa(d.Attempts)})
 				}
 				return a.show(views, func() error {
 					if len(list) == 0 {
 						_, err := fmt.Fprintln(a.stdout, "no delayed jobs")
 						return err
 					}
-					return a.printTable([]string{"JOB ID", "FUNCTION", "QUEUE", "RUN AT", "DUE"}, rows)
+					return a.printTable([]string{"JOB ID", "FUNCTION", "QUEUE", "RUN AT", "DUE", "ATTEMPTS"}, rows)
 				})
 			})
 		},

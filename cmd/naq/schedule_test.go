@@ -172,7 +172,7 @@ func TestScheduleDelayed(t *testing.T) {
 	if len(list) != 1 {
 		t.Fatalf("delayed --json: %v", list)
 	}
-	opsHasKeys(t, "delayed job", list[0], "job_id", "function", "queue", "run_at", "seq", "args", "kwargs")
+	opsHasKeys(t, "delayed job", list[0], "job_id", "function", "queue", "run_at", "seq", "attempts", "args", "kwargs")
 	if list[0]["job_id"] != j.ID {
 		t.Errorf("delayed --json: %v", list[0])
 	}
