@@ -53,10 +53,18 @@ func (e *env) floorProcess(ctx context.Context) (run, error) {
 		}
 	}
 	<-e.js.PublishAsyncComplete()
+	const maxAckPending = 10000
 	c, err := e.raw.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable: rawDurable, FilterSubject: rawSubject, AckPolicy: jetstream.AckExplicitPolicy,
-		DeliverPolicy: jetstream.DeliverAllPolicy, AckWait: layout.DefaultAckWait, MaxAckPending: 10000, MaxDeliver: -1,
+		DeliverPolicy: jetstream.DeliverAllPolicy, AckWait: layout.DefaultAckWait, MaxAckPending: maxAckPending, MaxDeliver: -1,
 	})
+	if err != nil {
+		return run{}, err
+	}
+	// Room for a write per unacknowledged message: with the default 4,000,
+	// writes past it were refused and their messages put back, which once
+	// stalled a run for the 30 s of a pull request.
+	records, err := jetstream.New(e.js.Conn(), jetstream.WithPublishAsyncMaxPending(2*maxAckPending))
 	if err != nil {
 		return run{}, err
 	}
@@ -82,7 +90,7 @@ func (e *env) floorProcess(ctx context.Context) (run, error) {
 	cc, err := c.Consume(func(m jetstream.Msg) {
 		key := keys[i%n]
 		i++
-		f, err := e.js.PublishMsgAsync(&nats.Msg{Subject: key, Data: record})
+		f, err := records.PublishMsgAsync(&nats.Msg{Subject: key, Data: record})
 		if err != nil {
 			_ = m.Nak() // (too many writes pending) back at once, not after the ack wait
 			return
