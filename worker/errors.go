@@ -128,3 +128,31 @@ func (e *SnoozeError) Error() string { return fmt.Sprintf("snoozed for %s", e.De
 // Snooze returns an error that puts the job back for d; it does not use up a
 // retry.
 func Snooze(d time.Duration) error { return &SnoozeError{Delay: max(d, 0)} }
+
+// retryAfterError asks that a retry of the job wait at least after.
+type retryAfterError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+// RetryAfter wraps err so that a retry of the job waits at least d (a rate
+// limit's Retry-After, say) rather than only its retry delay. The attempt
+// counts, and the job's retry policy still decides whether there is a retry.
+func RetryAfter(d time.Duration, err error) error {
+	if err == nil {
+		err = errors.New("job failed (retry after a wait)")
+	}
+	return &retryAfterError{err: err, after: max(d, 0)}
+}
+
+// retryFloor is the least wait err asks of a retry; 0 when it asks none.
+func retryFloor(err error) time.Duration {
+	var ra *retryAfterError
+	if errors.As(err, &ra) {
+		return ra.after
+	}
+	return 0
+}

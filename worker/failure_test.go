@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -196,5 +197,46 @@ func TestSnoozeDoesNotUseRetries(t *testing.T) {
 	var attempt int
 	if err := e.wait(t, job.ID).Decode(&attempt); err != nil || attempt != 1 || calls.Load() != 4 {
 		t.Fatalf("attempt %d, calls %d, %v", attempt, calls.Load(), err)
+	}
+}
+
+// RetryAfter sets a floor under the retry's wait; the attempt counts and the
+// job's policy still decides whether there is a retry.
+func TestRetryAfterDelaysTheRetry(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	var mu sync.Mutex
+	at := map[string][]time.Time{}
+	e.startWorker(t, func(w *worker.Worker) {
+		w.HandleFunc("limited", func(ctx context.Context, j *naq.Job) (any, error) {
+			mu.Lock()
+			at[j.ID] = append(at[j.ID], time.Now())
+			mu.Unlock()
+			if j.Attempt == 1 {
+				return nil, worker.RetryAfter(1500*time.Millisecond, errors.New("rate limited"))
+			}
+			return "ok", nil
+		})
+	})
+	retried, err := e.client.Enqueue(ctx, "limited", nil, naq.MaxRetries(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	final, err := e.client.Enqueue(ctx, "limited", nil) // no retries: the floor grants none
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := e.wait(t, final.ID); res.Status != naq.StateFailed || res.Attempts != 1 {
+		t.Errorf("job without retries: %s after %d attempts, want failed after 1", res.Status, res.Attempts)
+	}
+	if res := e.wait(t, retried.ID); res.Status != naq.StateCompleted || res.Attempts != 2 {
+		t.Fatalf("%s after %d attempts, want completed after 2", res.Status, res.Attempts)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if runs := at[retried.ID]; len(runs) != 2 {
+		t.Fatalf("%d attempts ran, want 2", len(runs))
+	} else if gap := runs[1].Sub(runs[0]); gap < 1400*time.Millisecond {
+		t.Errorf("retried after %s; RetryAfter asked for 1.5 s", gap)
 	}
 }

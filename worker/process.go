@@ -99,7 +99,7 @@ func (r *run) process(m jetstream.Msg) (handedOff bool) {
 		r.later(ioCtx, job, m, snooze.Delay, job.Attempt-1, "", naks)
 		return false
 	case herr != nil && r.shouldRetry(job, herr):
-		r.later(ioCtx, job, m, r.retryDelay(job), job.Attempt, herr.Error(), naks)
+		r.later(ioCtx, job, m, max(r.retryDelay(job), retryFloor(herr)), job.Attempt, herr.Error(), naks)
 		return false
 	}
 	res := &naq.Result{

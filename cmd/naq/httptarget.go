@@ -59,8 +59,9 @@ func newHTTPTarget(url string, timeout time.Duration, conns int, maxResult int) 
 }
 
 // ProcessJob delivers job: 2xx completes it with the body as its result, 5xx,
-// timeouts and connection errors are retried by the job's policy, any other
-// status fails it without retry.
+// 408, 425, 429, timeouts and connection errors are retried by the job's
+// policy (no sooner than a Retry-After asks), any other status fails it
+// without retry.
 func (h *httpTarget) ProcessJob(ctx context.Context, job *naq.Job) (any, error) {
 	body, err := job.Encode()
 	if err != nil {
@@ -106,10 +107,46 @@ func (h *httpTarget) ProcessJob(ctx context.Context, job *naq.Job) (any, error) 
 		return value, nil
 	}
 	herr := &worker.Error{Kind: fmt.Sprintf("http:%dxx", code/100), Err: fmt.Errorf("POST %s: %s%s", h.url, resp.Status, bodySnippet(data))}
-	if code >= 500 {
-		return nil, herr
+	if !retryable(code) {
+		return nil, worker.SkipRetry(herr)
 	}
-	return nil, worker.SkipRetry(herr)
+	if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		return nil, worker.RetryAfter(d, herr)
+	}
+	return nil, herr
+}
+
+// retryable reports whether a failed answer may succeed later: a server error,
+// or a 4xx that says "not now" (request timeout, too early, too many
+// requests) rather than "never".
+func retryable(code int) bool {
+	switch code {
+	case http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests:
+		return true
+	}
+	return code >= 500
+}
+
+// maxRetryAfter bounds the wait a Retry-After header can ask for.
+const maxRetryAfter = 7 * 24 * time.Hour
+
+// retryAfter reads a Retry-After header: a number of seconds or an HTTP date.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		return time.Duration(min(secs, int64(maxRetryAfter/time.Second))) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return min(max(t.Sub(now), 0), maxRetryAfter), true
 }
 
 // transportError classifies a failed request. The job's own end (its

@@ -37,6 +37,8 @@ X-Naq-Queue and X-Naq-Function. The answer decides what happens to the job:
   2xx                     completed; the body is the result (JSON as it is,
                           other text as a JSON string, an empty body as null)
   5xx                     an error: retried by the job's retry policy (kind http:5xx)
+  408, 425, 429           retried the same way (kind http:4xx); a Retry-After
+                          header (seconds or a date) delays the retry to it
   no answer in time       retried by the job's policy (kind http:timeout)
   connection error        retried by the job's policy (kind http:connection)
   any other status (4xx)  failed at once, without retry (kind http:4xx)

@@ -92,11 +92,12 @@ type recordedRequest struct {
 	header http.Header
 	job    *naq.Job
 	err    error
+	at     time.Time
 }
 
 func (l *requestLog) add(r *http.Request) recordedRequest {
 	body, err := io.ReadAll(r.Body)
-	rec := recordedRequest{header: r.Header.Clone(), err: err}
+	rec := recordedRequest{header: r.Header.Clone(), err: err, at: time.Now()}
 	if err == nil {
 		rec.job, rec.err = naq.DecodeJob(body)
 	}
@@ -311,4 +312,61 @@ func jobTestCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// 429 says "not now": the job is retried, no sooner than Retry-After asks,
+// although its own retry delay is zero.
+func TestWorkerHTTP429RetriesAfterRetryAfter(t *testing.T) {
+	url, c := jobTestServer(t)
+	var log requestLog
+	ep := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := log.add(r)
+		if rec.header.Get("X-Naq-Attempt") == "1" {
+			w.Header().Set("Retry-After", "2")
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+			return
+		}
+		io.WriteString(w, `"done"`)
+	}))
+	t.Cleanup(ep.Close)
+	startHTTPWorker(t, url, "--target", ep.URL)
+
+	j, err := c.Enqueue(jobTestCtx(t), "send", nil, naq.MaxRetries(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := awaitJobResult(t, c, j.ID)
+	if res.Status != naq.StateCompleted || res.Attempts != 2 {
+		t.Fatalf("status %s after %d attempts (error %v); want completed after 2", res.Status, res.Attempts, res.Err())
+	}
+	reqs := log.forJob(j.ID)
+	if len(reqs) != 2 {
+		t.Fatalf("%d requests, want 2", len(reqs))
+	}
+	if gap := reqs[1].at.Sub(reqs[0].at); gap < 1900*time.Millisecond {
+		t.Errorf("retried %s after the 429; Retry-After asked for 2 s", gap)
+	}
+}
+
+func TestRetryAfterHeader(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"120", 2 * time.Minute, true},
+		{" 0 ", 0, true},
+		{"Fri, 27 Nov 2026 12:00:30 GMT", 30 * time.Second, true},
+		{"Fri, 27 Nov 2026 11:00:00 GMT", 0, true}, // in the past: at once
+		{"99999999999", 7 * 24 * time.Hour, true},  // capped
+		{"-5", 0, false},
+		{"soon", 0, false},
+		{"", 0, false},
+	} {
+		got, ok := retryAfter(tc.in, now)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("retryAfter(%q) = %s, %v; want %s, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
 }
