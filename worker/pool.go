@@ -128,8 +128,11 @@ func (p *handlerPool) monitor() {
 				t.Stop()
 				p.idle.Store(true)
 				// A job that started after the check above kicked no one:
-				// look again before sleeping.
-				running = p.busy.Load() > 0 && p.idle.CompareAndSwap(true, false)
+				// look again before sleeping, and keep looking if one did.
+				if running = p.busy.Load() > 0 && p.idle.CompareAndSwap(true, false); running {
+					every = stallCheck
+					t.Reset(every)
+				}
 			}
 		}
 	}
