@@ -40,6 +40,10 @@ type handlerPool struct {
 	idle    atomic.Bool  // the monitor waits for a kick
 	checks  atomic.Int64 // looks the monitor took, for tests
 	wg      sync.WaitGroup
+
+	// goingIdle, when set (by tests), runs as the monitor decides to sleep,
+	// between its last look and the mark that it sleeps.
+	goingIdle func()
 }
 
 func newHandlerPool(work <-chan *nats.Msg, n int, handle func(*nats.Msg)) *handlerPool {
@@ -126,6 +130,9 @@ func (p *handlerPool) monitor() {
 			}
 			if queued == 0 && p.busy.Load() == 0 {
 				t.Stop()
+				if p.goingIdle != nil {
+					p.goingIdle()
+				}
 				p.idle.Store(true)
 				// A job that started after the check above kicked no one:
 				// look again before sleeping, and keep looking if one did.

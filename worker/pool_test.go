@@ -124,3 +124,49 @@ func TestHandlerPoolMonitorQuietensWhileLongJobsRun(t *testing.T) {
 	close(work)
 	p.close()
 }
+
+// A job that starts just as the monitor goes to sleep keeps the monitor
+// awake and ticking: a job queued behind it still gets a goroutine.
+func TestHandlerPoolMonitorWakesForAJobStartedAsItSlept(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	work := make(chan *nats.Msg, 8)
+	release := make(chan struct{})
+	started := make(chan string, 8)
+	p := newHandlerPool(work, 4, func(m *nats.Msg) {
+		started <- m.Subject
+		if m.Subject != "quick" {
+			<-release
+		}
+	})
+	var once sync.Once
+	p.goingIdle = func() {
+		once.Do(func() {
+			// A long job starts in the window: after the monitor's last look,
+			// before it marks itself asleep, so the job kicks no one.
+			work <- &nats.Msg{Subject: "long"}
+			for p.busy.Load() == 0 {
+				time.Sleep(100 * time.Microsecond)
+			}
+		})
+	}
+	work <- &nats.Msg{Subject: "quick"} // wakes the monitor, which then goes idle
+	for _, want := range []string{"quick", "long"} {
+		select {
+		case got := <-started:
+			if got != want {
+				t.Fatalf("started %s, want %s", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s never started", want)
+		}
+	}
+	work <- &nats.Msg{Subject: "behind"} // nobody waits on the channel: the monitor must wake someone
+	select {
+	case <-started:
+	case <-time.After(time.Second):
+		t.Error("a job queued behind a running one waited: the monitor fell asleep")
+	}
+	close(release)
+	close(work)
+	p.close()
+}
