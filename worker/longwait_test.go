@@ -40,15 +40,7 @@ func TestLongRetryWaitsOnTheServerWithItsAttemptCount(t *testing.T) {
 	}
 
 	js, _ := jetstream.New(e.nc)
-	jobs, err := js.Stream(ctx, "naq_jobs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sched *jetstream.RawStreamMsg
-	waitFor(t, "the retry's schedule", func() bool {
-		sched, err = jobs.GetLastMsgForSubject(ctx, "naq.delayed."+job.ID)
-		return err == nil
-	})
+	jobs, sched := awaitSchedule(t, e, job.ID)
 	if got := sched.Header.Get("Naq-Attempts"); got != "1" {
 		t.Errorf("Naq-Attempts = %q, want 1", got)
 	}
@@ -121,15 +113,7 @@ func TestCancelRemovesALongSnooze(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	js, _ := jetstream.New(e.nc)
-	jobs, err := js.Stream(ctx, "naq_jobs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the snooze's schedule", func() bool {
-		_, err := jobs.GetLastMsgForSubject(ctx, "naq.delayed."+job.ID)
-		return err == nil
-	})
+	jobs, _ := awaitSchedule(t, e, job.ID)
 	st, err := e.client.Status(ctx, job.ID)
 	if err != nil || st.State != naq.StateRetrying || st.Attempts != 0 {
 		t.Fatalf("status = %+v, %v; want retrying with no attempt used", st, err)
@@ -143,4 +127,22 @@ func TestCancelRemovesALongSnooze(t *testing.T) {
 	if res := e.wait(t, job.ID); res.Status != naq.StateCancelled {
 		t.Errorf("result %s, want cancelled", res.Status)
 	}
+}
+
+// awaitSchedule waits for the server-side schedule of job id to appear in
+// naq_jobs and returns the stream and the schedule's message.
+func awaitSchedule(t *testing.T, e *env, id string) (jetstream.Stream, *jetstream.RawStreamMsg) {
+	t.Helper()
+	ctx := ctxT(t)
+	js, _ := jetstream.New(e.nc)
+	jobs, err := js.Stream(ctx, "naq_jobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sched *jetstream.RawStreamMsg
+	waitFor(t, "the job's schedule", func() bool {
+		sched, err = jobs.GetLastMsgForSubject(ctx, "naq.delayed."+id)
+		return err == nil
+	})
+	return jobs, sched
 }
