@@ -14,7 +14,8 @@ type Config struct {
 	// Queues to consume (default: naq_default_queue).
 	Queues []string
 	// Concurrency is how many jobs run at once (default 10). The worker never
-	// holds more unacknowledged jobs than it has free slots.
+	// holds a job it has not started without a free slot for it; a finished
+	// job whose result the server has yet to confirm holds none.
 	Concurrency int
 	// AckWait is how long the server waits for an answer before it redelivers a
 	// job (default 60 s). Running jobs are kept alive well within it.

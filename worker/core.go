@@ -195,7 +195,8 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 	}
 	// A fixed pool: goroutines (and their grown stacks) are reused across jobs.
 	r.pool = newHandlerPool(r.work, sh.Config.Concurrency, func(m *nats.Msg) {
-		if job, ok := r.route(m); ok && !r.process(job) {
+		if job, ok := r.route(m); ok {
+			r.process(job)
 			r.release(1)
 		}
 	})

@@ -23,19 +23,19 @@ const (
 // is unfinished (without using up a retry), or failed it (handing its slot to
 // finish) when a dependency failed, was cancelled, or never finished in time.
 // A failed job's dependents fail in turn, so a failure cascades down a chain.
-func (r *run) dependenciesMet(ctx context.Context, job *naq.Job, m jetstream.Msg, md *jetstream.MsgMetadata, naks int) (ready, handedOff bool) {
+func (r *run) dependenciesMet(ctx context.Context, job *naq.Job, m jetstream.Msg, md *jetstream.MsgMetadata, naks int) (ready bool) {
 	state, dep, err := r.jobs.CheckDependencies(ctx, job)
 	if err != nil {
 		r.sh.Logger.Warn("dependency check failed; retrying", "job", job.ID, "err", err)
 		_ = m.NakWithDelay(time.Second)
-		return false, false
+		return false
 	}
 	switch state {
 	case DepsReady:
-		return true, false
+		return true
 	case DepsFailed:
 		r.failNow(ctx, job, m, md, KindDependencyFailed, fmt.Sprintf("dependency %s failed or was cancelled", dep))
-		return false, true
+		return false
 	}
 	// A job without enqueue_time is dated by its message, which keeps its first
 	// store time across redeliveries.
@@ -46,7 +46,7 @@ func (r *run) dependenciesMet(ctx context.Context, job *naq.Job, m jetstream.Msg
 	if time.Since(since) > r.sh.Config.DependencyTimeout {
 		r.failNow(ctx, job, m, md, KindDependencyTimeout,
 			fmt.Sprintf("dependency %s did not complete within %s", dep, r.sh.Config.DependencyTimeout))
-		return false, true
+		return false
 	}
 	// Back off 250 ms, 500 ms, 1 s ... up to 30 s between checks: no spinning.
 	shift := min(int(md.NumDelivered)-1, 7)
@@ -55,10 +55,10 @@ func (r *run) dependenciesMet(ctx context.Context, job *naq.Job, m jetstream.Msg
 	st.Attempts, st.Error, st.NextAttemptAt, st.Naks = job.Attempt-1, "waiting for dependency "+dep, time.Now().UTC().Add(delay), naks+1
 	if err := r.jobs.SetStatus(ctx, st); err != nil {
 		r.sh.Logger.Warn("status write failed; the job returns after the ack wait", "job", job.ID, "err", err)
-		return false, false
+		return false
 	}
 	_ = m.NakWithDelay(delay)
-	return false, false
+	return false
 }
 
 // failNow fails job without running it.

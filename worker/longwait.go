@@ -61,7 +61,11 @@ func resumedCounts(m jetstream.Msg) (attempts, naks int, ok bool) {
 	if h == nil {
 		return 0, 0, false
 	}
-	a, err := strconv.Atoi(h.Get(layout.AttemptsHeader))
+	v := h.Get(layout.AttemptsHeader)
+	if v == "" { // every job but a resumed one: spare Atoi's error
+		return 0, 0, false
+	}
+	a, err := strconv.Atoi(v)
 	if err != nil || a < 0 {
 		return 0, 0, false
 	}

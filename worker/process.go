@@ -22,20 +22,21 @@ const ioTimeout = 30 * time.Second
 
 // process runs one delivered message to its end: decode, dependency check,
 // handler, then result (and failure record) stored before the ack, or a
-// delayed redelivery for a retry. It reports whether it handed the job's slot
-// over to finish, which releases it once the writes complete.
-func (r *run) process(m jetstream.Msg) (handedOff bool) {
+// delayed redelivery for a retry. The caller releases the job's slot when it
+// returns: by then the job is put back, or its writes are sent and its ack
+// waits only for their answer.
+func (r *run) process(m jetstream.Msg) {
 	log := r.sh.Logger
 	md, err := m.Metadata()
 	if err != nil {
 		log.Error("message without metadata; redelivering", "subject", m.Subject(), "err", err)
 		_ = m.NakWithDelay(time.Second)
-		return false
+		return
 	}
 	job, err := naq.DecodeJob(m.Data())
 	if err != nil {
 		r.malformed(m, err)
-		return false
+		return
 	}
 	ioCtx := r.ioCtx
 	job.Attempt = 1
@@ -46,17 +47,17 @@ func (r *run) process(m jetstream.Msg) (handedOff bool) {
 	}
 	if md.NumDelivered > 1 || resumed {
 		var handled bool
-		if naks, handled, handedOff = r.redelivered(ioCtx, job, m, md, baseNaks); handled {
-			return handedOff
+		if naks, handled = r.redelivered(ioCtx, job, m, md, baseNaks); handled {
+			return
 		}
 	}
 	if r.cancelled.has(job.ID) {
 		r.dropCancelled(ioCtx, job, m, md)
-		return true
+		return
 	}
 	if len(job.DependsOn) > 0 {
-		if ready, handedOff := r.dependenciesMet(ioCtx, job, m, md, naks); !ready {
-			return handedOff
+		if !r.dependenciesMet(ioCtx, job, m, md, naks) {
+			return
 		}
 	}
 
@@ -83,7 +84,7 @@ func (r *run) process(m jetstream.Msg) (handedOff bool) {
 	if herr != nil && r.jobsCtx.Err() != nil {
 		// Forced shutdown: put the job back at once, its attempt not counted.
 		r.later(ioCtx, job, m, 0, job.Attempt-1, "worker shut down while running it", naks)
-		return false
+		return
 	}
 	if cause := context.Cause(hctx); errors.Is(cause, naq.ErrCancelled) {
 		herr = SkipRetry(&Error{Kind: KindCancelled, Err: fmt.Errorf("job cancelled while running")})
@@ -97,10 +98,10 @@ func (r *run) process(m jetstream.Msg) (handedOff bool) {
 	switch snooze := asSnooze(herr); {
 	case snooze != nil:
 		r.later(ioCtx, job, m, snooze.Delay, job.Attempt-1, "", naks)
-		return false
+		return
 	case herr != nil && r.shouldRetry(job, herr):
 		r.later(ioCtx, job, m, max(r.retryDelay(job), retryFloor(herr)), job.Attempt, herr.Error(), naks)
-		return false
+		return
 	}
 	res := &naq.Result{
 		Status: naq.StateCompleted, JobID: job.ID, Name: job.Name, Queue: job.Queue, Attempts: job.Attempt,
@@ -123,7 +124,6 @@ func (r *run) process(m jetstream.Msg) (handedOff bool) {
 		}
 	}
 	r.finish(ioCtx, job, m, md, res, hasRecord || job.Attempt > 1)
-	return true
 }
 
 // asSnooze returns err's snooze request, if any. Its own function: the
@@ -201,8 +201,11 @@ func (r *run) later(ctx context.Context, job *naq.Job, m jetstream.Msg, delay ti
 
 // finish stores the result (and, for a failure, the failed-job record and a
 // terminal status) and acknowledges the job only once they are stored. The
-// writes complete asynchronously: finish takes over the job's slot, which is
-// released when the job is acknowledged (or put back after a failed write).
+// writes complete asynchronously, and a job that only waits for them to be
+// confirmed holds no slot (its handler is done), so a server slow to answer (a
+// replicated stream) does not idle the handlers. The writers' windows
+// (4 × Concurrency writes each) bound how many wait: a full window blocks the
+// handler goroutine in finish, which keeps its slot until the write is sent.
 func (r *run) finish(_ context.Context, job *naq.Job, m jetstream.Msg, md *jetstream.MsgMetadata, res *naq.Result, writeStatus bool) {
 	// Most jobs write only their result: the others go in extra.
 	var extra [2]*nats.Msg
@@ -264,7 +267,6 @@ func (f *finishing) done(err error) {
 	}
 	r := f.r
 	defer r.writes.Done()
-	defer r.release(1)
 	r.jobs.releaseBuf(f.buf)
 	if werr != nil {
 		r.sh.Logger.Error("could not store the job's result; it will run again", "job", f.job.ID, "err", werr)
@@ -305,16 +307,16 @@ func (r *run) malformed(m jetstream.Msg, decodeErr error) {
 // without any worker answering for it (a job that kills its worker).
 // baseNaks are the put-backs counted before this message. handled reports
 // that the message needs nothing more.
-func (r *run) redelivered(ctx context.Context, job *naq.Job, m jetstream.Msg, md *jetstream.MsgMetadata, baseNaks int) (naks int, handled, handedOff bool) {
+func (r *run) redelivered(ctx context.Context, job *naq.Job, m jetstream.Msg, md *jetstream.MsgMetadata, baseNaks int) (naks int, handled bool) {
 	if res, err := r.jobs.Result(ctx, job.ID); err == nil && res != nil && res.Status.Terminal() {
 		_ = m.Ack()
-		return 0, true, false
+		return 0, true
 	}
 	st, err := r.jobs.Status(ctx, job.ID)
 	if err != nil {
 		r.sh.Logger.Warn("status read failed; retrying", "job", job.ID, "err", err)
 		_ = m.NakWithDelay(time.Second)
-		return 0, true, false
+		return 0, true
 	}
 	naks = baseNaks
 	if st != nil {
@@ -325,9 +327,9 @@ func (r *run) redelivered(ctx context.Context, job *naq.Job, m jetstream.Msg, md
 		job.Attempt = max(job.Attempt, 1+lost)
 		r.failNow(ctx, job, m, md, KindPoison, fmt.Sprintf(
 			"delivered %d times without an answer: the worker running it died or lost its connection each time", md.NumDelivered))
-		return naks, true, true
+		return naks, true
 	}
-	return naks, false, false
+	return naks, false
 }
 
 // retryDelay is the wait before the job's next attempt, with jitter when

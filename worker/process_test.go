@@ -6,8 +6,12 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/testutil"
 	"github.com/naqgo/naq/worker"
 )
 
@@ -133,5 +137,66 @@ func TestResultThatDoesNotMarshalFails(t *testing.T) {
 	res := e.wait(t, job.ID)
 	if res.Status != naq.StateFailed || !strings.Contains(*res.Error, "does not marshal") || res.Attempts != 1 {
 		t.Fatalf("result %+v", res)
+	}
+}
+
+// A job whose handler is done but whose result the server has not yet
+// confirmed holds no slot: with one slot, the next job starts while the first
+// one's result write is still unanswered, and both complete once it is.
+func TestJobWaitingForItsResultWriteHoldsNoSlot(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	started := make(chan string, 2)
+	e.startWorker(t, func(w *worker.Worker) {
+		w.HandleFunc("tasks:quick", func(_ context.Context, j *naq.Job) (any, error) {
+			started <- j.ID
+			return "done", nil
+		})
+	}, worker.WithConcurrency(1))
+
+	// Take the results bucket away and hold its writes unanswered: a
+	// subscriber on its subjects that does not reply.
+	if err := e.client.JetStream().DeleteKeyValue(ctx, "naq_results"); err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan *nats.Msg, 64)
+	sink, err := e.nc.ChanSubscribe("$KV.naq_results.>", held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for range 2 {
+		j, err := e.client.Enqueue(ctx, "tasks:quick", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, j.ID)
+	}
+	for i := range 2 {
+		select {
+		case <-started:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of 2 jobs started within 10 s: the first job's unanswered result write held the only slot", i)
+		}
+	}
+
+	// Bring the bucket back and pass the held writes on to it: the server
+	// answers them, and the jobs are acknowledged.
+	if err := sink.Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := naq.NewClient(ctx, e.nc, naq.WithLogger(testutil.Logger())); err != nil {
+		t.Fatal(err)
+	}
+	close(held)
+	for m := range held {
+		if err := e.nc.PublishMsg(&nats.Msg{Subject: m.Subject, Reply: m.Reply, Header: m.Header, Data: m.Data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range ids {
+		if res := e.wait(t, id); res.Status != naq.StateCompleted {
+			t.Errorf("job %s: %s, want completed", id, res.Status)
+		}
 	}
 }
