@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -110,6 +111,46 @@ func checkRaw(raw json.RawMessage) error {
 		return err
 	}
 	return sc.End()
+}
+
+// appendScalar appends v as encoding/json would, for the common scalar types;
+// ok is false for any other value (or a float encoding/json writes with an
+// exponent), which the caller marshals instead.
+func appendScalar(b []byte, v any) (_ []byte, ok bool) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), true
+	case string:
+		for i := 0; i < len(x); i++ { // encoding/json escapes <, > and & too
+			if c := x[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				return b, false
+			}
+		}
+		b = append(b, '"')
+		b = append(b, x...)
+		return append(b, '"'), true
+	case bool:
+		return strconv.AppendBool(b, x), true
+	case int:
+		return strconv.AppendInt(b, int64(x), 10), true
+	case int64:
+		return strconv.AppendInt(b, x, 10), true
+	case int32:
+		return strconv.AppendInt(b, int64(x), 10), true
+	case uint:
+		return strconv.AppendUint(b, uint64(x), 10), true
+	case uint64:
+		return strconv.AppendUint(b, x, 10), true
+	case uint32:
+		return strconv.AppendUint(b, uint64(x), 10), true
+	case float64:
+		// encoding/json uses the shortest plain form in this range, and an
+		// exponent outside it; NaN and infinities are errors.
+		if a := math.Abs(x); a == 0 || (a >= 1e-6 && a < 1e21) {
+			return strconv.AppendFloat(b, x, 'f', -1, 64), true
+		}
+	}
+	return b, false
 }
 
 // appendString appends s as a JSON string; the plain-ASCII case is copied.

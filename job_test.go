@@ -365,10 +365,14 @@ func TestJobContext(t *testing.T) {
 	}
 }
 
-// A map's values are marshalled one by one; the keyword arguments must be
-// those of marshalling the whole map.
+// A map's values are encoded one by one (common scalars by hand); the keyword
+// arguments must be those of marshalling the whole map.
 func TestNewJobMapKwargsMatchMarshal(t *testing.T) {
-	args := map[string]any{"user_id": 4821337, "html": "<a&b>", "list": []int{1, 2}, "nested": map[string]any{"k": nil}, "é": 1.5}
+	args := map[string]any{"user_id": 4821337, "html": "<a&b>", "list": []int{1, 2}, "nested": map[string]any{"k": nil}, "é": 1.5,
+		"nil": nil, "s": "plain text", "quote": `say "hi"\n`, "utf8": "héllo ✓", "t": true, "f": false,
+		"i64": int64(math.MaxInt64), "i32": int32(-7), "u": uint(7), "u64": uint64(math.MaxUint64), "u32": uint32(9),
+		"zero": 0.0, "negzero": math.Copysign(0, -1), "small": 1e-6, "tiny": 1e-7, "big": 1e20, "huge": 1e21,
+		"neg": -0.1, "f32": float32(1.5)}
 	j, err := naq.NewJob("tasks:x", args)
 	if err != nil {
 		t.Fatal(err)
@@ -388,5 +392,8 @@ func TestNewJobMapKwargsMatchMarshal(t *testing.T) {
 	}
 	if len(j.Args) != 0 {
 		t.Errorf("args %v, want none", j.Args)
+	}
+	if _, err := naq.NewJob("f", map[string]any{"nan": math.NaN()}); !errors.Is(err, naq.ErrInvalidArgs) {
+		t.Errorf("NaN: %v, want ErrInvalidArgs", err)
 	}
 }

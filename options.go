@@ -206,8 +206,18 @@ func setArgs(j *Job, args any) error {
 // setKwargs marshals each value of a map on its own: the same JSON as
 // marshalling the map, without encoding the object and scanning it back.
 func setKwargs(j *Job, kw map[string]any) error {
-	j.Kwargs = make(map[string]json.RawMessage, len(kw)) // sized once, not grown
+	// Sized once, not grown; the scalar values share one buffer.
+	j.Kwargs = make(map[string]json.RawMessage, len(kw))
+	var buf []byte
 	for k, v := range kw {
+		start := len(buf)
+		if b, ok := appendScalar(buf, v); ok {
+			// Capped, so no later value writes into it; if buf grows, earlier
+			// values keep the array they were written to.
+			buf = b
+			j.Kwargs[k] = json.RawMessage(buf[start:len(buf):len(buf)])
+			continue
+		}
 		raw, err := json.Marshal(v)
 		if err != nil {
 			return fmt.Errorf("%w: keyword argument %q: %v", ErrInvalidArgs, k, err)
