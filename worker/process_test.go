@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -159,8 +160,16 @@ func TestJobWaitingForItsResultWriteHoldsNoSlot(t *testing.T) {
 	if err := e.client.JetStream().DeleteKeyValue(ctx, "naq_results"); err != nil {
 		t.Fatal(err)
 	}
-	held := make(chan *nats.Msg, 64)
-	sink, err := e.nc.ChanSubscribe("$KV.naq_results.>", held)
+	var (
+		mu   sync.Mutex
+		held []*nats.Msg
+		last time.Time
+	)
+	sink, err := e.nc.Subscribe("$KV.naq_results.>", func(m *nats.Msg) {
+		mu.Lock()
+		defer mu.Unlock()
+		held, last = append(held, m), time.Now()
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,16 +189,28 @@ func TestJobWaitingForItsResultWriteHoldsNoSlot(t *testing.T) {
 		}
 	}
 
-	// Bring the bucket back and pass the held writes on to it: the server
-	// answers them, and the jobs are acknowledged.
+	// Once the worker has sent all it will (both results and the end of their
+	// batch, if any: nothing for 500 ms), bring the bucket back and pass the
+	// held writes on to it: the server answers them, and the jobs are
+	// acknowledged.
+	for quiet, deadline := false, time.Now().Add(20*time.Second); !quiet; {
+		if time.Now().After(deadline) {
+			t.Fatal("the worker kept writing results for 20 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+		mu.Lock()
+		quiet = len(held) >= 2 && time.Since(last) > 500*time.Millisecond
+		mu.Unlock()
+	}
 	if err := sink.Unsubscribe(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := naq.NewClient(ctx, e.nc, naq.WithLogger(testutil.Logger())); err != nil {
 		t.Fatal(err)
 	}
-	close(held)
-	for m := range held {
+	mu.Lock()
+	defer mu.Unlock()
+	for _, m := range held {
 		if err := e.nc.PublishMsg(&nats.Msg{Subject: m.Subject, Reply: m.Reply, Header: m.Header, Data: m.Data}); err != nil {
 			t.Fatal(err)
 		}

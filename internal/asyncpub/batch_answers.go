@@ -93,6 +93,12 @@ func (w *BatchWriter) onReply(m *nats.Msg) {
 			again = append(again, b.writes[i])
 			b.settle(i)
 			b.trim()
+		} else if status != "" && w.open != b && seq == b.seq {
+			// The commit (the batch's last number) reached no stream (no
+			// responders: it went away), so nothing will say what the
+			// batch stored: its unconfirmed writes are written again
+			// plainly now, not when swept.
+			again = append(again, b.unsettled()...)
 		}
 		if w.open == b {
 			w.commit()

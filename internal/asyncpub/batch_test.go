@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/naqgo/naq/internal/asyncpub"
+	"github.com/naqgo/naq/internal/testutil"
 )
 
 // batchWriter returns a batch writer on stream S, which takes batches when
@@ -280,5 +281,49 @@ func TestBatchWriterAnswersABurstEndingInARefusal(t *testing.T) {
 	}
 	if got := streamCount(ctx, t, s); got != n {
 		t.Fatalf("stream holds %d messages, want %d", got, n)
+	}
+}
+
+// A batch whose stream went away before its end: the commit reaches no stream
+// (the server answers "no responders"), so nothing will say what the batch
+// stored. Its unconfirmed write is written again plainly and answered at
+// once, not left waiting for the sweep.
+func TestBatchWriterAnswersABatchWhoseCommitFoundNoStream(t *testing.T) {
+	_, nc := testutil.Server(t)
+	ctx := t.Context()
+	// A subscriber stands in for the stream and never answers, so the writes
+	// stay in flight; it leaves before the batch ends.
+	sink, err := nc.SubscribeSync("gone.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := asyncpub.NewWriter(nc, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(plain.Close)
+	w, err := asyncpub.NewBatchWriter(nc, plain, 256, 32, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	w.Write(ctx, &nats.Msg{Subject: "gone.a", Data: []byte("a")}, func(error) {}) // plain: nothing else in flight
+	answered := make(chan error, 1)
+	w.Write(ctx, &nats.Msg{Subject: "gone.b", Data: []byte("b")}, func(err error) { answered <- err }) // opens a batch
+	for range 2 {
+		if _, err := sink.NextMsg(5 * time.Second); err != nil {
+			t.Fatalf("the writes did not reach the subscriber: %v", err)
+		}
+	}
+	if err := sink.Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-answered:
+		if err == nil {
+			t.Fatal("a write with no stream to store it reported stored")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the batched write got no answer within 5 s of its batch's end")
 	}
 }
