@@ -46,18 +46,25 @@ func batchWriterJS(t *testing.T, batched bool) (context.Context, *asyncpub.Batch
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	js, _ := jetstream.New(nc)
+	return ctx, newBatchWriter(t, nc, 2*time.Millisecond), s, &answers, js
+}
+
+// newBatchWriter returns a batch writer on nc that ends a batch once writes
+// pause for idle, closed when the test ends.
+func newBatchWriter(t *testing.T, nc *nats.Conn, idle time.Duration) *asyncpub.BatchWriter {
+	t.Helper()
 	plain, err := asyncpub.NewWriter(nc, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(plain.Close)
-	w, err := asyncpub.NewBatchWriter(nc, plain, 256, 32, 2*time.Millisecond)
+	w, err := asyncpub.NewBatchWriter(nc, plain, 256, 32, idle)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Close)
-	js, _ := jetstream.New(nc)
-	return ctx, w, s, &answers, js
+	return w
 }
 
 // writeAll writes n messages from 8 goroutines, the one numbered bad (if any)
@@ -297,16 +304,7 @@ func TestBatchWriterAnswersABatchWhoseCommitFoundNoStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, err := asyncpub.NewWriter(nc, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(plain.Close)
-	w, err := asyncpub.NewBatchWriter(nc, plain, 256, 32, 300*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Close)
+	w := newBatchWriter(t, nc, 300*time.Millisecond)
 	w.Write(ctx, &nats.Msg{Subject: "gone.a", Data: []byte("a")}, func(error) {}) // plain: nothing else in flight
 	answered := make(chan error, 1)
 	w.Write(ctx, &nats.Msg{Subject: "gone.b", Data: []byte("b")}, func(err error) { answered <- err }) // opens a batch
