@@ -20,8 +20,8 @@ const (
 
 // dependenciesMet reports whether job may run now. Otherwise it has already
 // dealt with the message: put it back with a growing delay while a dependency
-// is unfinished (without using up a retry), or failed it (handing its slot to
-// finish) when a dependency failed, was cancelled, or never finished in time.
+// is unfinished (without using up a retry), or failed it when a dependency
+// failed, was cancelled, or never finished in time.
 // A failed job's dependents fail in turn, so a failure cascades down a chain.
 func (r *run) dependenciesMet(ctx context.Context, job *naq.Job, m jetstream.Msg, md *jetstream.MsgMetadata, naks int) (ready bool) {
 	state, dep, err := r.jobs.CheckDependencies(ctx, job)
