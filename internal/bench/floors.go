@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -73,13 +74,15 @@ func (e *env) floorProcess(ctx context.Context) (run, error) {
 		m jetstream.Msg
 	}
 	acks := make(chan pending, 4096)
-	acked := make(chan struct{})
+	ackerDone := make(chan struct{})
+	var acked atomic.Int64
 	go func() { // acks in arrival order once each record is stored
-		defer close(acked)
+		defer close(ackerDone)
 		for p := range acks {
 			select {
 			case <-p.f.Ok():
 				_ = p.m.Ack()
+				acked.Add(1)
 			case <-p.f.Err():
 				_ = p.m.Nak()
 			}
@@ -100,7 +103,7 @@ func (e *env) floorProcess(ctx context.Context) (run, error) {
 	if err != nil {
 		return run{}, err
 	}
-	err = waitUntil(ctx, e.timeout(), func() (bool, error) {
+	err = waitUntil(ctx, e.timeout(), &acked, n, func() (bool, error) {
 		msgs, err := streamMsgs(ctx, e.raw)
 		return msgs == 0, err
 	})
@@ -108,7 +111,7 @@ func (e *env) floorProcess(ctx context.Context) (run, error) {
 	cc.Stop()
 	<-cc.Closed()
 	close(acks)
-	<-acked
+	<-ackerDone
 	if err != nil {
 		return run{}, fmt.Errorf("waiting for the floor run to empty the raw stream: %w", err)
 	}
