@@ -343,9 +343,10 @@ func streamMsgs(ctx context.Context, s jetstream.Stream) (uint64, error) {
 }
 
 // waitUntil polls cond every 2 ms until it holds, fails, or timeout passes.
-// cond asks the server for stream info, whose encoding and decoding take CPU
-// from the run being timed (about 5 % of it at one or two requests every
-// 2 ms), so it is asked only once handled, the side's own count, reaches n.
+// cond asks the server for stream info, which the server computes and both
+// sides encode and decode with CPU taken from the run being timed (a large
+// share of it at one or two requests every 2 ms: see docs/benchmarks.md), so
+// it is asked only once handled, the side's own count, reaches n.
 func waitUntil(ctx context.Context, timeout time.Duration, handled *atomic.Int64, n int, cond func() (bool, error)) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
