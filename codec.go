@@ -29,6 +29,10 @@ type wireJob struct {
 	DependsOn     []string
 	ResultTTL     opt[float64]
 	Timeout       opt[float64]
+
+	// The plain texts of job_id, function and queue_name, still in the
+	// input: job makes the three strings in one allocation.
+	idText, functionText, queueText []byte
 }
 
 // opt is a value that may be absent.
@@ -69,20 +73,22 @@ func (w *wireJob) member(sc *jsonscan.Scanner, key []byte) error {
 	if sc.Null() {
 		switch string(key) {
 		case "job_id":
-			w.JobID = opt[string]{}
+			w.JobID.ok = false
 		case "function":
-			w.Function = opt[string]{}
+			w.Function.ok = false
+		case "queue_name":
+			w.QueueName.ok = false
 		}
 		return nil
 	}
 	var err error
 	switch string(key) {
 	case "job_id":
-		w.JobID, err = some(sc.StringOf())
+		w.idText, w.JobID.ok, err = textOf(sc)
 	case "function":
-		w.Function, err = some(sc.StringOf())
+		w.functionText, w.Function.ok, err = textOf(sc)
 	case "queue_name":
-		w.QueueName, err = some(sc.StringOf())
+		w.queueText, w.QueueName.ok, err = textOf(sc)
 	case "retry_strategy":
 		var b []byte
 		b, err = sc.StringBytes()
@@ -148,7 +154,25 @@ func (w *wireJob) member(sc *jsonscan.Scanner, key []byte) error {
 	return err
 }
 
+// textOf consumes a string value as text, valid only while the input is.
+func textOf(sc *jsonscan.Scanner) ([]byte, bool, error) {
+	if sc.Peek() != '"' {
+		return nil, false, fmt.Errorf("%w: want a string", jsonscan.ErrType)
+	}
+	b, err := sc.StringBytes()
+	return b, err == nil, err
+}
+
+// texts makes the job's three strings in one allocation.
+func (w *wireJob) texts() {
+	var room [128]byte
+	all := string(append(append(append(room[:0], w.idText...), w.functionText...), w.queueText...))
+	id, fn := len(w.idText), len(w.idText)+len(w.functionText)
+	w.JobID.v, w.Function.v, w.QueueName.v = all[:id], all[id:fn], all[fn:]
+}
+
 func (w *wireJob) job() (*Job, error) {
+	w.texts()
 	if !w.Function.ok || w.Function.v == "" {
 		return nil, fmt.Errorf(`missing "function" (the job's name)`)
 	}
@@ -164,7 +188,6 @@ func (w *wireJob) job() (*Job, error) {
 		Args:          w.Args,
 		Kwargs:        w.Kwargs,
 		Queue:         DefaultQueue,
-		EnqueuedAt:    time.Now().UTC(),
 		RetryStrategy: Linear,
 		RetryOn:       w.RetryOn,
 		IgnoreOn:      w.IgnoreOn,
@@ -181,6 +204,8 @@ func (w *wireJob) job() (*Job, error) {
 	}
 	if w.EnqueueTime.ok {
 		j.EnqueuedAt = fromUnix(w.EnqueueTime.v)
+	} else {
+		j.EnqueuedAt = time.Now().UTC()
 	}
 	if w.QueueName.ok {
 		if err := layout.ValidateQueue(w.QueueName.v); err != nil {
@@ -199,16 +224,15 @@ func (w *wireJob) job() (*Job, error) {
 		one := [1]float64{w.RetryDelayOne.v}
 		delays = one[:]
 	}
-	if len(delays) == 0 {
-		j.RetryDelay = []time.Duration{0}
-	} else {
+	j.RetryDelay = j.oneDelay[:] // the usual single delay: no allocation of its own
+	if len(delays) > 1 {
 		j.RetryDelay = make([]time.Duration, len(delays))
-		for i, s := range delays {
-			if s < 0 || s > maxSeconds || math.IsNaN(s) || math.IsInf(s, 0) {
-				return nil, fmt.Errorf("retry_delay %v: must be a number of seconds from 0 to about 292 years", s)
-			}
-			j.RetryDelay[i] = seconds(s)
+	}
+	for i, s := range delays {
+		if s < 0 || s > maxSeconds || math.IsNaN(s) || math.IsInf(s, 0) {
+			return nil, fmt.Errorf("retry_delay %v: must be a number of seconds from 0 to about 292 years", s)
 		}
+		j.RetryDelay[i] = seconds(s)
 	}
 	if w.RetryStrategy.ok {
 		s, err := ParseRetryStrategy(w.RetryStrategy.v)

@@ -67,6 +67,8 @@ type Job struct {
 	// Attempt is the 1-based number of the current attempt. Workers set it; it
 	// is not part of the wire format.
 	Attempt int
+
+	oneDelay [1]time.Duration // RetryDelay's array when it holds one delay
 }
 
 // RetryDelayFor returns the wait before retry n (n = 0 for the first retry).

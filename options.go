@@ -139,10 +139,10 @@ func NewJob(name string, args any, opts ...EnqueueOption) (*Job, error) {
 		ID:            newJobID(),
 		Name:          name,
 		EnqueuedAt:    time.Now().UTC(),
-		RetryDelay:    []time.Duration{0},
 		RetryStrategy: Linear,
 		DependsOn:     []string{},
 	}
+	j.RetryDelay = j.oneDelay[:]
 	if err := setArgs(j, args); err != nil {
 		return nil, err
 	}
