@@ -194,3 +194,67 @@ func appendOptSeconds(b []byte, d time.Duration) []byte {
 
 // seconds rounds to the nearest nanosecond: truncating would turn 1.533 s into
 // 1.532999999 s, so a duration would not survive an encode/decode round trip.
+
+// kwargsObject returns the keyword arguments as one JSON object, keys sorted
+// as encoding/json sorts a map's, each value checked to be one JSON value (a
+// nil one is null, as encoding/json writes it). Marshalling the map instead
+// cost a typed handler about 2 µs per job.
+func (j *Job) kwargsObject() ([]byte, error) {
+	if len(j.Kwargs) == 0 {
+		return []byte("{}"), nil
+	}
+	var few [8]string
+	keys := few[:0]
+	size := 2
+	for k, v := range j.Kwargs {
+		keys = append(keys, k)
+		size += len(k) + len(v) + 8
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, size)
+	b = append(b, '{')
+	var err error
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		if b, err = appendRaw(b, j.Kwargs[k]); err != nil {
+			return nil, fmt.Errorf("keyword argument %q: %w", k, err)
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// argsArray returns the positional arguments as one JSON array, checked as
+// kwargsObject checks them.
+func (j *Job) argsArray() ([]byte, error) {
+	size := 2
+	for _, a := range j.Args {
+		size += len(a) + 5
+	}
+	b := make([]byte, 0, size)
+	b = append(b, '[')
+	var err error
+	for i, a := range j.Args {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if b, err = appendRaw(b, a); err != nil {
+			return nil, fmt.Errorf("positional argument %d: %w", i, err)
+		}
+	}
+	return append(b, ']'), nil
+}
+
+// appendRaw appends an argument; nil is null, as encoding/json writes it.
+func appendRaw(b []byte, raw json.RawMessage) ([]byte, error) {
+	if raw == nil {
+		return append(b, "null"...), nil
+	}
+	if err := checkRaw(raw); err != nil {
+		return nil, err
+	}
+	return append(b, raw...), nil
+}

@@ -106,19 +106,16 @@ func (j *Job) Bind(v any) error {
 	var err error
 	switch {
 	case len(j.Args) == 0:
-		if len(j.Kwargs) == 0 {
-			raw = []byte("{}")
-		} else if raw, err = json.Marshal(j.Kwargs); err != nil {
-			return fmt.Errorf("%w: %v", ErrBind, err)
-		}
+		raw, err = j.kwargsObject()
 	case len(j.Kwargs) > 0:
 		return fmt.Errorf("%w: job %s has both positional and keyword arguments; read Job.Args and Job.Kwargs instead", ErrBind, j.ID)
 	case len(j.Args) == 1:
 		raw = j.Args[0]
 	default:
-		if raw, err = json.Marshal(j.Args); err != nil {
-			return fmt.Errorf("%w: %v", ErrBind, err)
-		}
+		raw, err = j.argsArray()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: job %s: %w", ErrBind, j.ID, err)
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
 		return fmt.Errorf("%w: job %s: %v", ErrBind, j.ID, err)

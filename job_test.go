@@ -85,6 +85,65 @@ func TestBindSeveralPositionalIntoSlice(t *testing.T) {
 	}
 }
 
+// Bind assembles the arguments' object or array itself; what a handler gets
+// must be what marshalling Kwargs or Args would give it, whatever the keys.
+func TestBindReadsAsMarshalledArguments(t *testing.T) {
+	kwargs := map[string]json.RawMessage{
+		"plain": json.RawMessage(`1`), "quote\"d": json.RawMessage(`"x"`), "tab\t": json.RawMessage(`[1, 2]`),
+		"<b>&": json.RawMessage(`{"a": null}`), "naïve": json.RawMessage(`true`), "": json.RawMessage(`""`),
+		"nil": nil, "ctl\u0001": json.RawMessage(` 2.5 `),
+	}
+	cases := []*naq.Job{
+		{ID: "kw", Kwargs: kwargs},
+		{ID: "one", Kwargs: map[string]json.RawMessage{"user_id": json.RawMessage(`4821337`)}},
+		{ID: "args", Args: append(raws(`1`, `"two"`, `{"three":3}`), nil)},
+	}
+	for _, j := range cases {
+		t.Run(j.ID, func(t *testing.T) {
+			var want any
+			var m []byte
+			var err error
+			if len(j.Args) > 0 {
+				m, err = json.Marshal(j.Args)
+			} else {
+				m, err = json.Marshal(j.Kwargs)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(m, &want); err != nil {
+				t.Fatal(err)
+			}
+			var got any
+			if err := j.Bind(&got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("Bind = %#v, want %#v", got, want)
+			}
+			var raw json.RawMessage
+			if err := j.Bind(&raw); err != nil {
+				t.Fatal(err)
+			}
+			var again json.RawMessage
+			if err := j.Bind(&again); err != nil || string(again) != string(raw) {
+				t.Errorf("Bind is not stable: %s then %s (%v)", raw, again, err)
+			}
+		})
+	}
+	for _, bad := range []*naq.Job{
+		{ID: "open", Kwargs: map[string]json.RawMessage{"a": json.RawMessage(`{`)}},
+		{ID: "empty", Kwargs: map[string]json.RawMessage{"a": {}}},
+		{ID: "two", Args: raws(`1`, `2 3`)},
+		{ID: "smuggled", Kwargs: map[string]json.RawMessage{"a": json.RawMessage(`1,"b":2`)}},
+	} {
+		var v any
+		if err := bad.Bind(&v); !errors.Is(err, naq.ErrBind) {
+			t.Errorf("job %s: Bind of an invalid value = %v, want ErrBind", bad.ID, err)
+		}
+	}
+}
+
 func TestBindBothKindsIsError(t *testing.T) {
 	j := &naq.Job{ID: "j1", Args: raws(`1`), Kwargs: map[string]json.RawMessage{"x": json.RawMessage(`2`)}}
 	var v any
