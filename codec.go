@@ -283,6 +283,8 @@ func ParseRetryStrategy(s string) (RetryStrategy, error) {
 	return "", fmt.Errorf("retry_strategy %q: want \"linear\" or \"exponential\"", s)
 }
 
+// seconds rounds to the nearest nanosecond: truncating would turn 1.533 s into
+// 1.532999999 s, so a duration would not survive an encode/decode round trip.
 func seconds(s float64) time.Duration { return time.Duration(math.Round(s * float64(time.Second))) }
 
 // maxSeconds is the longest duration a time.Duration holds (about 292 years).

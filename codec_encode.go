@@ -192,9 +192,6 @@ func appendOptSeconds(b []byte, d time.Duration) []byte {
 	return appendSeconds(b, d)
 }
 
-// seconds rounds to the nearest nanosecond: truncating would turn 1.533 s into
-// 1.532999999 s, so a duration would not survive an encode/decode round trip.
-
 // kwargsObject returns the keyword arguments as one JSON object, keys sorted
 // as encoding/json sorts a map's, each value checked to be one JSON value (a
 // nil one is null, as encoding/json writes it). Marshalling the map instead
