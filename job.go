@@ -104,15 +104,17 @@ func (j *Job) RetryDelayFor(n int) time.Duration {
 func (j *Job) Bind(v any) error {
 	var raw []byte
 	var err error
+	// The arguments' JSON is built here rather than by marshalling Kwargs or
+	// Args: that cost a typed handler about 2 µs per job.
 	switch {
 	case len(j.Args) == 0:
-		raw, err = j.kwargsObject()
+		raw, err = j.appendKwargs(make([]byte, 0, j.argumentsSize()))
 	case len(j.Kwargs) > 0:
 		return fmt.Errorf("%w: job %s has both positional and keyword arguments; read Job.Args and Job.Kwargs instead", ErrBind, j.ID)
 	case len(j.Args) == 1:
 		raw = j.Args[0]
 	default:
-		raw, err = j.argsArray()
+		raw, err = j.appendArgs(make([]byte, 0, j.argumentsSize()))
 	}
 	if err != nil {
 		return fmt.Errorf("%w: job %s: %w", ErrBind, j.ID, err)
