@@ -456,3 +456,24 @@ func TestNewJobMapKwargsMatchMarshal(t *testing.T) {
 		t.Errorf("NaN: %v, want ErrInvalidArgs", err)
 	}
 }
+
+// A nil argument is JSON null on the wire, as encoding/json writes a nil
+// RawMessage; an empty one is an error.
+func TestEncodeNilAndEmptyArguments(t *testing.T) {
+	j := &naq.Job{ID: "j1", Name: "f", Args: []json.RawMessage{nil}, Kwargs: map[string]json.RawMessage{"k": nil}}
+	data, err := j.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := naq.DecodeJob(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Args) != 1 || string(back.Args[0]) != "null" || string(back.Kwargs["k"]) != "null" {
+		t.Errorf("decoded args %q kwargs %q, want null for both", back.Args, back.Kwargs)
+	}
+	j.Kwargs["k"] = json.RawMessage{}
+	if _, err := j.Encode(); err == nil || !strings.Contains(err.Error(), `keyword argument "k"`) {
+		t.Errorf("Encode with an empty value = %v, want an error naming the argument", err)
+	}
+}
