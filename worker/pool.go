@@ -9,10 +9,12 @@ import (
 )
 
 // The pool looks for deliveries queued behind busy handlers every
-// stallCheck while it finds some, and so a job in a stream waits at most
-// that long for an idle goroutine to be woken. Each look that finds none
-// doubles the wait, up to quietCheck: handlers that run long with nothing
-// queued behind them cost a few dozen wakeups a second, not a thousand.
+// stallCheck while it finds some, and wakes a goroutine for each delivery
+// that was already queued at its last look and has not been taken since: a
+// job waits at most about two looks for an idle goroutine when the running
+// ones block. Each look that finds none queued doubles the wait, up to
+// quietCheck: handlers that run long with nothing queued behind them cost a
+// few dozen wakeups a second, not a thousand.
 const (
 	stallCheck = time.Millisecond
 	quietCheck = 16 * time.Millisecond
@@ -22,11 +24,14 @@ const (
 // each delivery. One idle goroutine waits on the delivery channel; the others
 // park apart. A goroutine that finishes a job takes the next queued one
 // itself, so a stream of short jobs runs on few goroutines. A monitor, running
-// only while jobs do, wakes parked goroutines for deliveries still queued
-// after stallCheck (quietCheck after a quiet spell): jobs queued behind
-// handlers that block start within it.
+// only while jobs do, wakes parked goroutines for deliveries that stay queued
+// from one look to the next (stallCheck apart, quietCheck after a quiet
+// spell): jobs queued behind handlers that block start within two looks.
 // Waking a parked goroutine for every delivery cost about a tenth of a no-op
-// job's CPU.
+// job's CPU, and waking one for every delivery merely queued at a look, when
+// the running goroutines were about to take it, cost the stack each woken
+// goroutine grows again after the collector shrinks it (several percent of
+// a worker's CPU where collections are frequent).
 type handlerPool struct {
 	work   <-chan *nats.Msg
 	handle func(*nats.Msg)
@@ -37,6 +42,7 @@ type handlerPool struct {
 	waiting atomic.Int32  // goroutines blocked on work
 	parked  atomic.Int32
 	busy    atomic.Int32 // goroutines running a job
+	taken   atomic.Int64 // deliveries taken off work so far
 	idle    atomic.Bool  // the monitor waits for a kick
 	checks  atomic.Int64 // looks the monitor took, for tests
 	wg      sync.WaitGroup
@@ -83,6 +89,7 @@ func (p *handlerPool) run() {
 			return
 		}
 		p.busy.Add(1)
+		p.taken.Add(1)
 		if p.idle.CompareAndSwap(true, false) {
 			p.kick <- struct{}{}
 		}
@@ -106,6 +113,7 @@ func (p *handlerPool) monitor() {
 			return
 		}
 		every := stallCheck
+		lastQueued, lastTaken := 0, p.taken.Load()
 		for running := true; running; {
 			select {
 			case <-t.C:
@@ -113,8 +121,10 @@ func (p *handlerPool) monitor() {
 				return
 			}
 			p.checks.Add(1)
-			queued := len(p.work)
-			for n := min(queued, int(p.parked.Load())); n > 0; n-- {
+			queued, taken := len(p.work), p.taken.Load()
+			n := toWake(lastQueued, taken-lastTaken, queued, int(p.parked.Load()))
+			lastQueued, lastTaken = queued, taken
+			for ; n > 0; n-- {
 				select {
 				case p.wake <- struct{}{}:
 				default:
@@ -143,6 +153,14 @@ func (p *handlerPool) monitor() {
 			}
 		}
 	}
+}
+
+// toWake is how many parked goroutines a look wakes: one for each delivery
+// that was queued at the last look and has not been taken since (the running
+// goroutines are not getting to it), no more than are queued now or parked.
+// Deliveries that the running goroutines take between two looks wake no one.
+func toWake(lastQueued int, takenSince int64, queued, parked int) int {
+	return max(0, min(lastQueued-int(takenSince), queued, parked))
 }
 
 // close lets the goroutines drain what is queued and exit once work is

@@ -170,3 +170,26 @@ func TestHandlerPoolMonitorWakesForAJobStartedAsItSlept(t *testing.T) {
 	close(work)
 	p.close()
 }
+
+// A look wakes goroutines only for deliveries that waited since the last look
+// untaken: a burst the running goroutines are working through wakes no one.
+func TestHandlerPoolWakesOnlyForDeliveriesLeftWaiting(t *testing.T) {
+	for _, c := range []struct {
+		name                       string
+		lastQueued, queued, parked int
+		taken                      int64
+		want                       int
+	}{
+		{"first look at a burst", 0, 30, 63, 0, 0},
+		{"burst being worked through", 30, 12, 63, 30, 0},
+		{"burst taken and more arrived", 30, 40, 63, 45, 0},
+		{"handlers blocked", 8, 8, 16, 0, 8},
+		{"some taken", 8, 10, 16, 3, 5},
+		{"fewer queued now", 8, 2, 16, 0, 2},
+		{"few parked", 8, 8, 3, 0, 3},
+	} {
+		if got := toWake(c.lastQueued, c.taken, c.queued, c.parked); got != c.want {
+			t.Errorf("%s: toWake(%d, %d, %d, %d) = %d, want %d", c.name, c.lastQueued, c.taken, c.queued, c.parked, got, c.want)
+		}
+	}
+}
