@@ -1,8 +1,9 @@
-// Command naqbench runs naq's burn-down benchmark on an embedded server: N
-// no-op jobs are enqueued, then worked off, and every naq rate is set beside
-// the bare JetStream rate measured in the same run. See docs/benchmarks.md.
+// Command naqbench runs naq's burn-down benchmark on an embedded server (or,
+// with -url, on a server of its own): N no-op jobs are enqueued, then worked
+// off, and every naq rate is set beside the bare JetStream rate measured in
+// the same run. See docs/benchmarks.md.
 //
-//	go run ./cmd/naqbench -jobs 100000
+//	go run ./cmd/naqbench -jobs 50000 -rounds 5
 package main
 
 import (
@@ -31,6 +32,7 @@ func run() error {
 	flag.IntVar(&cfg.Concurrency, "concurrency", bench.DefaultConcurrency, "worker concurrency of the processing scenario")
 	flag.IntVar(&cfg.Rounds, "rounds", 3, "rounds; the report gives the median")
 	flag.StringVar(&cfg.Dir, "dir", "", "store directory of the embedded server (default: a temporary one)")
+	flag.StringVar(&cfg.URL, "url", "", "run against this server instead of an embedded one (a server of its own, with no naq data: the benchmark purges naq's streams)")
 	asJSON := flag.Bool("json", false, "print the report as JSON on stdout (the table goes to stderr)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()

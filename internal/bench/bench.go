@@ -27,15 +27,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"slices"
 	"text/tabwriter"
 	"time"
-
-	"github.com/nats-io/nats.go"
-
-	"github.com/naqgo/naq/embedded"
 )
 
 // DefaultConcurrency is the worker concurrency of the processing scenario. For
@@ -57,6 +52,10 @@ type Config struct {
 	// Dir is where the embedded server keeps its store (default: a new
 	// temporary directory, removed afterwards).
 	Dir string
+	// URL, when set, runs the benchmark against that server instead of an
+	// embedded one: a server with no naq streams yet, since the benchmark
+	// purges them. The CPU columns then count this process only.
+	URL string
 }
 
 func (c Config) withDefaults() Config {
@@ -115,6 +114,9 @@ type Report struct {
 	Started      time.Time  `json:"started"`
 	Elapsed      float64    `json:"elapsed_seconds"`
 	Scenarios    []Scenario `json:"scenarios"`
+	// Server is "embedded", or the URL (without credentials) of the server
+	// the benchmark ran against.
+	Server string `json:"server"`
 	// Processed counts the jobs the workers took off the queue over all
 	// rounds, Results the results they stored; both are Jobs × Rounds after a
 	// complete run.
@@ -150,27 +152,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 	if out == nil {
 		out = io.Discard
 	}
-	dir := cfg.Dir
-	if dir == "" {
-		d, err := os.MkdirTemp("", "naqbench-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(d)
-		dir = d
-	}
-	srv, err := embedded.Start(dir)
+	conns, server, closeAll, err := connect(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	defer srv.Shutdown()
-	conns := make([]*nats.Conn, 3)
-	for i := range conns {
-		if conns[i], err = srv.Connect(); err != nil {
-			return nil, err
-		}
-		defer conns[i].Close()
-	}
+	defer closeAll()
 	e, err := newEnv(ctx, cfg, conns[0], conns[1], conns[2])
 	if err != nil {
 		return nil, err
@@ -179,7 +165,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 	rep := &Report{
 		Jobs: cfg.Jobs, Concurrency: cfg.Concurrency, Rounds: cfg.Rounds, PayloadBytes: len(e.payload),
 		Aggregate: "median", GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
-		CPUs: runtime.NumCPU(), Started: time.Now().UTC(),
+		CPUs: runtime.NumCPU(), Started: time.Now().UTC(), Server: server,
 	}
 	fmt.Fprintf(out, "naq burn-down benchmark: %d jobs, %d rounds, worker concurrency %d, payload %d bytes, %s/%s, %d CPUs\n",
 		cfg.Jobs, cfg.Rounds, cfg.Concurrency, len(e.payload), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
@@ -248,6 +234,9 @@ func (r *Report) WriteTable(out io.Writer) {
 	tw.Flush()
 	fmt.Fprintf(out, "(%s of %d rounds; processed %d jobs, %d results stored; %.1f s in all)\n",
 		r.Aggregate, r.Rounds, r.Processed, r.Results, r.Elapsed)
+	if r.Server != "" && r.Server != embeddedServer {
+		fmt.Fprintf(out, "(server %s, in its own process: the CPU columns count this process only)\n", r.Server)
+	}
 }
 
 // run is one timed run of a scenario: n jobs in d, using cpu of CPU time.

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/naqgo/naq/embedded"
 )
 
 // TestRunReportIsComplete runs a small benchmark and checks that every
@@ -61,5 +64,37 @@ func TestRunReportIsComplete(t *testing.T) {
 	}
 	if _, err := json.Marshal(rep); err != nil {
 		t.Errorf("report does not marshal: %v", err)
+	}
+}
+
+// Against a server of its own over TCP the benchmark runs as on the embedded
+// one and says where it ran; a server that already holds naq's streams (here,
+// the first run's) is refused, since the benchmark would purge them.
+func TestRunAgainstAServerOfItsOwn(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	srv, err := embedded.Start(t.TempDir(), embedded.WithListen("127.0.0.1", -1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	cfg := Config{Jobs: 200, Concurrency: 20, Rounds: 1, URL: srv.ClientURL()}
+	var out bytes.Buffer
+	rep, err := Run(ctx, cfg, &out)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	if rep.Processed != 200 || rep.Results != 200 {
+		t.Errorf("processed %d jobs and stored %d results, want 200 each", rep.Processed, rep.Results)
+	}
+	if rep.Server != srv.ClientURL() || !strings.Contains(out.String(), "CPU columns count this process only") {
+		t.Errorf("report server %q; table:\n%s", rep.Server, out.String())
+	}
+	if _, err := Run(ctx, cfg, io.Discard); err == nil || !strings.Contains(err.Error(), "server of its own") {
+		t.Errorf("second run on the same server: %v, want a refusal", err)
+	}
+	cfg.Dir = t.TempDir()
+	if _, err := Run(ctx, cfg, io.Discard); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Errorf("URL and directory together: %v, want an error", err)
 	}
 }
