@@ -100,7 +100,8 @@ func (p *handlerPool) run() {
 // delivery, not where they park, left most of that). Waiting inside a frame
 // this large keeps an 8 KB stack in use enough not to be shrunk; the price is
 // 4 KB of stack per idle handler goroutine, 8 KB once it has run a job
-// (measured: 2 and about 4 without it).
+// (measured: 2 and about 4 without it), and zeroing the frame on each wait,
+// tens of nanoseconds against the microseconds of a regrowth.
 const stackBallast = 2048
 
 // park waits to be woken, or for the pool to stop.
