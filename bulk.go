@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,23 +68,73 @@ func (c *Client) EnqueueMany(ctx context.Context, jobs []*Job, opts ...BulkOptio
 	for _, o := range opts {
 		o(&cfg)
 	}
-	msgs := make([]*nats.Msg, len(jobs))
-	seen := make(map[string]struct{}, len(jobs))
-	for i, j := range jobs {
-		m, err := c.jobMsg(j)
-		if err != nil {
-			return fmt.Errorf("naq: job %d of %d: %w (nothing was enqueued)", i+1, len(jobs), err)
-		}
-		if _, dup := seen[j.ID]; dup {
-			return fmt.Errorf("%w: job id %s appears twice (nothing was enqueued)", ErrInvalidJob, j.ID)
-		}
-		seen[j.ID] = struct{}{}
-		msgs[i] = m
+	msgs, err := c.encodeAll(jobs)
+	if err != nil {
+		return err
 	}
 	if cfg.atomic {
 		return c.publishAtomic(ctx, msgs)
 	}
 	return c.publishPipelined(ctx, jobs, msgs)
+}
+
+// encodeAll validates and encodes every job before any is sent. The server
+// has nothing to do until then, so a large batch is encoded on every core:
+// encoding is most of a bulk enqueue's client work (about 2–3 µs a job).
+func (c *Client) encodeAll(jobs []*Job) ([]*nats.Msg, error) {
+	// Ids first and alone: a job given twice must not be encoded by two
+	// goroutines at once (encoding fills in its queue and enqueue time).
+	seen := make(map[string]struct{}, len(jobs))
+	for i, j := range jobs {
+		if j == nil {
+			return nil, fmt.Errorf("%w: job %d of %d is nil (nothing was enqueued)", ErrInvalidJob, i+1, len(jobs))
+		}
+		if _, dup := seen[j.ID]; dup {
+			return nil, fmt.Errorf("%w: job id %s appears twice (nothing was enqueued)", ErrInvalidJob, j.ID)
+		}
+		seen[j.ID] = struct{}{}
+	}
+	msgs := make([]*nats.Msg, len(jobs))
+	// encode fills msgs[lo:hi] and returns the index of the first bad job.
+	encode := func(lo, hi int) (int, error) {
+		for i := lo; i < hi; i++ {
+			m, err := c.jobMsg(jobs[i])
+			if err != nil {
+				return i, err
+			}
+			msgs[i] = m
+		}
+		return -1, nil
+	}
+	parts := min(runtime.GOMAXPROCS(0), len(jobs)/encodeChunk)
+	if parts <= 1 {
+		if i, err := encode(0, len(jobs)); err != nil {
+			return nil, badJob(i, len(jobs), err)
+		}
+		return msgs, nil
+	}
+	bad := make([]int, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Go(func() {
+			bad[p], errs[p] = encode(p*len(jobs)/parts, (p+1)*len(jobs)/parts)
+		})
+	}
+	wg.Wait()
+	for p, err := range errs { // the first part's error names the first bad job
+		if err != nil {
+			return nil, badJob(bad[p], len(jobs), err)
+		}
+	}
+	return msgs, nil
+}
+
+// encodeChunk is the fewest jobs worth a goroutine of their own in encodeAll.
+const encodeChunk = 1024
+
+func badJob(i, n int, err error) error {
+	return fmt.Errorf("naq: job %d of %d: %w (nothing was enqueued)", i+1, n, err)
 }
 
 func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats.Msg) error {

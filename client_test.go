@@ -345,6 +345,58 @@ func TestEnqueueManyInvalidJobStoresNothing(t *testing.T) {
 	}
 }
 
+// A batch large enough to be encoded by several goroutines still names its
+// first bad job by position and stores nothing; a nil job and a job given
+// twice (the same pointer) are refused before any job is encoded.
+func TestEnqueueManyLargeBatchValidation(t *testing.T) {
+	c, _ := newClient(t)
+	ctx := testCtx(t)
+	const n = 5000
+
+	jobs := manyJobs(t, n, "big")
+	jobs[1200].Queue = "bad queue"
+	jobs[n-1].Args = raws(`not json`)
+	err := c.EnqueueMany(ctx, jobs)
+	if !errors.Is(err, naq.ErrInvalidQueue) || !strings.Contains(err.Error(), "job 1201 of 5000") {
+		t.Errorf("EnqueueMany with bad jobs at 1201 and 5000 = %v, want ErrInvalidQueue naming job 1201", err)
+	}
+
+	jobs = manyJobs(t, n, "big")
+	jobs[n-1].Args = raws(`not json`)
+	err = c.EnqueueMany(ctx, jobs)
+	if !errors.Is(err, naq.ErrInvalidArgs) || !strings.Contains(err.Error(), "job 5000 of 5000") {
+		t.Errorf("EnqueueMany with bad arguments in the last job = %v, want ErrInvalidArgs naming job 5000", err)
+	}
+
+	jobs = manyJobs(t, n, "big")
+	jobs[2500] = nil
+	if err := c.EnqueueMany(ctx, jobs); !errors.Is(err, naq.ErrInvalidJob) || !strings.Contains(err.Error(), "job 2501 of 5000 is nil") {
+		t.Errorf("EnqueueMany with a nil job = %v, want ErrInvalidJob naming job 2501", err)
+	}
+
+	jobs = manyJobs(t, n, "big")
+	jobs[4000] = jobs[10]
+	if err := c.EnqueueMany(ctx, jobs); !errors.Is(err, naq.ErrInvalidJob) || !strings.Contains(err.Error(), "appears twice") {
+		t.Errorf("EnqueueMany with one job given twice = %v, want ErrInvalidJob", err)
+	}
+	if got := storedJobs(t, c); got != 0 {
+		t.Fatalf("stream holds %d messages after refused batches, want 0", got)
+	}
+
+	jobs = manyJobs(t, n, "big")
+	if err := c.EnqueueMany(ctx, jobs); err != nil {
+		t.Fatal(err)
+	}
+	if got := storedJobs(t, c); got != n {
+		t.Errorf("stream holds %d messages, want %d", got, n)
+	}
+	for _, j := range []*naq.Job{jobs[0], jobs[n/2], jobs[n-1]} {
+		if j.Queue != "big" || j.EnqueuedAt.IsZero() {
+			t.Errorf("job %s: queue %q, enqueued at %v after EnqueueMany", j.ID, j.Queue, j.EnqueuedAt)
+		}
+	}
+}
+
 func TestPurge(t *testing.T) {
 	c, _ := newClient(t)
 	ctx := testCtx(t)

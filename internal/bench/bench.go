@@ -141,6 +141,7 @@ var scenarioDefs = []Scenario{
 	{Name: BulkAtomic, Description: "Client.EnqueueMany (AllOrNothing)", Baseline: "js.PublishAsync + wait all"},
 	{Name: Process, Description: "worker.Worker, no-op handler", Baseline: "Consume() + Ack()", Target: 0.50},
 	{Name: EnqueueFloor, Description: "bare js.Publish with Nats-Msg-Id (the floor of an idempotent enqueue)", Baseline: "js.Publish (sync)"},
+	{Name: BulkFloor, Description: "bare js.PublishAsync with Nats-Msg-Id (the floor of an idempotent bulk enqueue)", Baseline: "js.PublishAsync + wait all"},
 	{Name: ProcessFloor, Description: "bare Consume() + one stored write per message before its Ack (the floor of result-before-ack)", Baseline: "Consume() + Ack()"},
 }
 

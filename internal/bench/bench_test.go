@@ -36,7 +36,8 @@ func TestRunReportIsComplete(t *testing.T) {
 	if len(rep.Scenarios) != len(scenarioDefs) {
 		t.Fatalf("%d scenarios in the report, want %d", len(rep.Scenarios), len(scenarioDefs))
 	}
-	for _, name := range []string{Enqueue, Bulk, BulkAtomic, Process} {
+	for _, d := range scenarioDefs {
+		name := d.Name
 		s := rep.Scenario(name)
 		if s == nil {
 			t.Errorf("scenario %s missing", name)

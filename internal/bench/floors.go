@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -22,9 +23,36 @@ import (
 // naq's own code.
 const (
 	EnqueueFloor = "enqueue-floor"
+	BulkFloor    = "bulk-floor"
 	ProcessFloor = "process-floor"
 	floorBucket  = "bench_floor"
 )
+
+// floorBulk publishes N raw messages asynchronously as rawPublishAsync does,
+// each with a Nats-Msg-Id of its own, waits for every ack and empties the raw
+// stream again: the least a bulk enqueue that is safe to retry costs.
+func (e *env) floorBulk(ctx context.Context) (run, error) {
+	n := e.cfg.Jobs
+	e.floorRuns++ // ids stay unique across rounds, inside the dedup window
+	prefix := "bulk-floor-" + strconv.Itoa(e.floorRuns) + "-"
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = prefix + strconv.Itoa(i)
+	}
+	t := startTimer()
+	for _, id := range ids {
+		if _, err := e.js.PublishAsync(rawSubject, e.payload, jetstream.WithMsgID(id)); err != nil {
+			return run{}, err
+		}
+	}
+	select {
+	case <-e.js.PublishAsyncComplete():
+	case <-ctx.Done():
+		return run{}, ctx.Err()
+	}
+	r := t.stop(n)
+	return r, e.expectAndPurge(ctx, e.raw, n)
+}
 
 // floorProcess consumes N raw messages as rawConsume does, but stores one
 // record per message in a KV bucket and acks only once it is stored. The

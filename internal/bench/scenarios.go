@@ -135,6 +135,7 @@ func (e *env) round(ctx context.Context, first bool) (*roundResult, error) {
 			return pair(set(res.raw, Process, e.rawConsume), set(res.naq, Process, e.naqProcess))
 		},
 		set(res.naq, BulkAtomic, e.naqEnqueueAtomic),
+		set(res.naq, BulkFloor, e.floorBulk),
 		set(res.naq, ProcessFloor, e.floorProcess),
 	}
 	for _, s := range steps {
@@ -143,6 +144,7 @@ func (e *env) round(ctx context.Context, first bool) (*roundResult, error) {
 		}
 	}
 	res.raw[BulkAtomic] = res.raw[Bulk]
+	res.raw[BulkFloor] = res.raw[Bulk]
 	res.raw[EnqueueFloor] = res.raw[Enqueue]
 	res.raw[ProcessFloor] = res.raw[Process]
 	res.processed, res.results = e.processed, e.stored
