@@ -39,18 +39,12 @@ func (e *env) floorBulk(ctx context.Context) (run, error) {
 	for i := range ids {
 		ids[i] = prefix + strconv.Itoa(i)
 	}
-	t := startTimer()
-	for _, id := range ids {
-		if _, err := e.js.PublishAsync(rawSubject, e.payload, jetstream.WithMsgID(id)); err != nil {
-			return run{}, err
-		}
+	r, err := e.publishAsync(ctx, func(i int) []jetstream.PublishOpt {
+		return []jetstream.PublishOpt{jetstream.WithMsgID(ids[i])}
+	})
+	if err != nil {
+		return run{}, err
 	}
-	select {
-	case <-e.js.PublishAsyncComplete():
-	case <-ctx.Done():
-		return run{}, ctx.Err()
-	}
-	r := t.stop(n)
 	return r, e.expectAndPurge(ctx, e.raw, n)
 }
 

@@ -154,10 +154,24 @@ func (e *env) round(ctx context.Context, first bool) (*roundResult, error) {
 // rawPublishAsync publishes N messages asynchronously and waits for all acks.
 // The messages stay for rawConsume.
 func (e *env) rawPublishAsync(ctx context.Context) (run, error) {
+	r, err := e.publishAsync(ctx, nil)
+	if err != nil {
+		return run{}, err
+	}
+	return r, e.expect(ctx, e.raw, e.cfg.Jobs)
+}
+
+// publishAsync times N asynchronous publishes of the payload to the raw
+// stream, the i-th with the options opts(i) (nil: none), until every ack is in.
+func (e *env) publishAsync(ctx context.Context, opts func(i int) []jetstream.PublishOpt) (run, error) {
 	n := e.cfg.Jobs
 	t := startTimer()
-	for range n {
-		if _, err := e.js.PublishAsync(rawSubject, e.payload); err != nil {
+	for i := range n {
+		var o []jetstream.PublishOpt
+		if opts != nil {
+			o = opts(i)
+		}
+		if _, err := e.js.PublishAsync(rawSubject, e.payload, o...); err != nil {
 			return run{}, err
 		}
 	}
@@ -166,8 +180,7 @@ func (e *env) rawPublishAsync(ctx context.Context) (run, error) {
 	case <-ctx.Done():
 		return run{}, ctx.Err()
 	}
-	r := t.stop(n)
-	return r, e.expect(ctx, e.raw, n)
+	return t.stop(n), nil
 }
 
 // rawConsume consumes and acks the N messages of the raw stream with a
