@@ -4,6 +4,7 @@
 package jsonscan
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -189,6 +190,12 @@ func (s *Scanner) stringSpan() (body []byte, simple bool, err error) {
 	start := i
 	var high byte // OR of all bytes: below 0x80 means plain ASCII
 	escaped := false
+	// Eight bytes at a time while none ends the string, escapes, is a
+	// control character or is not ASCII: most of an envelope's strings are
+	// plain ids and names.
+	for i+8 <= len(b) && plainASCII8(binary.LittleEndian.Uint64(b[i:])) {
+		i += 8
+	}
 	for i < len(b) {
 		c := b[i]
 		if c >= 0x20 && c != '"' && c != '\\' {
@@ -227,6 +234,15 @@ func (s *Scanner) stringSpan() (body []byte, simple bool, err error) {
 	}
 	s.i = i
 	return nil, false, s.errf("unterminated string")
+}
+
+// plainASCII8 reports whether all eight bytes of x are ASCII, at least 0x20,
+// and neither '"' nor '\\'. The classic tests for a zero byte and for a byte
+// below n are exact about whether any byte matches.
+func plainASCII8(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	zero := func(y uint64) uint64 { return (y - lo) & ^y & hi }
+	return (x&hi)|((x-lo*0x20)&^x&hi)|zero(x^(lo*'"'))|zero(x^(lo*'\\')) == 0
 }
 
 // keyBytes consumes a string and returns its unescaped contents, without
