@@ -106,25 +106,23 @@ func (c *Client) encodeAll(jobs []*Job) ([]*nats.Msg, error) {
 		}
 		return -1, nil
 	}
-	parts := min(runtime.GOMAXPROCS(0), len(jobs)/encodeChunk)
-	if parts <= 1 {
-		if i, err := encode(0, len(jobs)); err != nil {
-			return nil, badJob(i, len(jobs), err)
-		}
-		return msgs, nil
-	}
+	parts := max(1, min(runtime.GOMAXPROCS(0), len(jobs)/encodeChunk))
 	bad := make([]int, parts)
 	errs := make([]error, parts)
-	var wg sync.WaitGroup
-	for p := range parts {
-		wg.Go(func() {
-			bad[p], errs[p] = encode(p*len(jobs)/parts, (p+1)*len(jobs)/parts)
-		})
+	if parts == 1 {
+		bad[0], errs[0] = encode(0, len(jobs))
+	} else {
+		var wg sync.WaitGroup
+		for p := range parts {
+			wg.Go(func() {
+				bad[p], errs[p] = encode(p*len(jobs)/parts, (p+1)*len(jobs)/parts)
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	for p, err := range errs { // the first part's error names the first bad job
 		if err != nil {
-			return nil, badJob(bad[p], len(jobs), err)
+			return nil, fmt.Errorf("naq: job %d of %d: %w (nothing was enqueued)", bad[p]+1, len(jobs), err)
 		}
 	}
 	return msgs, nil
@@ -132,10 +130,6 @@ func (c *Client) encodeAll(jobs []*Job) ([]*nats.Msg, error) {
 
 // encodeChunk is the fewest jobs worth a goroutine of their own in encodeAll.
 const encodeChunk = 1024
-
-func badJob(i, n int, err error) error {
-	return fmt.Errorf("naq: job %d of %d: %w (nothing was enqueued)", i+1, n, err)
-}
 
 func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats.Msg) error {
 	plain, batcher, err := c.publishers()
