@@ -142,9 +142,14 @@ func TestHandlerPoolMonitorWakesForAJobStartedAsItSlept(t *testing.T) {
 	p.goingIdle = func() {
 		once.Do(func() {
 			// A long job starts in the window: after the monitor's last look,
-			// before it marks itself asleep, so the job kicks no one.
+			// before it marks itself asleep, so the job kicks no one. Wait
+			// until it is taken, a count that only grows: whether it is still
+			// running can change back before this goroutine looks (when the
+			// test got through quickly and released it), and waiting on that
+			// hung the monitor, and so the test, for good.
+			before := p.taken.Load()
 			work <- &nats.Msg{Subject: "long"}
-			for p.busy.Load() == 0 {
+			for deadline := time.Now().Add(5 * time.Second); p.taken.Load() == before && time.Now().Before(deadline); {
 				time.Sleep(100 * time.Microsecond)
 			}
 		})
