@@ -40,6 +40,7 @@ type puller struct {
 	next    uint64
 	idle    bool
 	closed  bool          // loop has finished: nothing more is handed over
+	held    []*pulledMsg  // delivered while stopping: put back once closed
 	trouble string        // why the last request failed (503, 409), for a backoff
 	wake    chan struct{} // a request ended or got its first job
 }
@@ -133,7 +134,12 @@ func (p *puller) loop() {
 	p.endRequests(expires)
 	p.mu.Lock()
 	p.closed = true
+	held := p.held
+	p.held = nil
 	p.mu.Unlock()
+	for _, msg := range held {
+		_ = msg.Nak()
+	}
 	_ = p.sub.Unsubscribe()
 	p.expireAll()
 }
@@ -235,10 +241,18 @@ func (p *puller) onMsg(m *nats.Msg) (jetstream.Msg, bool) {
 	}
 	if !ok || p.r.fetchCtx.Err() != nil {
 		// No slot for it (its request was given up), or the worker is
-		// stopping: straight back to the queue.
+		// stopping: back to the queue.
 		if ok {
 			p.r.release(1)
 			p.signal()
+		}
+		if p.r.fetchCtx.Err() != nil {
+			// Not yet, though: this worker's requests may still be open, and
+			// the server would hand the job straight back to them, each time
+			// counting a delivery (five such bounces made a job that never
+			// ran fail as poison). The loop puts it back once they are gone.
+			p.held = append(p.held, msg)
+			return nil, false
 		}
 		_ = msg.Nak()
 		return nil, false
