@@ -249,8 +249,8 @@ func (p *puller) onMsg(m *nats.Msg) (jetstream.Msg, bool) {
 		if p.r.fetchCtx.Err() != nil {
 			// Not yet, though: this worker's requests may still be open, and
 			// the server would hand the job straight back to them, each time
-			// counting a delivery (five such bounces made a job that never
-			// ran fail as poison). The loop puts it back once they are gone.
+			// counting a delivery, and enough of those fail a job that never
+			// ran as poison. The loop puts it back once they are gone.
 			p.held = append(p.held, msg)
 			return nil, false
 		}
