@@ -35,13 +35,13 @@ func (e *env) floorBulk(ctx context.Context) (run, error) {
 	n := e.cfg.Jobs
 	e.floorRuns++ // ids stay unique across rounds, inside the dedup window
 	prefix := "bulk-floor-" + strconv.Itoa(e.floorRuns) + "-"
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = prefix + strconv.Itoa(i)
+	// Made before the clock starts, as the raw side's payload is: the floor
+	// times the publishes, not the building of their options.
+	opts := make([][]jetstream.PublishOpt, n)
+	for i := range opts {
+		opts[i] = []jetstream.PublishOpt{jetstream.WithMsgID(prefix + strconv.Itoa(i))}
 	}
-	r, err := e.publishAsync(ctx, func(i int) []jetstream.PublishOpt {
-		return []jetstream.PublishOpt{jetstream.WithMsgID(ids[i])}
-	})
+	r, err := e.publishAsync(ctx, func(i int) []jetstream.PublishOpt { return opts[i] })
 	if err != nil {
 		return run{}, err
 	}
