@@ -96,6 +96,7 @@ func NewClient(ctx context.Context, nc *nats.Conn, opts ...ClientOption) (*Clien
 	if err != nil {
 		return nil, fmt.Errorf("naq: jetstream: %w", err)
 	}
+	cfg.layout.Logger = cfg.logger
 	c := &Client{nc: nc, js: js, log: cfg.logger, defaultQueue: cfg.defaultQueue, layout: cfg.layout, pending: cfg.pending}
 	jobs, err := layout.EnsureJobsStream(ctx, js, cfg.layout)
 	if err != nil {

@@ -454,6 +454,7 @@ func TestNewClientTwice(t *testing.T) {
 	}
 }
 
+// An older stream gets what naq needs added and keeps what it had.
 func TestNewClientUpdatesOlderStream(t *testing.T) {
 	_, nc := testutil.Server(t)
 	ctx := testCtx(t)
@@ -481,8 +482,8 @@ func TestNewClientUpdatesOlderStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := layout.JobsStreamConfig(layout.Config{})
-	if info.Config.Description != want.Description {
-		t.Errorf("Description = %q, want %q", info.Config.Description, want.Description)
+	if info.Config.Description != old.Description {
+		t.Errorf("Description = %q, want %q kept", info.Config.Description, old.Description)
 	}
 	if info.Config.Duplicates != want.Duplicates {
 		t.Errorf("Duplicates = %v, want %v", info.Config.Duplicates, want.Duplicates)

@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// leaderKey is the one key of naq_scheduler_lock.
+// leaderKey is the one key of naq_go_scheduler_lock.
 const leaderKey = "leader_lock"
 
 // lease is leadership held as a key in a bucket whose max age is the lease

@@ -1,6 +1,8 @@
 // Package scheduler enqueues the occurrences of recurring jobs (registered with
 // naq.Client.Schedule). Run several schedulers for high availability: they
-// elect one leader through naq_scheduler_lock, and only the leader acts.
+// elect one leader through naq_go_scheduler_lock, and only the leader acts.
+// Python naq's schedulers elect theirs in naq_scheduler_lock, which is left
+// alone: each kind runs its own schedule records.
 // Delayed one-off jobs (EnqueueAt, EnqueueIn) need no scheduler: the NATS
 // server fires them.
 package scheduler
@@ -86,7 +88,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("scheduler: %w", err)
 	}
-	lc := layout.Config{Replicas: s.replicas}
+	lc := layout.Config{Replicas: s.replicas, Logger: s.log}
 	lockKV, err := layout.EnsureSchedulerLockBucket(ctx, js, lc, s.ttl)
 	if err != nil {
 		return err

@@ -42,7 +42,8 @@ type Config struct {
 	// retries of many jobs that failed together spread out (default 0; 0.1 adds
 	// up to 10%).
 	RetryJitter float64
-	// Replicas of the streams and buckets the worker creates (default 1).
+	// Replicas of the streams and buckets the worker creates (default: 3 on a
+	// cluster of three or more servers, else one per server).
 	Replicas int
 }
 

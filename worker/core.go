@@ -98,6 +98,7 @@ type run struct {
 	inflight  *inflight
 	cancelled *cancelSet
 	slots     *slots
+	ackWait   time.Duration // the shortest of the queues' consumers
 
 	processed, failedCount atomic.Int64
 
@@ -143,10 +144,15 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.ackWait = sh.Config.AckWait
 	for _, q := range sh.Config.Queues {
-		if _, err := layout.EnsureConsumer(ctx, stream, q, r.consumerConfig()); err != nil {
+		cons, err := layout.EnsureConsumer(ctx, stream, q, r.consumerConfig())
+		if err != nil {
 			return nil, err
 		}
+		// A consumer another naq made keeps its ack wait: keep jobs alive
+		// within the shortest.
+		r.ackWait = min(r.ackWait, cons.CachedInfo().Config.AckWait)
 	}
 	// Handler and background contexts do not derive from ctx: a stop signal
 	// must not cancel running jobs, only the shutdown timeout does.
@@ -331,7 +337,7 @@ func (r *run) shutdown() {
 // writes a running status record for jobs that run longer than a moment (fast
 // jobs go straight from enqueued to their result).
 func (r *run) keepalive() {
-	touchEvery := r.sh.Config.AckWait / 5
+	touchEvery := r.ackWait / 5
 	markAfter := 500 * time.Millisecond
 	t := time.NewTicker(min(markAfter, touchEvery))
 	defer t.Stop()

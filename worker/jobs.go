@@ -25,6 +25,8 @@ type JobStatusManager struct {
 	// needs no TTL header of its own, which spares the server a per-message
 	// timer on the job path.
 	bucketTTL time.Duration
+	// perJobTTL: the results bucket takes per-message TTLs.
+	perJobTTL bool
 	// batched: the results bucket takes fast batches (see asyncpub.BatchWriter).
 	batched bool
 	// bufs holds result encodings for reuse (*[]byte): a result's bytes are
@@ -46,7 +48,20 @@ func NewJobStatusManager(ctx context.Context, sh *Shared) (*JobStatusManager, er
 	if err != nil {
 		sh.Logger.Warn("results are written one by one", "err", err)
 	}
-	return &JobStatusManager{sh: sh, results: results, status: status, bucketTTL: layout.DefaultResultTTL, batched: batched}, nil
+	m := &JobStatusManager{sh: sh, results: results, status: status, bucketTTL: layout.DefaultResultTTL, batched: batched}
+	// A bucket another naq made keeps its own max age, and may not take
+	// per-message TTLs: results then live as long as the bucket keeps them.
+	if st, err := results.Status(ctx); err == nil {
+		m.bucketTTL = st.TTL()
+	}
+	if m.perJobTTL, err = layout.MsgTTLAllowed(ctx, sh.JS, layout.ResultsStream); err != nil {
+		return nil, err
+	}
+	if !m.perJobTTL {
+		sh.Logger.Warn("the results bucket does not take per-message TTLs: every result is kept for the bucket's max age, whatever the job's result TTL",
+			"bucket", layout.ResultsBucket, "max_age", m.bucketTTL)
+	}
+	return m, nil
 }
 
 // PublishResult starts writing a finished job's result, with the job's result
@@ -68,7 +83,7 @@ func (m *JobStatusManager) ResultMsg(job *naq.Job, res *naq.Result) *nats.Msg {
 // header only for a TTL other than the bucket's.
 func (m *JobStatusManager) setResultMsg(msg *nats.Msg, job *naq.Job, data []byte) {
 	*msg = nats.Msg{Subject: layout.ResultSubject(job.ID), Data: data}
-	if ttl := resultTTL(job); ttl != m.bucketTTL {
+	if ttl := resultTTL(job); ttl != m.bucketTTL && m.perJobTTL {
 		msg.Header = nats.Header{jetstream.MsgTTLHeader: []string{ttl.String()}}
 	}
 }

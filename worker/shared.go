@@ -84,4 +84,6 @@ func NewShared(nc *nats.Conn, cfg Config, logger *slog.Logger, id Identity) (*Sh
 	return &Shared{Conn: nc, JS: js, Config: cfg, Logger: logger.With("worker", id.ID), Identity: id}, nil
 }
 
-func (s *Shared) layout() layout.Config { return layout.Config{Replicas: s.Config.Replicas} }
+func (s *Shared) layout() layout.Config {
+	return layout.Config{Replicas: s.Config.Replicas, Logger: s.Logger}
+}

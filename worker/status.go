@@ -28,6 +28,9 @@ type StatusManager struct {
 	sh       *Shared
 	kv       jetstream.KeyValue
 	activity func() Activity
+	// recordTTL: the bucket takes per-message TTLs, so each record expires
+	// TTL after its heartbeat.
+	recordTTL bool
 
 	mu    sync.Mutex
 	state naq.WorkerState // starting or stopping; otherwise derived from activity
@@ -43,7 +46,15 @@ func NewStatusManager(ctx context.Context, sh *Shared, activity func() Activity)
 	if activity == nil {
 		activity = func() Activity { return Activity{} }
 	}
-	return &StatusManager{sh: sh, kv: kv, activity: activity, state: naq.WorkerStarting}, nil
+	m := &StatusManager{sh: sh, kv: kv, activity: activity, state: naq.WorkerStarting}
+	if m.recordTTL, err = layout.MsgTTLAllowed(ctx, sh.JS, "KV_"+layout.WorkersBucket); err != nil {
+		return nil, err
+	}
+	if !m.recordTTL {
+		sh.Logger.Warn("the workers bucket does not take per-message TTLs: a crashed worker's record stays until the bucket's max age removes it",
+			"bucket", layout.WorkersBucket)
+	}
+	return m, nil
 }
 
 // TTL is how long a record outlives the worker's last heartbeat.
@@ -91,7 +102,9 @@ func (m *StatusManager) Beat(ctx context.Context) error {
 		return fmt.Errorf("encode worker record: %w", err)
 	}
 	msg := &nats.Msg{Subject: layout.WorkerSubject(m.sh.Identity.ID), Data: data, Header: nats.Header{}}
-	msg.Header.Set(jetstream.MsgTTLHeader, m.TTL().String())
+	if m.recordTTL {
+		msg.Header.Set(jetstream.MsgTTLHeader, m.TTL().String())
+	}
 	if _, err := m.sh.JS.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("write worker record: %w", err)
 	}

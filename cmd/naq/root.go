@@ -62,7 +62,7 @@ that list or show take --json. Exit codes: 0 success, 1 failure, 2 wrong usage.`
 	pf.BoolVar(&a.jsonOut, "json", false, "print JSON instead of a table")
 	pf.StringVar(&a.logLevel, "log-level", envOr("NAQ_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env NAQ_LOG_LEVEL)")
 	pf.DurationVar(&a.timeout, "timeout", 10*time.Second, "how long to wait for the server on each request")
-	pf.IntVar(&a.replicas, "replicas", 1, "replicas of the streams and buckets naq creates (3 on a 3-node cluster)")
+	pf.IntVar(&a.replicas, "replicas", 0, "replicas of the streams and buckets naq creates (default: 3 on a cluster of three or more servers, else one per server); existing ones keep theirs")
 	for _, c := range a.commands() {
 		root.AddCommand(c)
 	}

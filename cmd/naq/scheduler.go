@@ -17,7 +17,7 @@ func (a *app) schedulerCommand() *cobra.Command {
 		Use:   "scheduler",
 		Short: "Run the scheduler: enqueue the occurrences of recurring jobs",
 		Long: `Runs a scheduler until SIGINT or SIGTERM. Several schedulers may run for high
-availability: they elect one leader through the naq_scheduler_lock bucket, and
+availability: they elect one leader through the naq_go_scheduler_lock bucket, and
 only the leader enqueues. A leader that dies is replaced within --lock-ttl; one
 that stops gives the lock up at once. Delayed one-off jobs need no scheduler.`,
 		Args: cobra.NoArgs,

@@ -55,8 +55,8 @@ machines (and then require a token or a password).
 every client. They are not the global --user/--password/--token flags, which
 are what a naq command uses to connect to a server.
 
-Three servers form a JetStream cluster (run workers and clients with
---replicas 3): give each the same --cluster-name, its own --name, --port,
+Three servers form a JetStream cluster (streams and buckets a naq process
+creates there get three replicas by default): give each the same --cluster-name, its own --name, --port,
 --cluster-port and --store, and --routes to the other two.`,
 		Example: `  naq server --store ./naq-data
   naq server --host 0.0.0.0 --auth-token s3cret --monitor-port 8222

@@ -22,7 +22,12 @@ const (
 	WorkersBucket       = "naq_workers"
 	CancelledBucket     = "naq_cancelled"
 	SchedulesBucket     = "naq_scheduled_jobs"
-	SchedulerLockBucket = "naq_scheduler_lock"
+	SchedulerLockBucket = "naq_go_scheduler_lock" // naq-go's own; see PythonSchedulerLock
+	// PythonSchedulerLock is Python naq's scheduler lock bucket (key
+	// "leader_lock", renewed every 15 s by a plain put). naq-go neither takes,
+	// renews nor reconfigures it: the two kinds of scheduler run side by side,
+	// each on its own schedule records.
+	PythonSchedulerLock = "naq_scheduler_lock"
 	ConsumerPrefix      = "naq-worker-"
 	DefaultQueue        = "naq_default_queue"
 )

@@ -2,6 +2,7 @@ package layout
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -25,7 +26,7 @@ func TestCreatedConfigsAreUpToDate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !streamUpToDate(s.CachedInfo().Config, want) {
+		if have := s.CachedInfo().Config; !reflect.DeepEqual(mergeStream(have, want), have) {
 			t.Errorf("%s: created config does not count as up to date", name)
 		}
 	}
@@ -63,5 +64,47 @@ func TestCreatedConfigsAreUpToDate(t *testing.T) {
 	}
 	if n := apiCalls() - before - 1; n > 1 {
 		t.Errorf("provisioning the up-to-date jobs stream made %d API calls (an update)", n)
+	}
+}
+
+// Merging adds naq's subjects and flags, never turns a flag off, and keeps
+// every other setting of the existing stream.
+func TestMergeStreamKeepsWhatItFinds(t *testing.T) {
+	have := jetstream.StreamConfig{
+		Name: JobsStream, Description: "made by another naq", Subjects: []string{"naq.queue.*"},
+		MaxAge: time.Hour, Duplicates: 30 * time.Second, Replicas: 3, AllowMsgTTL: true, AllowDirect: false,
+		Discard: jetstream.DiscardNew, MaxMsgsPerSubject: 1,
+	}
+	want := JobsStreamConfig(Config{Replicas: 1})
+	m := mergeStream(have, want)
+	if !reflect.DeepEqual(m.Subjects, []string{"naq.queue.*", "naq.delayed.*"}) {
+		t.Errorf("subjects %v", m.Subjects)
+	}
+	if !m.AllowMsgTTL || !m.AllowMsgSchedules || !m.AllowAtomicPublish {
+		t.Errorf("flags: ttl %v schedules %v atomic %v", m.AllowMsgTTL, m.AllowMsgSchedules, m.AllowAtomicPublish)
+	}
+	if m.Duplicates != 2*time.Minute {
+		t.Errorf("duplicate window %s, want naq's 2m", m.Duplicates)
+	}
+	kept := m
+	kept.Subjects, kept.AllowMsgSchedules, kept.AllowAtomicPublish, kept.AllowBatchPublish, kept.Duplicates =
+		have.Subjects, have.AllowMsgSchedules, have.AllowAtomicPublish, have.AllowBatchPublish, have.Duplicates
+	if !reflect.DeepEqual(kept, have) {
+		t.Errorf("other settings changed:\nhave %+v\ngot  %+v", have, m)
+	}
+	// A duplicate window never outlasts the max age, and a longer one stays.
+	short := have
+	short.MaxAge = time.Minute
+	if d := mergeStream(short, want).Duplicates; d != time.Minute {
+		t.Errorf("duplicate window %s on a stream of max age 1m", d)
+	}
+	long := have
+	long.Duplicates = 10 * time.Minute
+	if d := mergeStream(long, want).Duplicates; d != 10*time.Minute {
+		t.Errorf("a 10m duplicate window became %s", d)
+	}
+	// Nothing to add: the same config, so no update is sent.
+	if again := mergeStream(m, want); !reflect.DeepEqual(again, m) {
+		t.Error("merging twice changed the config again")
 	}
 }
