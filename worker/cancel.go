@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -43,7 +42,7 @@ func (r *run) watchCancellations(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w, err := kv.WatchAll(r.bgCtx)
+	w, err := kv.WatchAll(r.bg)
 	if err != nil {
 		return fmt.Errorf("watch cancellations: %w", err)
 	}
@@ -71,7 +70,7 @@ func (r *run) watchCancellations(ctx context.Context) error {
 		defer func() { _ = w.Stop() }()
 		for {
 			select {
-			case <-r.bgCtx.Done():
+			case <-r.bg.Done():
 				return
 			case e, ok := <-w.Updates():
 				if !ok {
@@ -84,15 +83,4 @@ func (r *run) watchCancellations(ctx context.Context) error {
 		}
 	})
 	return nil
-}
-
-// dropCancelled acknowledges a cancelled job without running it.
-func (r *run) dropCancelled(ctx context.Context, job *naq.Job, m jetstream.Msg, md *jetstream.MsgMetadata) {
-	msg := "job cancelled before it ran"
-	res := &naq.Result{
-		Status: naq.StateCancelled, Error: &msg, ErrorKind: KindCancelled, JobID: job.ID, Name: job.Name,
-		Queue: job.Queue, Attempts: job.Attempt - 1, WorkerID: r.sh.Identity.ID, EnqueuedAt: job.EnqueuedAt,
-		FinishedAt: time.Now().UTC(),
-	}
-	r.finish(ctx, job, m, md, res, true)
 }

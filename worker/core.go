@@ -1,5 +1,9 @@
 package worker
 
+// The Worker, and one Run of it: the parts it starts in order and the one
+// teardown that stops them. Not here: the job path (admit.go, execute.go,
+// settle.go), fetching (internal/fetch) and the three managers.
+
 import (
 	"context"
 	"errors"
@@ -16,6 +20,7 @@ import (
 	"github.com/naqgo/naq"
 	"github.com/naqgo/naq/internal/asyncpub"
 	"github.com/naqgo/naq/internal/layout"
+	"github.com/naqgo/naq/worker/internal/fetch"
 )
 
 // Worker consumes queues and runs their jobs. Register handlers, then call Run.
@@ -84,11 +89,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	w.once.Do(func() { close(w.ready) })
 	<-ctx.Done()
-	r.shutdown()
+	r.stop()
 	return nil
 }
 
-// run is one Run of a worker: its managers and goroutines.
+// run is one Run of a worker: its managers, the fetcher that brings its
+// jobs, the writers that settle them, and the goroutines beside them.
 type run struct {
 	w         *Worker
 	sh        *Shared
@@ -97,37 +103,38 @@ type run struct {
 	status    *StatusManager
 	inflight  *inflight
 	cancelled *cancelSet
-	slots     *slots
 	ackWait   time.Duration // the shortest of the queues' consumers
 
 	processed, failedCount atomic.Int64
 
-	work       chan *nats.Msg     // pull inbox deliveries, read by the pool of handler goroutines
-	byInbox    map[string]*puller // routes a delivery's status by its inbox
-	bySubject  map[string]*puller // routes a job by its queue subject
-	writer     *asyncpub.Writer   // the job path's writes
-	results    resultWriter       // results: batched when the bucket allows it
-	writes     sync.WaitGroup     // jobs whose writes are in flight
-	ioCtx      context.Context    // bookkeeping I/O; ends after the last job
+	fetcher *fetch.Fetcher
+	writer  *asyncpub.Writer // the job path's writes
+	results resultWriter     // results: batched when the bucket allows it
+	writes  sync.WaitGroup   // jobs whose writes are in flight
+
+	// Handler contexts derive from base, Run's context without its
+	// cancellation: a stop must not cancel running jobs, only the shutdown
+	// timeout does (forced). Bookkeeping I/O (io) ends after the last job's
+	// writes; the heartbeat, keepalive and cancellation watch (bg) last.
+	base       context.Context
+	forced     atomic.Bool
+	io         context.Context
 	stopIO     context.CancelFunc
-	fetchCtx   context.Context // ends when fetching must stop
-	stopFetch  context.CancelFunc
-	jobsCtx    context.Context // ends at forced shutdown (see cancelRunning)
-	stopJobs   context.CancelFunc
-	jobsBase   context.Context // jobsCtx's values without its cancellation: the handler contexts' parent
-	bgCtx      context.Context // heartbeat and keepalive
+	bg         context.Context
 	stopBg     context.CancelFunc
-	pullers    sync.WaitGroup
-	pool       *handlerPool // runs the deliveries on work
 	background sync.WaitGroup
+	started    bool
 }
 
+// start provisions, then starts each part in order: managers, writers,
+// background goroutines, and last the fetcher. A failure undoes what was
+// started through stop, the same teardown as a shutdown.
 func (w *Worker) start(ctx context.Context) (*run, error) {
 	sh, err := NewShared(w.nc, w.opts.cfg, w.opts.logger, NewIdentity(w.opts.name))
 	if err != nil {
 		return nil, err
 	}
-	r := &run{w: w, sh: sh, inflight: newInflight(), cancelled: &cancelSet{ids: map[string]struct{}{}}, slots: newSlots(sh.Config.Concurrency)}
+	r := &run{w: w, sh: sh, inflight: newInflight(), cancelled: &cancelSet{ids: map[string]struct{}{}}}
 	if r.jobs, err = NewJobStatusManager(ctx, sh); err != nil {
 		return nil, err
 	}
@@ -140,81 +147,17 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 	if err := r.status.SetState(ctx, naq.WorkerStarting); err != nil {
 		return nil, err
 	}
-	stream, err := layout.EnsureJobsStream(ctx, sh.JS, sh.layout())
-	if err != nil {
+	if err := r.provisionQueues(ctx); err != nil {
 		return nil, err
 	}
-	r.ackWait = sh.Config.AckWait
-	for _, q := range sh.Config.Queues {
-		cons, err := layout.EnsureConsumer(ctx, stream, q, r.consumerConfig())
-		if err != nil {
-			return nil, err
-		}
-		// A consumer another naq made keeps its ack wait: keep jobs alive
-		// within the shortest.
-		r.ackWait = min(r.ackWait, cons.CachedInfo().Config.AckWait)
-	}
-	// Handler and background contexts do not derive from ctx: a stop signal
-	// must not cancel running jobs, only the shutdown timeout does.
-	r.fetchCtx, r.stopFetch = context.WithCancel(ctx)
-	r.jobsCtx, r.stopJobs = context.WithCancel(context.WithoutCancel(ctx))
-	r.jobsBase = context.WithoutCancel(r.jobsCtx)
-	r.bgCtx, r.stopBg = context.WithCancel(context.WithoutCancel(ctx))
-	r.ioCtx, r.stopIO = context.WithCancel(context.WithoutCancel(ctx))
-	if err := r.watchCancellations(ctx); err != nil {
-		r.abortStart(ctx)
+	r.base = context.WithoutCancel(ctx)
+	r.bg, r.stopBg = context.WithCancel(r.base)
+	r.io, r.stopIO = context.WithCancel(r.base)
+	if err := r.startParts(ctx); err != nil {
+		r.stop()
 		return nil, err
 	}
-	if r.writer, err = asyncpub.NewWriter(sh.Conn, 4*sh.Config.Concurrency); err != nil {
-		r.abortStart(ctx)
-		return nil, err
-	}
-	r.results = r.writer
-	if r.jobs.batched {
-		// The server confirms about every quarter of the slots' results at
-		// once; a pause of a millisecond ends the batch.
-		c := sh.Config.Concurrency
-		if r.results, err = asyncpub.NewBatchWriter(sh.Conn, r.writer, 4*c, max(1, c/4), time.Millisecond); err != nil {
-			r.abortStart(ctx)
-			return nil, err
-		}
-	}
-	// Every queue's pull inbox delivers straight into one channel that the
-	// pool of handler goroutines reads: no goroutine in between. Room for
-	// every reserved slot twice over, and the statuses, so nothing is ever
-	// dropped as a slow consumer.
-	r.work = make(chan *nats.Msg, 2*sh.Config.Concurrency+16*len(sh.Config.Queues)+64)
-	r.byInbox, r.bySubject = map[string]*puller{}, map[string]*puller{}
-	var pullers []*puller
-	for _, q := range sh.Config.Queues {
-		p, err := newPuller(r, q)
-		if err != nil {
-			for _, p := range pullers {
-				_ = p.sub.Unsubscribe()
-			}
-			r.work = nil
-			r.abortStart(ctx)
-			return nil, err
-		}
-		pullers = append(pullers, p)
-		r.byInbox[p.inbox], r.bySubject[layout.QueueSubject(q)] = p, p
-	}
-	// A fixed pool: goroutines (and their grown stacks) are reused across jobs.
-	r.pool = newHandlerPool(r.work, sh.Config.Concurrency, func(m *nats.Msg) {
-		if job, ok := r.route(m); ok {
-			r.process(job)
-			r.release(1)
-		}
-	})
-	r.goBackground(func() { r.status.Run(r.bgCtx) })
-	r.goBackground(r.keepalive)
-	for _, p := range pullers {
-		r.pullers.Add(1)
-		go func() {
-			defer r.pullers.Done()
-			p.loop()
-		}()
-	}
+	r.started = true
 	if err := r.status.SetState(ctx, ""); err != nil {
 		sh.Logger.Warn("heartbeat failed", "err", err)
 	}
@@ -222,10 +165,57 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 	return r, nil
 }
 
+// provisionQueues makes the jobs stream and each queue's consumer exist.
+func (r *run) provisionQueues(ctx context.Context) error {
+	stream, err := layout.EnsureJobsStream(ctx, r.sh.JS, r.sh.layout())
+	if err != nil {
+		return err
+	}
+	r.ackWait = r.sh.Config.AckWait
+	for _, q := range r.sh.Config.Queues {
+		cons, err := layout.EnsureConsumer(ctx, stream, q, r.consumerConfig())
+		if err != nil {
+			return err
+		}
+		// A consumer another naq made keeps its ack wait: keep jobs alive
+		// within the shortest.
+		r.ackWait = min(r.ackWait, cons.CachedInfo().Config.AckWait)
+	}
+	return nil
+}
+
+// startParts starts what stop tears down, in the opposite order.
+func (r *run) startParts(ctx context.Context) error {
+	sh := r.sh
+	if err := r.watchCancellations(ctx); err != nil {
+		return err
+	}
+	var err error
+	if r.writer, err = asyncpub.NewWriter(sh.Conn, 4*sh.Config.Concurrency); err != nil {
+		return err
+	}
+	r.results = r.writer
+	if r.jobs.batched {
+		// The server confirms about every quarter of the slots' results at
+		// once; a pause of a millisecond ends the batch.
+		c := sh.Config.Concurrency
+		if r.results, err = asyncpub.NewBatchWriter(sh.Conn, r.writer, 4*c, max(1, c/4), time.Millisecond); err != nil {
+			return err
+		}
+	}
+	r.goBackground(func() { r.status.Run(r.bg) })
+	r.goBackground(r.keepalive)
+	r.fetcher, err = fetch.Start(ctx, fetch.Config{
+		Conn: sh.Conn, Queues: sh.Config.Queues, Concurrency: sh.Config.Concurrency, PollWait: sh.Config.PollWait,
+		Logger: sh.Logger, Reprovision: r.reprovision,
+	}, r.process)
+	return err
+}
+
 // reprovision makes sure queue q's stream and consumer exist again, after the
 // server answered a pull as if they did not.
-func (r *run) reprovision(q string) {
-	ctx, cancel := context.WithTimeout(r.ioCtx, 10*time.Second)
+func (r *run) reprovision(ctx context.Context, q string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	stream, err := layout.EnsureJobsStream(ctx, r.sh.JS, r.sh.layout())
 	if err == nil {
@@ -240,22 +230,57 @@ func (r *run) consumerConfig() layout.ConsumerConfig {
 	return layout.ConsumerConfig{AckWait: r.sh.Config.AckWait, MaxAckPending: r.sh.Config.MaxAckPending}
 }
 
-// abortStart undoes a start that failed after its contexts were made.
-func (r *run) abortStart(ctx context.Context) {
-	r.stopFetch()
-	r.pullers.Wait()
-	if r.work != nil {
-		close(r.work)
-		if r.pool != nil {
-			r.pool.close()
+// stop is the one teardown, for a shutdown and for a start that failed
+// midway (parts not started are skipped): stop fetching; let running jobs
+// finish within the shutdown timeout, then cancel the rest (their handlers
+// put them back); wait for the last writes; stop the writers and the
+// background goroutines; remove the worker's record.
+func (r *run) stop() {
+	sh := r.sh
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if r.started {
+		if err := r.status.SetState(ctx, naq.WorkerStopping); err != nil {
+			sh.Logger.Warn("heartbeat failed", "err", err)
 		}
 	}
-	r.closeWriters()
+	if r.fetcher != nil {
+		r.fetcher.StopFetching()
+		if !r.fetcher.Drain(sh.Config.ShutdownTimeout) {
+			sh.Logger.Warn("shutdown timeout reached; cancelling running jobs", "running", r.inflight.len())
+			r.cancelRunning()
+			if !r.fetcher.Drain(5 * time.Second) {
+				sh.Logger.Error("handlers ignored cancellation; their jobs return after the ack wait", "running", r.inflight.len())
+			}
+		}
+	}
 	r.cancelRunning()
-	r.stopIO()
-	r.stopBg()
+	r.awaitWrites()
+	r.closeWriters()
+	if r.stopIO != nil {
+		r.stopIO()
+		r.stopBg()
+	}
 	r.background.Wait()
-	_ = r.status.Unregister(context.WithoutCancel(ctx))
+	if err := r.status.Unregister(ctx); err != nil {
+		sh.Logger.Warn("could not remove worker record", "err", err)
+	}
+	if r.started {
+		sh.Logger.Info("worker stopped", "processed", r.processed.Load(), "failed", r.failedCount.Load())
+	}
+}
+
+// awaitWrites lets the writes of finished jobs complete (or time out) before
+// the writers go.
+func (r *run) awaitWrites() {
+	written := make(chan struct{})
+	go func() { r.writes.Wait(); close(written) }()
+	select {
+	case <-written:
+	case <-time.After(ioTimeout + time.Second):
+		r.sh.Logger.Warn("result writes unanswered at shutdown; their jobs return after the ack wait",
+			"pending", r.writer.Pending()+r.results.Pending())
+	}
 }
 
 // resultWriter writes results: asyncpub's plain or batch writer.
@@ -288,94 +313,11 @@ func (r *run) activity() Activity {
 	return Activity{RunningJobs: r.inflight.ids(), Processed: r.processed.Load(), Failed: r.failedCount.Load()}
 }
 
-// shutdown stops fetching, waits for running jobs up to the shutdown timeout,
-// cancels the rest (their handlers put them back), and unregisters.
-func (r *run) shutdown() {
-	sh := r.sh
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := r.status.SetState(ctx, naq.WorkerStopping); err != nil {
-		sh.Logger.Warn("heartbeat failed", "err", err)
-	}
-	r.stopFetch()
-	r.pullers.Wait()
-	close(r.work)
-	done := make(chan struct{})
-	go func() { r.pool.close(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(sh.Config.ShutdownTimeout):
-		sh.Logger.Warn("shutdown timeout reached; cancelling running jobs", "running", r.inflight.len())
-		r.cancelRunning()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			sh.Logger.Error("handlers ignored cancellation; their jobs return after the ack wait", "running", r.inflight.len())
-		}
-	}
-	r.cancelRunning()
-	// Writes of finished jobs complete (or time out) before the writer goes.
-	written := make(chan struct{})
-	go func() { r.writes.Wait(); close(written) }()
-	select {
-	case <-written:
-	case <-time.After(ioTimeout + time.Second):
-		sh.Logger.Warn("result writes unanswered at shutdown; their jobs return after the ack wait",
-			"pending", r.writer.Pending()+r.results.Pending())
-	}
-	r.closeWriters()
-	r.stopIO()
-	r.stopBg()
-	r.background.Wait()
-	if err := r.status.Unregister(ctx); err != nil {
-		sh.Logger.Warn("could not remove worker record", "err", err)
-	}
-	sh.Logger.Info("worker stopped", "processed", r.processed.Load(), "failed", r.failedCount.Load())
-}
-
-// keepalive sends InProgress for running jobs well within the ack wait, and
-// writes a running status record for jobs that run longer than a moment (fast
-// jobs go straight from enqueued to their result).
-func (r *run) keepalive() {
-	touchEvery := r.ackWait / 5
-	markAfter := 500 * time.Millisecond
-	t := time.NewTicker(min(markAfter, touchEvery))
-	defer t.Stop()
-	for {
-		select {
-		case <-r.bgCtx.Done():
-			return
-		case now := <-t.C:
-			r.results.Sweep(ioTimeout)
-			r.writer.Sweep(ioTimeout)
-			// The running record is sent while the job is still registered,
-			// so it always goes out before the job's final record.
-			touch := r.inflight.due(now, now.Add(-touchEvery), now.Add(-markAfter), func(j *running) {
-				st := r.statusOf(j.job, naq.StateRunning)
-				st.StartedAt, st.Naks = j.started, j.naks
-				if _, err := r.jobs.PublishStatus(st); err != nil {
-					r.sh.Logger.Warn("status write failed", "job", j.job.ID, "err", err)
-				}
-			})
-			for _, m := range touch {
-				_ = m.InProgress()
-			}
-		}
-	}
-}
-
-func (r *run) statusOf(j *naq.Job, s naq.State) *naq.JobStatus {
-	return &naq.JobStatus{
-		JobID: j.ID, State: s, Name: j.Name, Queue: j.Queue, Attempts: j.Attempt,
-		MaxRetries: j.MaxRetries, WorkerID: r.sh.Identity.ID, EnqueuedAt: j.EnqueuedAt,
-	}
-}
-
 // cancelRunning cancels every running handler (a forced shutdown). Handler
-// contexts do not derive from jobsCtx: a job registers its own cancel func in
-// inflight, which keeps 200 concurrent jobs off one parent context's lock. A
-// job added after the sweep sees jobsCtx ended and cancels itself.
+// contexts do not share a cancellable parent: a job registers its own cancel
+// func in inflight, which keeps 200 concurrent jobs off one parent context's
+// lock. A job added after the sweep sees forced set and cancels itself.
 func (r *run) cancelRunning() {
-	r.stopJobs()
+	r.forced.Store(true)
 	r.inflight.cancelAll(context.Canceled)
 }

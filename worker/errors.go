@@ -34,6 +34,13 @@ const (
 	// KindAny matches every error in retry_on and ignore_on, like Python's
 	// builtins:Exception.
 	KindAny = "builtins:Exception"
+	// KindDependencyFailed fails a job one of whose dependencies failed or
+	// was cancelled; KindDependencyTimeout one whose dependencies did not
+	// complete within the worker's DependencyTimeout.
+	KindDependencyFailed  = "naq:DependencyFailed"
+	KindDependencyTimeout = "naq:DependencyTimeout"
+	// KindPoison fails a job that keeps coming back without an answer.
+	KindPoison = "naq:Poison"
 )
 
 // kinder is implemented by errors that name their kind.

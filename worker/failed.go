@@ -1,5 +1,9 @@
 package worker
 
+// FailedJobHandler: records of jobs that failed for good, and of messages
+// that were not jobs, in naq_failed_jobs. Not here: results and status
+// (jobs.go).
+
 import (
 	"context"
 	"encoding/json"

@@ -104,3 +104,35 @@ func (f *inflight) due(now, touchBefore, markBefore time.Time, mark func(*runnin
 	}
 	return touch
 }
+
+// keepalive sends InProgress for running jobs well within the ack wait, and
+// writes a running status record for jobs that run longer than a moment (fast
+// jobs go straight from enqueued to their result). It also sweeps the
+// writers' unanswered writes.
+func (r *run) keepalive() {
+	touchEvery := r.ackWait / 5
+	markAfter := 500 * time.Millisecond
+	t := time.NewTicker(min(markAfter, touchEvery))
+	defer t.Stop()
+	for {
+		select {
+		case <-r.bg.Done():
+			return
+		case now := <-t.C:
+			r.results.Sweep(ioTimeout)
+			r.writer.Sweep(ioTimeout)
+			// The running record is sent while the job is still registered,
+			// so it always goes out before the job's final record.
+			touch := r.inflight.due(now, now.Add(-touchEvery), now.Add(-markAfter), func(j *running) {
+				st := r.jobs.statusOf(j.job, naq.StateRunning)
+				st.StartedAt, st.Naks = j.started, j.naks
+				if _, err := r.jobs.PublishStatus(st); err != nil {
+					r.sh.Logger.Warn("status write failed", "job", j.job.ID, "err", err)
+				}
+			})
+			for _, m := range touch {
+				_ = m.InProgress()
+			}
+		}
+	}
+}

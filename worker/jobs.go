@@ -1,5 +1,9 @@
 package worker
 
+// JobStatusManager: job status records, results and dependency checks in
+// naq_job_status and naq_results, and the records' constructors. Not here:
+// the failed-jobs stream (failed.go) or the worker's own record (status.go).
+
 import (
 	"context"
 	"encoding/json"
@@ -237,4 +241,35 @@ func awaitAck(ctx context.Context, f jetstream.PubAckFuture) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// statusOf starts job's status record in state s, as this worker writes it.
+func (m *JobStatusManager) statusOf(j *naq.Job, s naq.State) *naq.JobStatus {
+	return &naq.JobStatus{
+		JobID: j.ID, State: s, Name: j.Name, Queue: j.Queue, Attempts: j.Attempt,
+		MaxRetries: j.MaxRetries, WorkerID: m.sh.Identity.ID, EnqueuedAt: j.EnqueuedAt,
+	}
+}
+
+// newResult is job's final record: completed with value when err is nil,
+// else failed (cancelled, for a cancellation) with err's text and kind.
+// attempts are the attempts that count; started is zero for a job that
+// never ran.
+func (m *JobStatusManager) newResult(job *naq.Job, attempts int, started time.Time, value []byte, err error, traceback string) *naq.Result {
+	res := &naq.Result{
+		Status: naq.StateCompleted, Value: value, JobID: job.ID, Name: job.Name, Queue: job.Queue, Attempts: attempts,
+		WorkerID: m.sh.Identity.ID, EnqueuedAt: job.EnqueuedAt, StartedAt: started, FinishedAt: time.Now().UTC(),
+	}
+	if err != nil {
+		msg := err.Error()
+		res.Status, res.Value, res.Error, res.ErrorKind = naq.StateFailed, nil, &msg, ErrorKind(err)
+		if res.ErrorKind == KindCancelled {
+			res.Status = naq.StateCancelled
+		}
+		if traceback != "" {
+			tb := traceback // its own variable: only a panic puts it on the heap
+			res.Traceback = &tb
+		}
+	}
+	return res
 }

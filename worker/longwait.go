@@ -53,25 +53,3 @@ func (r *run) waitLong(ctx context.Context, job *naq.Job, m jetstream.Msg, delay
 	}
 	return true
 }
-
-// resumedCounts reads the counts a long wait's schedule left on the job's
-// message; ok is false for a message that did not come from one.
-func resumedCounts(m jetstream.Msg) (attempts, naks int, ok bool) {
-	h := m.Headers()
-	if h == nil {
-		return 0, 0, false
-	}
-	v := h.Get(layout.AttemptsHeader)
-	if v == "" { // every job but a resumed one: spare Atoi's error
-		return 0, 0, false
-	}
-	a, err := strconv.Atoi(v)
-	if err != nil || a < 0 {
-		return 0, 0, false
-	}
-	n, err := strconv.Atoi(h.Get(layout.NaksHeader))
-	if err != nil || n < 0 {
-		n = 0
-	}
-	return a, n, true
-}

@@ -1,5 +1,8 @@
 package worker
 
+// StatusManager: the worker's own heartbeat record in naq_workers (state,
+// queues, running jobs, counters). Not here: the status of jobs (jobs.go).
+
 import (
 	"context"
 	"encoding/json"

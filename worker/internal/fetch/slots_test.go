@@ -1,4 +1,4 @@
-package worker
+package fetch
 
 import (
 	"context"
@@ -11,8 +11,8 @@ func TestSlotsWakeWaitersAndKeepCount(t *testing.T) {
 	const total = 8
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	r := &run{slots: newSlots(total), fetchCtx: ctx}
-	if n, ok := r.acquire(3); !ok || n != total {
+	s := newSlots(total)
+	if n, ok := s.acquire(ctx.Done(), 3); !ok || n != total {
 		t.Fatalf("acquire with all free: %d, %v; want every slot", n, ok)
 	}
 	// Two pullers wait, one for a batch and one for a single slot; slots come
@@ -23,7 +23,7 @@ func TestSlotsWakeWaitersAndKeepCount(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n, ok := r.acquire(want)
+			n, ok := s.acquire(ctx.Done(), want)
 			if !ok {
 				t.Error("acquire gave up")
 			}
@@ -32,7 +32,7 @@ func TestSlotsWakeWaitersAndKeepCount(t *testing.T) {
 	}
 	time.Sleep(20 * time.Millisecond)
 	for range total {
-		r.release(1)
+		s.release(1)
 		time.Sleep(2 * time.Millisecond)
 	}
 	done := make(chan struct{})
@@ -42,13 +42,13 @@ func TestSlotsWakeWaitersAndKeepCount(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("a waiting puller was never woken")
 	}
-	free, _ := r.slots.take(0)
+	free, _ := s.take(0)
 	if sum := got[0] + got[1] + free; sum != total || got[0] == 0 || got[1] == 0 {
 		t.Fatalf("pullers took %v and %d stayed free; want both served and %d in all", got, free, total)
 	}
 	// Stopping releases a waiter with nothing taken.
 	stopped := make(chan bool)
-	go func() { _, ok := r.acquire(1); stopped <- ok }()
+	go func() { _, ok := s.acquire(ctx.Done(), 1); stopped <- ok }()
 	time.Sleep(10 * time.Millisecond)
 	cancel()
 	if ok := <-stopped; ok {
@@ -61,29 +61,29 @@ func TestSlotsWakeWaitersAndKeepCount(t *testing.T) {
 func TestSlotsServeStarvedPullersInTurn(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	r := &run{slots: newSlots(1), fetchCtx: ctx}
-	if n, ok := r.acquire(1); !ok || n != 1 {
+	s := newSlots(1)
+	if n, ok := s.acquire(ctx.Done(), 1); !ok || n != 1 {
 		t.Fatalf("acquire = %d, %v", n, ok)
 	}
 	served := make(chan string, 3)
 	for _, name := range []string{"a", "b"} {
 		go func() {
-			if _, ok := r.acquire(1); ok {
+			if _, ok := s.acquire(ctx.Done(), 1); ok {
 				served <- name
 			}
 		}()
 		time.Sleep(20 * time.Millisecond) // a asks first, then b
 	}
-	r.release(1)
+	s.release(1)
 	go func() { // the holder asks again at once
-		if _, ok := r.acquire(1); ok {
+		if _, ok := s.acquire(ctx.Done(), 1); ok {
 			served <- "holder"
 		}
 	}()
 	time.Sleep(20 * time.Millisecond)
-	r.release(1)
+	s.release(1)
 	time.Sleep(20 * time.Millisecond)
-	r.release(1)
+	s.release(1)
 	var order []string
 	for range 3 {
 		select {

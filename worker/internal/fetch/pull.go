@@ -1,4 +1,4 @@
-package worker
+package fetch
 
 import (
 	"context"
@@ -29,7 +29,7 @@ const sharedPollWait = 250 * time.Millisecond
 // end. An idle queue keeps one request for one job open, so several queues
 // share the slots.
 type puller struct {
-	r     *run
+	f     *Fetcher
 	queue string
 	subj  string // the consumer's next-message API subject
 	inbox string
@@ -52,13 +52,13 @@ type pullReq struct {
 	deadline time.Time
 }
 
-func newPuller(r *run, queue string) (*puller, error) {
+func newPuller(f *Fetcher, queue string) (*puller, error) {
 	p := &puller{
-		r: r, queue: queue, idle: true, wake: make(chan struct{}, 1),
+		f: f, queue: queue, idle: true, wake: make(chan struct{}, 1),
 		subj:  "$JS.API.CONSUMER.MSG.NEXT." + layout.JobsStream + "." + layout.ConsumerName(queue),
-		inbox: r.sh.Conn.NewInbox(),
+		inbox: f.cfg.Conn.NewInbox(),
 	}
-	sub, err := r.sh.Conn.ChanSubscribe(p.inbox+".*", r.work)
+	sub, err := f.cfg.Conn.ChanSubscribe(p.inbox+".*", f.work)
 	if err != nil {
 		return nil, err
 	}
@@ -76,15 +76,15 @@ func (p *puller) signal() {
 // loop issues pull requests until fetching stops, then ends the open ones so
 // no job is left delivered to nobody.
 func (p *puller) loop() {
-	r := p.r
-	expires := min(r.sh.Config.PollWait, 5*time.Second)
-	if r.sh.Config.Concurrency < len(r.sh.Config.Queues) {
+	f := p.f
+	expires := min(f.cfg.PollWait, 5*time.Second)
+	if f.cfg.Concurrency < len(f.cfg.Queues) {
 		expires = min(expires, sharedPollWait)
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	backoff := time.Duration(0)
-	for r.fetchCtx.Err() == nil {
+	for f.ctx.Err() == nil {
 		p.expire()
 		p.mu.Lock()
 		idle, open, trouble := p.idle, len(p.reqs), p.trouble
@@ -95,10 +95,10 @@ func (p *puller) loop() {
 			// unavailable, too many waiting pulls): back off, up to 5 s,
 			// and make sure the consumer exists.
 			backoff = min(max(2*backoff, 250*time.Millisecond), 5*time.Second)
-			r.sh.Logger.Warn("pull request refused; backing off", "queue", p.queue, "status", trouble, "wait", backoff)
-			sleepCtx(r.fetchCtx, backoff)
+			f.cfg.Logger.Warn("pull request refused; backing off", "queue", p.queue, "status", trouble, "wait", backoff)
+			sleepCtx(f.ctx, backoff)
 			if strings.HasPrefix(trouble, "503") || strings.Contains(trouble, "Consumer Deleted") {
-				r.reprovision(p.queue)
+				f.cfg.Reprovision(f.ctx, p.queue)
 			}
 			continue
 		}
@@ -106,28 +106,28 @@ func (p *puller) loop() {
 			select {
 			case <-p.wake:
 			case <-tick.C:
-			case <-r.fetchCtx.Done():
+			case <-f.ctx.Done():
 			}
 			continue
 		}
 		want := 1
 		if !idle {
-			want = max(1, r.sh.Config.Concurrency/4)
+			want = max(1, f.cfg.Concurrency/4)
 		}
-		n, ok := r.acquire(want)
+		n, ok := f.slots.acquire(f.ctx.Done(), want)
 		if !ok {
 			break
 		}
 		if idle && n > 1 {
-			r.release(n - 1)
+			f.slots.release(n - 1)
 			n = 1
 		}
 		backoff = 0
 		if err := p.request(n, expires); err != nil {
-			r.release(n)
-			if r.fetchCtx.Err() == nil {
-				r.sh.Logger.Warn("pull request failed; retrying", "queue", p.queue, "err", err)
-				sleepCtx(r.fetchCtx, time.Second)
+			f.slots.release(n)
+			if f.ctx.Err() == nil {
+				f.cfg.Logger.Warn("pull request failed; retrying", "queue", p.queue, "err", err)
+				sleepCtx(f.ctx, time.Second)
 			}
 		}
 	}
@@ -152,7 +152,7 @@ func (p *puller) loop() {
 // with gateways or leaf nodes may still deliver to a request younger than
 // 2 s with no listener; such a job returns after the ack wait.)
 func (p *puller) endRequests(expires time.Duration) {
-	nc := p.r.sh.Conn
+	nc := p.f.cfg.Conn
 	if p.sub.Drain() == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), expires)
 		err := nc.FlushWithContext(ctx)
@@ -186,27 +186,13 @@ func (p *puller) request(n int, expires time.Duration) error {
 		Batch   int   `json:"batch"`
 		Expires int64 `json:"expires"`
 	}{n, int64(expires)})
-	if err := p.r.sh.Conn.PublishRequest(p.subj, p.inbox+"."+strconv.FormatUint(id, 10), body); err != nil {
+	if err := p.f.cfg.Conn.PublishRequest(p.subj, p.inbox+"."+strconv.FormatUint(id, 10), body); err != nil {
 		p.mu.Lock()
 		p.drop(id)
 		p.mu.Unlock()
 		return err
 	}
 	return nil
-}
-
-// route finds the puller of a delivery on the pull inboxes and lets it
-// account for it; ok means a job to run, in a slot reserved for it.
-func (r *run) route(m *nats.Msg) (jetstream.Msg, bool) {
-	if p := r.bySubject[m.Subject]; p != nil {
-		return p.onMsg(m)
-	}
-	if i := strings.LastIndexByte(m.Subject, '.'); i > 0 {
-		if p := r.byInbox[m.Subject[:i]]; p != nil {
-			return p.onMsg(m)
-		}
-	}
-	return nil, false
 }
 
 // onMsg accounts for a delivered job (its slot is reserved) or a status that
@@ -220,7 +206,7 @@ func (p *puller) onMsg(m *nats.Msg) (jetstream.Msg, bool) {
 			return nil, false
 		}
 	}
-	msg := &pulledMsg{m: m, nc: p.r.sh.Conn}
+	msg := &pulledMsg{m: m, nc: p.f.cfg.Conn}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -239,14 +225,14 @@ func (p *puller) onMsg(m *nats.Msg) (jetstream.Msg, bool) {
 		}
 		p.idle = false
 	}
-	if !ok || p.r.fetchCtx.Err() != nil {
+	if !ok || p.f.ctx.Err() != nil {
 		// No slot for it (its request was given up), or the worker is
 		// stopping: back to the queue.
 		if ok {
-			p.r.release(1)
+			p.f.slots.release(1)
 			p.signal()
 		}
-		if p.r.fetchCtx.Err() != nil {
+		if p.f.ctx.Err() != nil {
 			// Not yet, though: this worker's requests may still be open, and
 			// the server would hand the job straight back to them, each time
 			// counting a delivery, and enough of those fail a job that never
@@ -293,7 +279,7 @@ func (p *puller) ended(m *nats.Msg, status string) {
 	}
 	p.mu.Unlock()
 	if ok {
-		p.r.release(req.left)
+		p.f.slots.release(req.left)
 		p.signal()
 	}
 }
@@ -315,7 +301,7 @@ func (p *puller) expire() {
 	clear(p.reqs[len(kept):])
 	p.reqs = kept
 	p.mu.Unlock()
-	p.r.release(freed)
+	p.f.slots.release(freed)
 }
 
 func (p *puller) expireAll() {
@@ -326,7 +312,7 @@ func (p *puller) expireAll() {
 	}
 	p.reqs = nil
 	p.mu.Unlock()
-	p.r.release(freed)
+	p.f.slots.release(freed)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {

@@ -1,4 +1,4 @@
-package worker
+package fetch
 
 import (
 	"sync"
@@ -90,16 +90,17 @@ func (s *slots) release(n int) {
 }
 
 // acquire waits for a first slot (in turn, see slots) and takes every free
-// one besides; when want is more than one it waits up to a millisecond for that many.
-func (r *run) acquire(want int) (int, bool) {
-	if !r.slots.first(r.fetchCtx.Done()) {
+// one besides; when want is more than one it waits up to a millisecond for
+// that many. false once done is closed.
+func (s *slots) acquire(done <-chan struct{}, want int) (int, bool) {
+	if !s.first(done) {
 		return 0, false
 	}
-	got, _ := r.slots.take(0)
+	got, _ := s.take(0)
 	n := 1 + got
 	var deadline <-chan time.Time
 	for n < want {
-		got, ready := r.slots.take(want - n)
+		got, ready := s.take(want - n)
 		if n += got; n >= want || ready == nil {
 			continue
 		}
@@ -111,14 +112,12 @@ func (r *run) acquire(want int) (int, bool) {
 		select {
 		case <-ready:
 		case <-deadline:
-			got, _ := r.slots.take(0)
+			got, _ := s.take(0)
 			return n + got, true
-		case <-r.fetchCtx.Done():
-			r.release(n)
+		case <-done:
+			s.release(n)
 			return 0, false
 		}
 	}
 	return n, true
 }
-
-func (r *run) release(n int) { r.slots.release(n) }
