@@ -111,6 +111,8 @@ type run struct {
 	writer  *asyncpub.Writer // the job path's writes
 	results resultWriter     // results: batched when the bucket allows it
 	writes  sync.WaitGroup   // jobs whose writes are in flight
+	// retrying holds jobs whose writes failed, waiting to write again.
+	retrying retrySet
 
 	// Handler contexts derive from base, Run's context without its
 	// cancellation: a stop must not cancel running jobs, only the shutdown
@@ -207,7 +209,7 @@ func (r *run) startParts(ctx context.Context) error {
 	r.goBackground(r.keepalive)
 	r.fetcher, err = fetch.Start(ctx, fetch.Config{
 		Conn: sh.Conn, Queues: sh.Config.Queues, Concurrency: sh.Config.Concurrency, PollWait: sh.Config.PollWait,
-		Logger: sh.Logger, Reprovision: r.reprovision,
+		Logger: sh.Logger, Reprovision: r.reprovision, PutBack: r.putBack,
 	}, r.process)
 	return err
 }
@@ -237,16 +239,13 @@ func (r *run) consumerConfig() layout.ConsumerConfig {
 // background goroutines; remove the worker's record.
 func (r *run) stop() {
 	sh := r.sh
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	deadline := time.Now().Add(sh.Config.ShutdownTimeout)
 	if r.started {
-		if err := r.status.SetState(ctx, naq.WorkerStopping); err != nil {
-			sh.Logger.Warn("heartbeat failed", "err", err)
-		}
+		r.bookkeeping(func(ctx context.Context) error { return r.status.SetState(ctx, naq.WorkerStopping) })
 	}
 	if r.fetcher != nil {
 		r.fetcher.StopFetching()
-		if !r.fetcher.Drain(sh.Config.ShutdownTimeout) {
+		if !r.fetcher.Drain(time.Until(deadline)) {
 			sh.Logger.Warn("shutdown timeout reached; cancelling running jobs", "running", r.inflight.len())
 			r.cancelRunning()
 			if !r.fetcher.Drain(5 * time.Second) {
@@ -255,29 +254,44 @@ func (r *run) stop() {
 		}
 	}
 	r.cancelRunning()
-	r.awaitWrites()
-	r.closeWriters()
+	r.awaitWrites(max(time.Until(deadline), time.Second))
 	if r.stopIO != nil {
 		r.stopIO()
+	}
+	r.retrying.abandon()
+	r.closeWriters()
+	if r.stopBg != nil {
 		r.stopBg()
 	}
 	r.background.Wait()
-	if err := r.status.Unregister(ctx); err != nil {
-		sh.Logger.Warn("could not remove worker record", "err", err)
-	}
+	r.bookkeeping(r.status.Unregister)
 	if r.started {
 		sh.Logger.Info("worker stopped", "processed", r.processed.Load(), "failed", r.failedCount.Load())
 	}
 }
 
+// bookkeeping runs a write of the worker's own record during a stop: briefly,
+// and not at all while the connection is down, so a stop after a server loss
+// does not wait on it.
+func (r *run) bookkeeping(write func(context.Context) error) {
+	if !r.sh.Conn.IsConnected() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := write(ctx); err != nil {
+		r.sh.Logger.Warn("could not update the worker's record", "err", err)
+	}
+}
+
 // awaitWrites lets the writes of finished jobs complete (or time out) before
-// the writers go.
-func (r *run) awaitWrites() {
+// the writers go, waiting at most d.
+func (r *run) awaitWrites(d time.Duration) {
 	written := make(chan struct{})
 	go func() { r.writes.Wait(); close(written) }()
 	select {
 	case <-written:
-	case <-time.After(ioTimeout + time.Second):
+	case <-time.After(d):
 		r.sh.Logger.Warn("result writes unanswered at shutdown; their jobs return after the ack wait",
 			"pending", r.writer.Pending()+r.results.Pending())
 	}

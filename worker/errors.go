@@ -41,6 +41,9 @@ const (
 	KindDependencyTimeout = "naq:DependencyTimeout"
 	// KindPoison fails a job that keeps coming back without an answer.
 	KindPoison = "naq:Poison"
+	// KindResultTooLarge fails a job whose result is over what the server
+	// stores in one message.
+	KindResultTooLarge = "naq:ResultTooLarge"
 )
 
 // kinder is implemented by errors that name their kind.

@@ -31,6 +31,10 @@ type JobStatusManager struct {
 	bucketTTL time.Duration
 	// perJobTTL: the results bucket takes per-message TTLs.
 	perJobTTL bool
+	// maxValue is the largest result value a record can hold: the server's
+	// max payload (or the bucket's max message size), less room for the
+	// record around it.
+	maxValue int
 	// batched: the results bucket takes fast batches (see asyncpub.BatchWriter).
 	batched bool
 	// bufs holds result encodings for reuse (*[]byte): a result's bytes are
@@ -55,9 +59,16 @@ func NewJobStatusManager(ctx context.Context, sh *Shared) (*JobStatusManager, er
 	m := &JobStatusManager{sh: sh, results: results, status: status, bucketTTL: layout.DefaultResultTTL, batched: batched}
 	// A bucket another naq made keeps its own max age, and may not take
 	// per-message TTLs: results then live as long as the bucket keeps them.
+	limit := int(sh.Conn.MaxPayload())
 	if st, err := results.Status(ctx); err == nil {
 		m.bucketTTL = st.TTL()
+		if kst, ok := st.(*jetstream.KeyValueBucketStatus); ok {
+			if n := int(kst.StreamInfo().Config.MaxMsgSize); n > 0 && n < limit {
+				limit = n
+			}
+		}
 	}
+	m.maxValue = max(limit-recordRoom, 0)
 	if m.perJobTTL, err = layout.MsgTTLAllowed(ctx, sh.JS, layout.ResultsStream); err != nil {
 		return nil, err
 	}
@@ -113,6 +124,14 @@ func (m *JobStatusManager) resultMsgInto(msg *nats.Msg, job *naq.Job, res *naq.R
 	m.setResultMsg(msg, job, *buf)
 	return buf
 }
+
+// recordRoom is what a result record needs besides its value: ids, names,
+// times, an error text and traceback cut to maxErrorText each, headers.
+const recordRoom = 2*maxErrorText + 8<<10
+
+// maxErrorText bounds an error text or traceback in a record, so a failure
+// is always stored.
+const maxErrorText = 64 << 10
 
 // maxPooledResult bounds the encodings kept for reuse: a rare huge result
 // should not stay in memory.

@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/naqgo/naq"
@@ -46,6 +44,11 @@ func (r *run) settle(d *delivery, o outcome) {
 		var err error
 		if value, err = marshalResult(o.value); err != nil {
 			o.err = SkipRetry(fmt.Errorf("result of type %T does not marshal to JSON: %w", o.value, err))
+		} else if limit := r.jobs.maxValue; len(value) > limit {
+			// It could never be stored: fail the job once, not again and again.
+			o.err = SkipRetry(&Error{Kind: KindResultTooLarge, Err: fmt.Errorf(
+				"result of %d bytes is over the %d bytes the server stores in one record", len(value), limit)})
+			value = nil
 		}
 	}
 	res := r.jobs.newResult(job, job.Attempt, o.started, value, o.err, o.traceback)
@@ -121,94 +124,28 @@ func (r *run) later(ctx context.Context, job *naq.Job, m jetstream.Msg, delay ti
 	}
 }
 
-// finish stores the result (and, for a failure, the failed-job record and a
-// terminal status) and acknowledges the job only once they are stored. The
-// writes complete asynchronously, and a job that only waits for them to be
-// confirmed holds no slot (its handler is done), so a server slow to answer (a
-// replicated stream) does not idle the handlers. The writers' windows
-// (4 × Concurrency writes each) bound how many wait: a full window blocks the
-// handler goroutine in finish, which keeps its slot until the write is sent.
-func (r *run) finish(d *delivery, res *naq.Result, writeStatus bool) {
-	job, m, md := d.job, d.msg, d.md
-	// Most jobs write only their result: the others go in extra.
-	var extra [2]*nats.Msg
-	n := 0
-	if res.Status == naq.StateFailed {
-		rec := &naq.FailedJob{
-			JobID: job.ID, Name: job.Name, Queue: job.Queue, Error: deref(res.Error), ErrorKind: res.ErrorKind,
-			Traceback: deref(res.Traceback), Attempts: job.Attempt, MaxRetries: job.MaxRetries,
-			EnqueuedAt: job.EnqueuedAt, FailedAt: res.FinishedAt, Job: m.Data(), Subject: m.Subject(),
-			StreamSeq: md.Sequence.Stream,
+// putBack returns a delivery the worker will not run (it arrived as the
+// worker stopped, or with no slot for it) to its queue, recorded first as a
+// deliberate put-back, so it never counts toward the poison rule.
+func (r *run) putBack(m jetstream.Msg) {
+	defer func() { _ = m.Nak() }()
+	job, err := naq.DecodeJob(m.Data())
+	if err != nil || !r.sh.Conn.IsConnected() {
+		return // not a job (whoever takes it records it), or no server to tell
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := r.jobs.Status(ctx, job.ID)
+	if err == nil {
+		if st == nil {
+			attempts, naks, _ := resumedCounts(m)
+			st = r.jobs.statusOf(job, naq.StatePending)
+			st.Attempts, st.Naks, st.Error = attempts, naks, "put back unrun by a worker that was stopping"
 		}
-		if fm, err := r.failed.Msg(rec); err == nil {
-			extra[n], n = fm, n+1
-		}
+		st.Naks++
+		err = r.jobs.SetStatus(ctx, st)
 	}
-	if writeStatus {
-		st := naq.StatusFromResult(res)
-		st.MaxRetries = job.MaxRetries
-		if sm, err := r.jobs.StatusMsg(st); err == nil {
-			extra[n], n = sm, n+1
-		}
+	if err != nil {
+		r.sh.Logger.Warn("could not record a put-back; it counts as a delivery without an answer", "job", job.ID, "err", err)
 	}
-	f := &finishing{r: r, job: job, m: m, failed: res.Status == naq.StateFailed, left: 1 + n}
-	f.buf = r.jobs.resultMsgInto(&f.result, job, res)
-	r.writes.Add(1)
-	done := f.done
-	r.results.Write(r.io, &f.result, done)
-	for _, msg := range extra[:n] {
-		r.writer.Write(r.io, msg, done)
-	}
-}
-
-// finishing is one job's writes in flight.
-type finishing struct {
-	r      *run
-	job    *naq.Job
-	m      jetstream.Msg
-	failed bool
-	result nats.Msg // the result's write, in the same allocation
-	buf    *[]byte  // the result's encoding, back to its pool once answered
-
-	mu   sync.Mutex
-	left int
-	err  error
-}
-
-// done collects one write's outcome; the last one acknowledges the job, or
-// puts it back when a write failed.
-func (f *finishing) done(err error) {
-	f.mu.Lock()
-	f.left--
-	if err != nil && f.err == nil {
-		f.err = err
-	}
-	last, werr := f.left == 0, f.err
-	f.mu.Unlock()
-	if !last {
-		return
-	}
-	r := f.r
-	defer r.writes.Done()
-	r.jobs.releaseBuf(f.buf)
-	if werr != nil {
-		r.sh.Logger.Error("could not store the job's result; it will run again", "job", f.job.ID, "err", werr)
-		_ = f.m.NakWithDelay(time.Second)
-		return
-	}
-	if err := f.m.Ack(); err != nil {
-		r.sh.Logger.Warn("ack failed; the job may run again", "job", f.job.ID, "err", err)
-	}
-	r.processed.Add(1)
-	if f.failed {
-		r.failedCount.Add(1)
-		r.sh.Logger.Info("job failed", "job", f.job.ID, "name", f.job.Name, "attempts", f.job.Attempt)
-	}
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -38,6 +38,11 @@ type Config struct {
 	// Reprovision makes queue q's stream and consumer exist again after the
 	// server answered a pull as if they did not.
 	Reprovision func(ctx context.Context, q string)
+	// PutBack returns a delivered job the fetcher will not run to its queue
+	// (it arrived as the worker stopped, or with no slot for it). The worker
+	// records the put-back first, so it never counts as a delivery nobody
+	// answered. nil: a plain nak.
+	PutBack func(jetstream.Msg)
 }
 
 // Fetcher pulls jobs for every queue of one worker and runs them.
@@ -55,6 +60,10 @@ type Fetcher struct {
 
 	closeWork sync.Once
 	drained   chan struct{} // closed once every handler goroutine has exited
+
+	gate      *gate
+	reconnect chan nats.Status
+	watcher   sync.WaitGroup
 }
 
 // Start begins fetching until ctx ends or StopFetching is called. handle
@@ -62,10 +71,13 @@ type Fetcher struct {
 // is free again when handle returns.
 func Start(ctx context.Context, cfg Config, handle func(jetstream.Msg)) (*Fetcher, error) {
 	f := &Fetcher{
-		cfg: cfg, slots: newSlots(cfg.Concurrency), byIn: map[string]*puller{}, bySubj: map[string]*puller{},
+		cfg: cfg, slots: newSlots(cfg.Concurrency), byIn: map[string]*puller{}, bySubj: map[string]*puller{}, gate: newGate(),
 		// Room for every reserved slot twice over, and the statuses, so
 		// nothing is ever dropped as a slow consumer.
 		work: make(chan *nats.Msg, 2*cfg.Concurrency+16*len(cfg.Queues)+64),
+	}
+	if f.cfg.PutBack == nil {
+		f.cfg.PutBack = func(m jetstream.Msg) { _ = m.Nak() }
 	}
 	f.ctx, f.stop = context.WithCancel(ctx)
 	var pullers []*puller
@@ -95,8 +107,35 @@ func Start(ctx context.Context, cfg Config, handle func(jetstream.Msg)) (*Fetche
 			p.loop()
 		}()
 	}
+	// A server that comes back has forgotten every pull request: ask again
+	// at once instead of waiting for the lost ones to expire.
+	f.reconnect = cfg.Conn.StatusChanged(nats.CONNECTED)
+	f.watcher.Add(1)
+	go func() {
+		defer f.watcher.Done()
+		for {
+			select {
+			case <-f.ctx.Done():
+				return
+			case _, ok := <-f.reconnect:
+				if !ok {
+					return
+				}
+				for _, p := range pullers {
+					p.forgetRequests()
+				}
+			}
+		}
+	}()
 	return f, nil
 }
+
+// Hold stops new pull requests until Release; open ones still deliver.
+// Holds nest.
+func (f *Fetcher) Hold() { f.gate.hold() }
+
+// Release undoes one Hold.
+func (f *Fetcher) Release() { f.gate.release() }
 
 // route finds the puller of a delivery on the pull inboxes and lets it
 // account for it; ok means a job to run, in a slot reserved for it.
@@ -118,6 +157,8 @@ func (f *Fetcher) route(m *nats.Msg) (jetstream.Msg, bool) {
 func (f *Fetcher) StopFetching() {
 	f.stop()
 	f.pullers.Wait()
+	f.cfg.Conn.RemoveStatusListener(f.reconnect)
+	f.watcher.Wait()
 }
 
 // Drain waits up to d for the handlers to finish what they run and what is

@@ -110,6 +110,9 @@ func (p *puller) loop() {
 			}
 			continue
 		}
+		if !p.gateOpen() {
+			continue
+		}
 		want := 1
 		if !idle {
 			want = max(1, f.cfg.Concurrency/4)
@@ -138,7 +141,7 @@ func (p *puller) loop() {
 	p.held = nil
 	p.mu.Unlock()
 	for _, msg := range held {
-		_ = msg.Nak()
+		p.f.cfg.PutBack(msg)
 	}
 	_ = p.sub.Unsubscribe()
 	p.expireAll()
@@ -162,7 +165,7 @@ func (p *puller) endRequests(expires time.Duration) {
 		}
 	}
 	deadline := time.Now().Add(expires + time.Second)
-	for time.Now().Before(deadline) {
+	for time.Now().Before(deadline) && nc.IsConnected() { // no connection: nothing more arrives
 		p.mu.Lock()
 		open := len(p.reqs)
 		p.mu.Unlock()
@@ -207,11 +210,20 @@ func (p *puller) onMsg(m *nats.Msg) (jetstream.Msg, bool) {
 		}
 	}
 	msg := &pulledMsg{m: m, nc: p.f.cfg.Conn}
+	run, back := p.admit(msg)
+	if back {
+		p.f.cfg.PutBack(msg)
+	}
+	return msg, run
+}
+
+// admit counts a delivered job against its request and reports whether it
+// runs here (in the slot reserved for it) or goes back to the queue now.
+func (p *puller) admit(msg *pulledMsg) (run, back bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		_ = msg.Nak()
-		return nil, false
+		return false, true
 	}
 	ok := len(p.reqs) > 0
 	wake := p.idle // a quiet queue came alive: ask for more
@@ -225,9 +237,15 @@ func (p *puller) onMsg(m *nats.Msg) (jetstream.Msg, bool) {
 		}
 		p.idle = false
 	}
+	if !ok && p.f.ctx.Err() == nil && p.f.slots.tryTake() {
+		// A request given up (expired, or forgotten at a reconnect) that the
+		// server still filled: run the job in a free slot rather than put it
+		// back.
+		ok = true
+		p.idle = false
+	}
 	if !ok || p.f.ctx.Err() != nil {
-		// No slot for it (its request was given up), or the worker is
-		// stopping: back to the queue.
+		// No slot for it, or the worker is stopping: back to the queue.
 		if ok {
 			p.f.slots.release(1)
 			p.signal()
@@ -235,18 +253,16 @@ func (p *puller) onMsg(m *nats.Msg) (jetstream.Msg, bool) {
 		if p.f.ctx.Err() != nil {
 			// Not yet, though: this worker's requests may still be open, and
 			// the server would hand the job straight back to them, each time
-			// counting a delivery, and enough of those fail a job that never
-			// ran as poison. The loop puts it back once they are gone.
+			// counting a delivery. The loop puts it back once they are gone.
 			p.held = append(p.held, msg)
-			return nil, false
+			return false, false
 		}
-		_ = msg.Nak()
-		return nil, false
+		return false, true
 	}
 	if wake {
 		p.signal()
 	}
-	return msg, true
+	return true, false
 }
 
 // drop forgets request id and returns it (nil if unknown). Lock held.
@@ -302,6 +318,29 @@ func (p *puller) expire() {
 	p.reqs = kept
 	p.mu.Unlock()
 	p.f.slots.release(freed)
+}
+
+// gateOpen waits while the fetcher's gate is held; false if fetching
+// stopped meanwhile.
+func (p *puller) gateOpen() bool {
+	select {
+	case <-p.f.gate.opened():
+		return true
+	default:
+	}
+	select {
+	case <-p.f.gate.opened():
+		return true
+	case <-p.f.ctx.Done():
+		return false
+	}
+}
+
+// forgetRequests gives up every open request after a reconnect, releasing
+// their slots, and wakes the loop to ask again at once.
+func (p *puller) forgetRequests() {
+	p.expireAll()
+	p.signal()
 }
 
 func (p *puller) expireAll() {

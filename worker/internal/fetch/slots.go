@@ -72,6 +72,17 @@ func (s *slots) first(done <-chan struct{}) bool {
 	return false
 }
 
+// tryTake takes one free slot if there is one and no puller waits its turn.
+func (s *slots) tryTake() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.free > 0 && len(s.turns) == 0 {
+		s.free--
+		return true
+	}
+	return false
+}
+
 func (s *slots) release(n int) {
 	if n <= 0 {
 		return
