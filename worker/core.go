@@ -8,11 +8,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
-	"os/signal"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -40,7 +37,7 @@ func New(nc *nats.Conn, opts ...Option) (*Worker, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	o.cfg = o.cfg.withDefaults()
+	o.cfg = o.config().withDefaults()
 	if err := o.cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -67,18 +64,19 @@ func (w *Worker) Use(mw ...Middleware) { w.mux.Use(mw...) }
 // Config returns the worker's configuration with defaults filled in.
 func (w *Worker) Config() Config { return w.opts.cfg }
 
-// Run consumes the queues until ctx is cancelled or the process receives
-// SIGINT or SIGTERM, then shuts down gracefully: it stops fetching, lets
-// running jobs finish within the shutdown timeout, cancels the rest and puts
-// them back for immediate redelivery, and removes its record. It returns nil
-// after a clean shutdown. A Worker runs once at a time.
+// Run consumes the queues until ctx ends, then shuts down gracefully: it
+// stops fetching, lets running jobs finish within the shutdown timeout,
+// cancels the rest and puts them back for immediate redelivery, and removes
+// its record. It returns nil after a clean shutdown. A Worker runs once at a
+// time.
+//
+// Run does not handle signals: the program decides what stops it, usually
+// with signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM).
 func (w *Worker) Run(ctx context.Context) error {
 	if !w.active.CompareAndSwap(false, true) {
 		return errors.New("worker: already running")
 	}
 	defer w.active.Store(false)
-	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stopSignals()
 
 	r, err := w.start(ctx)
 	if err != nil {

@@ -78,7 +78,7 @@ func TestMissingDependencyTimesOut(t *testing.T) {
 	e := newEnv(t)
 	e.startWorker(t, func(w *worker.Worker) {
 		w.HandleFunc("x", func(ctx context.Context, j *naq.Job) (any, error) { return nil, nil })
-	}, worker.WithConfig(worker.Config{DependencyTimeout: 300 * time.Millisecond}))
+	}, worker.WithDependencyTimeout(300*time.Millisecond))
 	job, _ := e.client.Enqueue(ctxT(t), "x", nil, naq.DependsOn("never-enqueued"))
 	r := e.wait(t, job.ID)
 	if r.Status != naq.StateFailed || r.ErrorKind != worker.KindDependencyTimeout {

@@ -42,9 +42,10 @@ func TestJobsArrivingWhileWorkersStopAreNotStranded(t *testing.T) {
 	// workers in a row would end as poison. That is not what this test is
 	// about (a stranded job would wait out the one-minute ack wait), so the
 	// poison threshold is out of reach here.
-	opts := []worker.Option{worker.WithConfig(worker.Config{
-		AckWait: time.Minute, Concurrency: 4, PollWait: 5 * time.Second, MaxLostDeliveries: 1000,
-	})}
+	opts := []worker.Option{
+		worker.WithAckWait(time.Minute), worker.WithConcurrency(4),
+		worker.WithPollWait(5 * time.Second), worker.WithMaxLostDeliveries(1000),
+	}
 
 	var (
 		mu  sync.Mutex
