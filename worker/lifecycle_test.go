@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/testutil"
 	"github.com/naqgo/naq/worker"
 )
 
@@ -34,7 +35,7 @@ func TestDependencyChainRunsInOrder(t *testing.T) {
 	b, _ := naq.NewJob("step", "b", naq.JobID(ids[1]), naq.DependsOn(ids[0]))
 	a, _ := naq.NewJob("step", "a", naq.JobID(ids[0]))
 	for _, j := range []*naq.Job{c, b, a} {
-		if err := e.client.EnqueueJob(ctxT(t), j); err != nil {
+		if err := e.client.EnqueueJob(t.Context(), j); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -57,9 +58,9 @@ func TestFailedDependencyCascades(t *testing.T) {
 		w.HandleFunc("fail", func(ctx context.Context, j *naq.Job) (any, error) { return nil, errors.New("broken") })
 		w.HandleFunc("never", func(ctx context.Context, j *naq.Job) (any, error) { ran.Add(1); return nil, nil })
 	})
-	root, _ := e.client.Enqueue(ctxT(t), "fail", nil)
-	mid, _ := e.client.Enqueue(ctxT(t), "never", nil, naq.DependsOn(root.ID), naq.MaxRetries(3))
-	leaf, _ := e.client.Enqueue(ctxT(t), "never", nil, naq.DependsOn(mid.ID))
+	root, _ := e.client.Enqueue(t.Context(), "fail", nil)
+	mid, _ := e.client.Enqueue(t.Context(), "never", nil, naq.DependsOn(root.ID), naq.MaxRetries(3))
+	leaf, _ := e.client.Enqueue(t.Context(), "never", nil, naq.DependsOn(mid.ID))
 	for _, id := range []string{root.ID, mid.ID, leaf.ID} {
 		if r := e.wait(t, id); r.Status != naq.StateFailed {
 			t.Fatalf("%s: %+v", id, r)
@@ -79,7 +80,7 @@ func TestMissingDependencyTimesOut(t *testing.T) {
 	e.startWorker(t, func(w *worker.Worker) {
 		w.HandleFunc("x", func(ctx context.Context, j *naq.Job) (any, error) { return nil, nil })
 	}, worker.WithDependencyTimeout(300*time.Millisecond))
-	job, _ := e.client.Enqueue(ctxT(t), "x", nil, naq.DependsOn("never-enqueued"))
+	job, _ := e.client.Enqueue(t.Context(), "x", nil, naq.DependsOn("never-enqueued"))
 	r := e.wait(t, job.ID)
 	if r.Status != naq.StateFailed || r.ErrorKind != worker.KindDependencyTimeout {
 		t.Fatalf("%+v", r)
@@ -103,10 +104,10 @@ func TestLongJobRunsOnceWithShortAckWait(t *testing.T) {
 			return "done", nil
 		})
 	}, worker.WithAckWait(time.Second), worker.WithConcurrency(2))
-	job, _ := e.client.Enqueue(ctxT(t), "long", nil)
+	job, _ := e.client.Enqueue(t.Context(), "long", nil)
 	// Meanwhile the job shows as running.
-	waitFor(t, "running status", func() bool {
-		st, err := e.client.Status(ctxT(t), job.ID)
+	testutil.Eventually(t, 30*time.Second, "the running status", func() bool {
+		st, err := e.client.Status(t.Context(), job.ID)
 		return err == nil && st.State == naq.StateRunning
 	})
 	if r := e.wait(t, job.ID); r.Status != naq.StateCompleted {
@@ -140,7 +141,7 @@ func testShutdownWaitsForRunningJobs(t *testing.T) {
 	}, worker.WithConcurrency(3))
 	var ids []string
 	for range 3 {
-		j, _ := e.client.Enqueue(ctxT(t), "work", nil)
+		j, _ := e.client.Enqueue(t.Context(), "work", nil)
 		ids = append(ids, j.ID)
 	}
 	for range 3 {
@@ -151,7 +152,7 @@ func testShutdownWaitsForRunningJobs(t *testing.T) {
 		t.Fatalf("%d of 3 running jobs finished before Run returned", finished.Load())
 	}
 	for _, id := range ids {
-		if r, err := e.client.Result(ctxT(t), id); err != nil || r.Status != naq.StateCompleted {
+		if r, err := e.client.Result(t.Context(), id); err != nil || r.Status != naq.StateCompleted {
 			t.Fatalf("%s: %+v %v", id, r, err)
 		}
 	}
@@ -174,7 +175,7 @@ func TestShutdownTimeoutCancelsAndRequeues(t *testing.T) {
 			return "second run", nil
 		})
 	}, worker.WithShutdownTimeout(200*time.Millisecond))
-	job, _ := e.client.Enqueue(ctxT(t), "stuck", nil, naq.MaxRetries(0))
+	job, _ := e.client.Enqueue(t.Context(), "stuck", nil, naq.MaxRetries(0))
 	<-started
 	stop()
 	// The cancelled job was put back at once, not failed: a new worker runs it.

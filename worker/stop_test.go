@@ -29,7 +29,7 @@ func TestIdleWorkerStopsWithoutWaitingOutItsPull(t *testing.T) {
 // worker's wait for all of them.
 func TestJobsArrivingWhileWorkersStopAreNotStranded(t *testing.T) {
 	e := newEnv(t)
-	ctx := ctxT(t)
+	ctx := t.Context()
 	var ran atomic.Int64
 	register := func(w *worker.Worker) {
 		w.HandleFunc("tick", func(context.Context, *naq.Job) (any, error) {
@@ -93,7 +93,7 @@ func TestJobsArrivingWhileWorkersStopAreNotStranded(t *testing.T) {
 // slot, so a job on either queue starts well within one PollWait.
 func TestIdleQueuesShareTheOnlySlot(t *testing.T) {
 	e := newEnv(t)
-	ctx := ctxT(t)
+	ctx := t.Context()
 	e.startWorker(t, func(w *worker.Worker) {
 		w.HandleFunc("tick", func(context.Context, *naq.Job) (any, error) { return nil, nil })
 	}, worker.WithQueues("qa", "qb", "qc"), worker.WithConcurrency(1), worker.WithPollWait(5*time.Second))
