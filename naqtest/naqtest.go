@@ -6,15 +6,14 @@
 // without taking jobs from them.
 //
 //	func TestSignUp(t *testing.T) {
-//		env := naqtest.New(t)
+//		env := naqtest.New(t, naqtest.WithWorkerOptions(worker.WithQueues("mail")))
 //		env.Worker.Handle("mail:welcome", worker.Typed(sendWelcome))
 //		if err := signUp(t.Context(), env.Client, "ana@example.com"); err != nil {
 //			t.Fatal(err)
 //		}
 //		naqtest.RequireEnqueued(t, env.Client, "mail:welcome", &naqtest.Match{Queue: "mail"})
-//		for _, res := range env.RunQueued(t.Context()) {
-//			// check res.Status, res.Decode(...)
-//		}
+//		results := env.RunQueued(t.Context()) // the welcome mail's result
+//		...
 //	}
 package naqtest
 

@@ -188,3 +188,6 @@ func TestStartRunsTheWorkerUntilTheTestEnds(t *testing.T) {
 		t.Fatalf("result %d, %v; want 3", n, err)
 	}
 }
+
+// The package example's test, run.
+func TestSignUpExample(t *testing.T) { testSignUp(t) }
