@@ -28,21 +28,28 @@ type Match struct {
 // Enqueued returns the jobs waiting in queue q ("" for every queue), oldest
 // first, read without taking them: they stay queued. A job is there from its
 // enqueue until a worker has stored its result. Delayed jobs are not there
-// until they are due (naq.Client.ListDelayed lists them).
+// until they are due (naq.Client.ListDelayed lists them). Messages that are
+// not naq jobs are left out: a worker moves them to the failed-jobs stream.
 func Enqueued(ctx context.Context, c *naq.Client, q string) ([]*naq.Job, error) {
-	if q == "" {
-		return queued(ctx, c, nil)
+	var queues []string
+	if q != "" {
+		if err := layout.ValidateQueue(q); err != nil {
+			return nil, fmt.Errorf("%w: %v", naq.ErrInvalidQueue, err)
+		}
+		queues = []string{q}
 	}
-	return queued(ctx, c, []string{q})
+	jobs, _, err := queued(ctx, c, queues)
+	return jobs, err
 }
 
 // queued reads the jobs of the given queues (nil: all) from the jobs stream,
 // by subject, without a consumer: a work-queue stream allows no second
-// consumer on a subject a worker consumes.
-func queued(ctx context.Context, c *naq.Client, queues []string) ([]*naq.Job, error) {
+// consumer on a subject a worker consumes. It also counts the messages that
+// are not jobs.
+func queued(ctx context.Context, c *naq.Client, queues []string) (jobs []*naq.Job, others int, err error) {
 	s, err := c.JetStream().Stream(ctx, layout.JobsStream)
 	if err != nil {
-		return nil, fmt.Errorf("read queued jobs: %w", err)
+		return nil, 0, fmt.Errorf("read queued jobs: %w", err)
 	}
 	subject := layout.JobsSubjectPrefix + "*"
 	if len(queues) == 1 {
@@ -52,24 +59,24 @@ func queued(ctx context.Context, c *naq.Client, queues []string) ([]*naq.Job, er
 	for _, q := range queues {
 		want[layout.QueueSubject(q)] = true
 	}
-	jobs := []*naq.Job{}
+	jobs = []*naq.Job{}
 	for seq := uint64(1); ; seq++ {
 		m, err := s.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
 		if layout.IsNotFound(err) {
-			return jobs, nil
+			return jobs, others, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read queued jobs: %w", err)
+			return nil, 0, fmt.Errorf("read queued jobs: %w", err)
 		}
 		seq = m.Sequence
 		if len(want) > 0 && !want[m.Subject] {
 			continue
 		}
-		j, err := naq.DecodeJob(m.Data)
-		if err != nil {
-			return nil, fmt.Errorf("queued message %d on %s is not a naq job: %w", m.Sequence, m.Subject, err)
+		if j, err := naq.DecodeJob(m.Data); err == nil {
+			jobs = append(jobs, j)
+		} else {
+			others++
 		}
-		jobs = append(jobs, j)
 	}
 }
 
@@ -111,7 +118,7 @@ func matching(t testing.TB, c *naq.Client, name string, m *Match) (match, all []
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	all, err := queued(ctx, c, nil)
+	all, _, err := queued(ctx, c, nil)
 	if err != nil {
 		t.Fatalf("naqtest: %v", err)
 	}

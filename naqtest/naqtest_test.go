@@ -191,3 +191,30 @@ func TestStartRunsTheWorkerUntilTheTestEnds(t *testing.T) {
 
 // The package example's test, run.
 func TestSignUpExample(t *testing.T) { testSignUp(t) }
+
+// A message that is not a naq job is left out of what is queued, and
+// RunQueued lets the worker move it to the failed-jobs stream.
+func TestNotAJobIsLeftOut(t *testing.T) {
+	env := naqtest.New(t)
+	ctx := t.Context()
+	if _, err := env.Client.JetStream().Publish(ctx, "naq.queue."+naq.DefaultQueue, []byte("not json")); err != nil {
+		t.Fatal(err)
+	}
+	env.Worker.HandleFunc("ok", func(context.Context, *naq.Job) (any, error) { return "ok", nil })
+	if _, err := env.Client.Enqueue(ctx, "ok", nil); err != nil {
+		t.Fatal(err)
+	}
+	if jobs, err := naqtest.Enqueued(ctx, env.Client, ""); err != nil || len(jobs) != 1 || jobs[0].Name != "ok" {
+		t.Fatalf("Enqueued = %v, %v; want the one job", jobs, err)
+	}
+	if res := env.RunQueued(ctx); len(res) != 1 || res[0].Status != naq.StateCompleted {
+		t.Fatalf("RunQueued = %+v", res)
+	}
+	failed, err := env.Client.ListFailed(ctx, "", 0)
+	if err != nil || len(failed) != 1 || !failed[0].Malformed {
+		t.Fatalf("failed jobs: %+v, %v; want the malformed message", failed, err)
+	}
+	if _, err := naqtest.Enqueued(ctx, env.Client, "no.dots"); !errors.Is(err, naq.ErrInvalidQueue) {
+		t.Fatalf("Enqueued of a bad queue name: %v", err)
+	}
+}

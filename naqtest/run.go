@@ -20,7 +20,8 @@ import (
 // they were enqueued. A failed job is a result too (its Status is
 // naq.StateFailed), not an error. Delayed and recurring jobs are run only if
 // they come due meanwhile; jobs on queues the worker does not consume stay
-// where they are.
+// where they are. A message that is not a naq job has no result: RunQueued
+// waits until the worker has moved it to the failed-jobs stream.
 //
 // If the worker is not running, RunQueued runs it for the call and stops it
 // before returning, so every record of the jobs it ran is stored by then.
@@ -64,14 +65,16 @@ func (e *Env) RunQueued(ctx context.Context) []*naq.Result {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		jobs, err := queued(ctx, e.Client, queues)
+		jobs, others, err := queued(ctx, e.Client, queues)
 		if err != nil {
 			e.t.Fatalf("naqtest: RunQueued: %v", err)
 		}
 		// A job whose result is stored stays in its queue until the worker's
 		// acknowledgement removes it, a moment later.
 		jobs = slices.DeleteFunc(jobs, func(j *naq.Job) bool { return results[j.ID] != nil })
-		if len(jobs) == 0 {
+		// Messages that are not jobs leave once the worker has moved them
+		// to the failed-jobs stream.
+		if len(jobs) == 0 && others == 0 {
 			// The queues are empty, and a job leaves them only after its
 			// result is stored: once the watch has delivered every result
 			// written so far, none is missing.
@@ -85,7 +88,8 @@ func (e *Env) RunQueued(ctx context.Context) []*naq.Result {
 		}
 		select {
 		case <-ctx.Done():
-			e.t.Fatalf("naqtest: RunQueued: %v; jobs without a result: %s", ctx.Err(), describe(jobs))
+			e.t.Fatalf("naqtest: RunQueued: %v; jobs without a result: %s; messages that are not jobs: %d",
+				ctx.Err(), describe(jobs), others)
 		case u, ok := <-watch.Updates():
 			if !ok {
 				e.t.Fatal("naqtest: RunQueued: the results watch ended")
