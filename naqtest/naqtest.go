@@ -101,7 +101,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		srv.Shutdown()
 	})
 	quiet := slog.New(slog.DiscardHandler)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	clientOpts := append([]naq.ClientOption{naq.WithLogger(quiet)}, cfg.client...)
 	if e.Client, err = naq.NewClient(ctx, nc, clientOpts...); err != nil {
