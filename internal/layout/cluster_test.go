@@ -95,7 +95,7 @@ func TestReplicasOnACluster(t *testing.T) {
 		t.Fatal("new results bucket on a 3-node cluster: not 3 replicas")
 	}
 	one := layout.Config{Replicas: 1}
-	if s, err = layout.EnsureJobsStream(ctx, js, one); err != nil {
+	if _, err = layout.EnsureJobsStream(ctx, js, one); err != nil {
 		t.Fatal(err)
 	}
 	if _, err = layout.EnsureResultsBucket(ctx, js, one); err != nil {

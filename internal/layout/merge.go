@@ -184,10 +184,10 @@ func ensureBucket(ctx context.Context, js jetstream.JetStream, c Config, spec bu
 	name := spec.cfg.Bucket
 	s, err := js.Stream(ctx, "KV_"+name)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		kv, err := createBucket(ctx, js, c, spec.cfg)
-		if !errors.Is(err, jetstream.ErrBucketExists) && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-			if err != nil {
-				return nil, fmt.Errorf("provision bucket %s: %w", name, err)
+		kv, cerr := createBucket(ctx, js, c, spec.cfg)
+		if !errors.Is(cerr, jetstream.ErrBucketExists) && !errors.Is(cerr, jetstream.ErrStreamNameAlreadyInUse) {
+			if cerr != nil {
+				return nil, fmt.Errorf("provision bucket %s: %w", name, cerr)
 			}
 			return kv, nil
 		}
