@@ -48,6 +48,9 @@ func WithTLS(cfg *tls.Config) DialOption {
 	return func(c *dialConfig) { c.opts = append(c.opts, nats.Secure(cfg)) }
 }
 
+// DefaultReconnectWait is how long apart Dial tries to reconnect.
+const DefaultReconnectWait = 250 * time.Millisecond
+
 // WithReconnects sets how often (-1: forever) and how long apart the client
 // reconnects after losing the server.
 func WithReconnects(max int, wait time.Duration) DialOption {
@@ -68,13 +71,14 @@ func URLFromEnv() string {
 }
 
 // Dial connects to an external NATS server. By default it reconnects forever,
-// 2 s apart, so a restarted server does not stop workers.
+// every 250 ms (plus up to 100 ms of jitter), so a worker is back at work
+// within about half a second of a restarted server, and never stops for one.
 func Dial(ctx context.Context, opts ...DialOption) (*nats.Conn, error) {
 	c := dialConfig{url: URLFromEnv()}
 	for _, o := range opts {
 		o(&c)
 	}
-	all := []nats.Option{nats.Name("naq"), nats.MaxReconnects(-1), nats.ReconnectWait(2 * time.Second)}
+	all := []nats.Option{nats.Name("naq"), nats.MaxReconnects(-1), nats.ReconnectWait(DefaultReconnectWait)}
 	if dl, ok := ctx.Deadline(); ok {
 		all = append(all, nats.Timeout(time.Until(dl)))
 	}

@@ -215,13 +215,13 @@ func (r *run) startParts(ctx context.Context) error {
 // reprovision makes sure queue q's stream and consumer exist again, after the
 // server answered a pull as if they did not.
 func (r *run) reprovision(ctx context.Context, q string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	stream, err := layout.EnsureJobsStream(ctx, r.sh.JS, r.sh.layout())
 	if err == nil {
 		_, err = layout.EnsureConsumer(ctx, stream, q, r.consumerConfig())
 	}
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		r.sh.Logger.Warn("could not provision the queue again", "queue", q, "err", err)
 	}
 }

@@ -135,7 +135,9 @@ func (f *finishing) retry(err error) {
 		r.sh.Logger.Warn("could not store the job's result; keeping it and writing again, and taking no new jobs meanwhile",
 			"job", f.d.job.ID, "err", err)
 	}
-	delay := min(250*time.Millisecond<<min(f.retries-1, 5), 5*time.Second)
+	// Soon and often: a write to a stream without a leader is answered at
+	// once, and the leader comes back within seconds.
+	delay := min(250*time.Millisecond<<min(f.retries-1, 2), time.Second)
 	r.retrying.later(f, delay, func() {
 		if r.io.Err() != nil {
 			f.end(nil)

@@ -57,6 +57,7 @@ type Fetcher struct {
 	ctx     context.Context // ends when fetching must stop
 	stop    context.CancelFunc
 	pullers sync.WaitGroup
+	side    sync.WaitGroup // reprovisioning calls
 
 	closeWork sync.Once
 	drained   chan struct{} // closed once every handler goroutine has exited
@@ -157,6 +158,7 @@ func (f *Fetcher) route(m *nats.Msg) (jetstream.Msg, bool) {
 func (f *Fetcher) StopFetching() {
 	f.stop()
 	f.pullers.Wait()
+	f.side.Wait()
 	f.cfg.Conn.RemoveStatusListener(f.reconnect)
 	f.watcher.Wait()
 }

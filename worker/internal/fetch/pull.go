@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -43,6 +44,8 @@ type puller struct {
 	held    []*pulledMsg  // delivered while stopping: put back once closed
 	trouble string        // why the last request failed (503, 409), for a backoff
 	wake    chan struct{} // a request ended or got its first job
+
+	provisioning atomic.Bool
 }
 
 type pullReq struct {
@@ -50,6 +53,23 @@ type pullReq struct {
 	left     int // slots reserved and not yet filled
 	got      int
 	deadline time.Time
+	// heartbeat: the server signals every so often that it still holds the
+	// request (0: a short request, without); seen is its last sign of life.
+	heartbeat time.Duration
+	seen      time.Time
+}
+
+// requestHeartbeat is how often the server confirms it still holds a
+// request of 2 s or more. A request whose consumer leader died is gone
+// without a word; two missed heartbeats give it up, instead of its expiry.
+const requestHeartbeat = time.Second
+
+// alive reports whether the request may still be held by the server at now.
+func (r *pullReq) alive(now time.Time) bool {
+	if now.After(r.deadline) {
+		return false
+	}
+	return r.heartbeat == 0 || now.Sub(r.seen) <= 2*r.heartbeat
 }
 
 func newPuller(f *Fetcher, queue string) (*puller, error) {
@@ -81,7 +101,7 @@ func (p *puller) loop() {
 	if f.cfg.Concurrency < len(f.cfg.Queues) {
 		expires = min(expires, sharedPollWait)
 	}
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(requestHeartbeat / 2) // looks for requests the server has lost
 	defer tick.Stop()
 	backoff := time.Duration(0)
 	for f.ctx.Err() == nil {
@@ -92,14 +112,21 @@ func (p *puller) loop() {
 		p.mu.Unlock()
 		if trouble != "" {
 			// The server refused a request (no consumer, JetStream
-			// unavailable, too many waiting pulls): back off, up to 5 s,
-			// and make sure the consumer exists.
-			backoff = min(max(2*backoff, 250*time.Millisecond), 5*time.Second)
-			f.cfg.Logger.Warn("pull request refused; backing off", "queue", p.queue, "status", trouble, "wait", backoff)
-			sleepCtx(f.ctx, backoff)
-			if strings.HasPrefix(trouble, "503") || strings.Contains(trouble, "Consumer Deleted") {
-				f.cfg.Reprovision(f.ctx, p.queue)
+			// unavailable or electing a leader, too many waiting pulls):
+			// back off, and make sure the consumer exists, on the side: an
+			// API call during an election can take seconds, and the pulls
+			// resume once a leader answers them. A 503 (no one answered)
+			// costs the server nothing, so it is asked again within a second.
+			limit := 5 * time.Second
+			if strings.HasPrefix(trouble, "503") {
+				limit = time.Second
 			}
+			backoff = min(max(2*backoff, 100*time.Millisecond), limit)
+			f.cfg.Logger.Warn("pull request refused; backing off", "queue", p.queue, "status", trouble, "wait", backoff)
+			if strings.HasPrefix(trouble, "503") || strings.Contains(trouble, "Consumer Deleted") {
+				p.reprovision()
+			}
+			sleepCtx(f.ctx, backoff)
 			continue
 		}
 		if open >= maxOpenPulls || (idle && open > 0) {
@@ -183,12 +210,18 @@ func (p *puller) request(n int, expires time.Duration) error {
 	p.mu.Lock()
 	p.next++
 	id := p.next
-	p.reqs = append(p.reqs, &pullReq{id: id, left: n, deadline: time.Now().Add(expires + 2*time.Second)})
+	now := time.Now()
+	req := &pullReq{id: id, left: n, deadline: now.Add(expires + 2*time.Second), seen: now}
+	if expires >= 2*requestHeartbeat {
+		req.heartbeat = requestHeartbeat
+	}
+	p.reqs = append(p.reqs, req)
 	p.mu.Unlock()
 	body, _ := json.Marshal(struct {
-		Batch   int   `json:"batch"`
-		Expires int64 `json:"expires"`
-	}{n, int64(expires)})
+		Batch     int   `json:"batch"`
+		Expires   int64 `json:"expires"`
+		Heartbeat int64 `json:"idle_heartbeat,omitempty"`
+	}{n, int64(expires), int64(req.heartbeat)})
 	if err := p.f.cfg.Conn.PublishRequest(p.subj, p.inbox+"."+strconv.FormatUint(id, 10), body); err != nil {
 		p.mu.Lock()
 		p.drop(id)
@@ -231,6 +264,7 @@ func (p *puller) admit(msg *pulledMsg) (run, back bool) {
 		req := p.reqs[0]
 		req.left--
 		req.got++
+		req.seen = time.Now()
 		if req.left == 0 {
 			p.reqs = p.reqs[1:]
 			wake = true // room for another request
@@ -279,10 +313,17 @@ func (p *puller) drop(id uint64) *pullReq {
 // ended handles a status that ends request id: 404/408 when it expired or
 // the queue was empty, 409 when the server cut it short.
 func (p *puller) ended(m *nats.Msg, status string) {
-	if status == "100" { // heartbeat
+	id, _ := strconv.ParseUint(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:], 10, 64)
+	if status == "100" { // heartbeat: the server still holds the request
+		p.mu.Lock()
+		for _, req := range p.reqs {
+			if req.id == id {
+				req.seen = time.Now()
+			}
+		}
+		p.mu.Unlock()
 		return
 	}
-	id, _ := strconv.ParseUint(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:], 10, 64)
 	desc := m.Header.Get("Description")
 	p.mu.Lock()
 	req := p.drop(id)
@@ -300,7 +341,8 @@ func (p *puller) ended(m *nats.Msg, status string) {
 	}
 }
 
-// expire gives up requests whose answer is overdue (a lost connection),
+// expire gives up requests the server no longer holds (overdue, or silent
+// past their heartbeats: a lost connection, a consumer leader gone),
 // releasing their slots.
 func (p *puller) expire() {
 	now := time.Now()
@@ -308,16 +350,30 @@ func (p *puller) expire() {
 	freed := 0
 	kept := p.reqs[:0]
 	for _, req := range p.reqs {
-		if now.After(req.deadline) {
-			freed += req.left
-		} else {
+		if req.alive(now) {
 			kept = append(kept, req)
+		} else {
+			freed += req.left
 		}
 	}
 	clear(p.reqs[len(kept):])
 	p.reqs = kept
 	p.mu.Unlock()
 	p.f.slots.release(freed)
+}
+
+// reprovision makes sure the queue's consumer exists, on the side, once at a
+// time.
+func (p *puller) reprovision() {
+	if !p.provisioning.CompareAndSwap(false, true) {
+		return
+	}
+	p.f.side.Add(1)
+	go func() {
+		defer p.f.side.Done()
+		defer p.provisioning.Store(false)
+		p.f.cfg.Reprovision(p.f.ctx, p.queue)
+	}()
 }
 
 // gateOpen waits while the fetcher's gate is held; false if fetching

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/testutil"
+	"github.com/naqgo/naq/internal/workertest"
+	"github.com/naqgo/naq/worker"
+)
+
+// runLog records when a worker ran each job.
+type runLog struct {
+	mu   sync.Mutex
+	runs map[string]int
+	at   []time.Time
+}
+
+func newRunLog() *runLog { return &runLog{runs: map[string]int{}} }
+
+func (l *runLog) record(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.runs[id]++
+	l.at = append(l.at, time.Now())
+}
+
+// firstAfter is when the first job after t ran (zero: none yet).
+func (l *runLog) firstAfter(t time.Time) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, at := range l.at {
+		if at.After(t) {
+			return at
+		}
+	}
+	return time.Time{}
+}
+
+// longestGap is the longest pause between two runs from t on.
+func (l *runLog) longestGap(from, to time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	at := slices.Clone(l.at)
+	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
+	var gap time.Duration
+	last := from
+	for _, t := range at {
+		if t.Before(from) || t.After(to) {
+			continue
+		}
+		gap = max(gap, t.Sub(last))
+		last = t
+	}
+	return gap
+}
+
+func (l *runLog) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.at)
+}
+
+// checkAllCompleted waits for every job's result and fails t for a job
+// lost, failed (a poison job among them) or never run; it returns how many
+// ran more than once.
+func checkAllCompleted(t *testing.T, ctx context.Context, c *naq.Client, ids []string, log *runLog) (twice int) {
+	t.Helper()
+	for _, id := range ids {
+		for {
+			wctx, wc := context.WithTimeout(ctx, 5*time.Second)
+			r, err := c.Wait(wctx, id)
+			wc()
+			if err == nil {
+				if r.Status != naq.StateCompleted {
+					t.Fatalf("job %s: %s (%s) %v", id, r.Status, r.ErrorKind, r.Error)
+				}
+				break
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("job %s lost: %v", id, err)
+			}
+		}
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	for _, id := range ids {
+		switch n := log.runs[id]; {
+		case n == 0:
+			t.Errorf("job %s has a result but never ran", id)
+		case n > 1:
+			twice++
+		}
+	}
+	return twice
+}
+
+// A single server killed (kill -9) for two seconds while a worker processes
+// jobs: no job is lost or failed, and processing resumes within a second of
+// the server being back.
+func TestServerRestartResumesWithinASecond(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts a server process: skipped with -short")
+	}
+	const total = 3000
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	port, store := strconv.Itoa(freePort(t)), t.TempDir()
+	srv, err := launchServer("--port", port, "--store", store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.stop() })
+	url := srv.url
+	dial := func() *nats.Conn {
+		nc, err := naq.Dial(ctx, naq.WithURL(url))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		return nc
+	}
+	c, err := naq.NewClient(ctx, dial())
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := newRunLog()
+	w, err := worker.New(dial(), worker.WithConcurrency(10), worker.WithAckWait(5*time.Second), worker.WithLogger(testutil.Logger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.HandleFunc("tasks:slow", func(_ context.Context, j *naq.Job) (any, error) {
+		time.Sleep(5 * time.Millisecond)
+		log.record(j.ID)
+		return nil, nil
+	})
+	ids := make([]string, total)
+	jobs := make([]*naq.Job, total)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("restart-%04d", i)
+		if jobs[i], err = naq.NewJob("tasks:slow", nil, naq.JobID(ids[i])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.EnqueueMany(ctx, jobs); err != nil {
+		t.Fatal(err)
+	}
+	stopWorker := workertest.Run(t, w)
+	defer stopWorker()
+	for log.count() < total/4 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	srv.kill()
+	killed := time.Now()
+	time.Sleep(2 * time.Second)
+	if srv, err = launchServer("--port", port, "--store", store); err != nil {
+		t.Fatal(err)
+	}
+	back := time.Now()
+	t.Logf("server down %s", back.Sub(killed).Round(time.Millisecond))
+	deadline := time.Now().Add(30 * time.Second)
+	var resumed time.Time
+	for resumed.IsZero() && time.Now().Before(deadline) {
+		resumed = log.firstAfter(back)
+		time.Sleep(5 * time.Millisecond)
+	}
+	if resumed.IsZero() {
+		t.Fatal("no job ran within 30 s of the server coming back")
+	}
+	twice := checkAllCompleted(t, ctx, c, ids, log)
+	took := resumed.Sub(back)
+	t.Logf("processing resumed %s after the server was back; %d of %d jobs ran twice", took.Round(time.Millisecond), twice, total)
+	if took > time.Second {
+		t.Errorf("processing resumed %s after the server was back, want within 1 s", took.Round(time.Millisecond))
+	}
+	// Only jobs in flight at the kill (10 running, as many delivered behind
+	// them) may run again.
+	if twice > 20 {
+		t.Errorf("%d jobs ran twice; at most the 20 in flight at the kill may", twice)
+	}
+}
