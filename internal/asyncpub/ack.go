@@ -11,7 +11,7 @@ import (
 
 // ErrNoStream is a write no stream answered: the stream is missing, or has no
 // leader for the moment. It matches jetstream.ErrNoStreamResponse.
-var ErrNoStream = fmt.Errorf("no stream answered the write (is the stream missing?): %w", jetstream.ErrNoStreamResponse)
+var ErrNoStream = fmt.Errorf("no stream answered the write: the stream is missing, or has no leader at the moment (a cluster electing one): %w", jetstream.ErrNoStreamResponse)
 
 // AckError reads a stream's answer to a write: nil for a stored message, the
 // stream's refusal as a *jetstream.APIError (so errors.Is and errors.As work

@@ -13,8 +13,9 @@ import (
 )
 
 // Sync-write tuning: a context without a deadline gets DefaultTimeout; a write
-// that finds no stream is tried again noStreamRetries times, noStreamWait
-// apart, to ride out a stream leader election.
+// that finds no stream is tried again noStreamWait apart: on a single server
+// noStreamRetries times (the stream is missing), on a cluster until the
+// caller's deadline (a stream leader election takes seconds).
 const (
 	DefaultTimeout  = 5 * time.Second
 	noStreamRetries = 2
@@ -42,22 +43,61 @@ type Requester struct {
 
 	mu      sync.Mutex
 	next    uint64
-	waiting map[uint64]chan *nats.Msg
+	waiting map[uint64]*pending
 	closed  bool
+
+	reconnects chan nats.Status
+	resender   sync.WaitGroup
+}
+
+// pending is a write waiting for its answer.
+type pending struct {
+	answer chan *nats.Msg
+	msg    *nats.Msg
 }
 
 // NewRequester subscribes to its reply subjects on nc.
 func NewRequester(nc *nats.Conn) (*Requester, error) {
 	q := &Requester{
 		nc: nc, prefix: nc.NewInbox(), replies: make(chan *nats.Msg, 2*maxRequests),
-		slots: make(chan struct{}, maxRequests), reader: make(chan struct{}, 1), waiting: map[uint64]chan *nats.Msg{},
+		slots: make(chan struct{}, maxRequests), reader: make(chan struct{}, 1), waiting: map[uint64]*pending{},
 	}
 	sub, err := nc.ChanSubscribe(q.prefix+".*", q.replies)
 	if err != nil {
 		return nil, fmt.Errorf("requester: %w", err)
 	}
 	q.sub = sub
+	q.reconnects = nc.StatusChanged(nats.CONNECTED, nats.CLOSED)
+	q.resender.Add(1)
+	go func() { // until Close, or the connection's
+		defer q.resender.Done()
+		for st := range q.reconnects {
+			if st == nats.CLOSED {
+				return
+			}
+			q.resend()
+		}
+	}()
 	return q, nil
+}
+
+// resend writes again, after a reconnect, every write still waiting for its
+// answer that carries a message id: the server may never have had it, or
+// its answer was lost with the connection, and the id makes a second copy a
+// no-op. A write without an id keeps waiting (until its deadline): sending it
+// twice could store it twice.
+func (q *Requester) resend() {
+	q.mu.Lock()
+	var again []*nats.Msg
+	for _, p := range q.waiting {
+		if p.msg.Header.Get(nats.MsgIdHdr) != "" {
+			again = append(again, p.msg)
+		}
+	}
+	q.mu.Unlock()
+	for _, m := range again {
+		_ = q.nc.PublishMsg(m)
+	}
 }
 
 // Publish writes msg (setting its reply subject) and returns once the stream
@@ -68,7 +108,7 @@ func (q *Requester) Publish(ctx context.Context, msg *nats.Msg) error {
 		if err == nil {
 			err = AckError(resp)
 		}
-		if !errors.Is(err, ErrNoStream) || attempt == noStreamRetries {
+		if !errors.Is(err, ErrNoStream) || attempt >= noStreamRetries && q.nc.ConnectedClusterName() == "" {
 			return err
 		}
 		select {
@@ -98,9 +138,9 @@ func (q *Requester) request(ctx context.Context, msg *nats.Msg) (*nats.Msg, erro
 	}
 	q.next++
 	id := q.next
-	q.waiting[id] = mine
-	q.mu.Unlock()
 	msg.Reply = replySubject(q.prefix, id)
+	q.waiting[id] = &pending{answer: mine, msg: msg}
+	q.mu.Unlock()
 	if err := q.nc.PublishMsg(msg); err != nil {
 		q.forget(id)
 		return nil, err
@@ -140,8 +180,8 @@ func (q *Requester) read(ctx context.Context, id uint64, mine chan *nats.Msg, ti
 			if rid == id {
 				return m, nil
 			}
-			if to != nil { // nil: a late answer to a caller gone
-				to <- m
+			if to != nil { // nil: a late answer to a caller gone, or a second answer to a resent write
+				to.answer <- m
 			}
 		case m := <-mine: // handed over before this caller began reading
 			return answer(m)
@@ -173,12 +213,18 @@ func (q *Requester) forget(id uint64) {
 // ErrClosed (they may still have been stored).
 func (q *Requester) Close() {
 	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return
+	}
 	q.closed = true
 	waiting := q.waiting
-	q.waiting = map[uint64]chan *nats.Msg{}
+	q.waiting = map[uint64]*pending{}
 	q.mu.Unlock()
 	_ = q.sub.Unsubscribe()
-	for _, ch := range waiting {
-		ch <- nil
+	q.nc.RemoveStatusListener(q.reconnects)
+	q.resender.Wait()
+	for _, p := range waiting {
+		p.answer <- nil
 	}
 }

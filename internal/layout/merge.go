@@ -39,45 +39,27 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, c Config, want je
 	}
 }
 
-// createStream creates cfg with the configured replicas, or with the most of
-// 3, 2, 1 the cluster can place.
+// createStream creates cfg with the configured replicas, or those
+// replicaCount chooses.
 func createStream(ctx context.Context, js jetstream.JetStream, c Config, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
-	var lastErr error
-	for _, n := range replicaChoices(js, c) {
-		cfg.Replicas = n
-		s, err := js.CreateStream(ctx, cfg)
-		if err == nil || !isPlacementError(err) || c.Replicas > 0 {
-			return s, err
-		}
-		lastErr = err
-	}
-	return nil, lastErr
+	cfg.Replicas = replicaCount(js, c)
+	return js.CreateStream(ctx, cfg)
 }
 
-// replicaChoices lists the replica counts to try, best first.
-func replicaChoices(js jetstream.JetStream, c Config) []int {
-	switch {
-	case c.Replicas > 0:
-		return []int{c.Replicas}
-	case js.Conn().ConnectedClusterName() == "":
-		return []int{1}
-	default:
-		return []int{3, 2, 1}
+// replicaCount is the replica count of what naq creates: the configured one,
+// else 1 on a single server and, on a cluster, 3 or as many servers as the
+// connection knows of when fewer. A cluster still forming may refuse that
+// many for a moment: the caller gets the error and tries again, rather than
+// a stream quietly made with fewer.
+func replicaCount(js jetstream.JetStream, c Config) int {
+	if c.Replicas > 0 {
+		return c.Replicas
 	}
-}
-
-// isPlacementError reports whether err says the cluster cannot place as many
-// replicas as asked.
-func isPlacementError(err error) bool {
-	var apiErr *jetstream.APIError
-	if !errors.As(err, &apiErr) {
-		return false
+	nc := js.Conn()
+	if nc.ConnectedClusterName() == "" {
+		return 1
 	}
-	switch apiErr.ErrorCode {
-	case 10005, 10023, 10074: // no suitable peers, insufficient resources, not clustered
-		return true
-	}
-	return false
+	return min(3, max(1, len(nc.Servers())))
 }
 
 // mergeInto adds what want needs to s's config. What the server refuses is
@@ -214,16 +196,8 @@ func ensureBucket(ctx context.Context, js jetstream.JetStream, c Config, spec bu
 }
 
 func createBucket(ctx context.Context, js jetstream.JetStream, c Config, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-	var lastErr error
-	for _, n := range replicaChoices(js, c) {
-		cfg.Replicas = n
-		kv, err := js.CreateKeyValue(ctx, cfg)
-		if err == nil || !isPlacementError(err) || c.Replicas > 0 {
-			return kv, err
-		}
-		lastErr = err
-	}
-	return nil, lastErr
+	cfg.Replicas = replicaCount(js, c)
+	return js.CreateKeyValue(ctx, cfg)
 }
 
 // updateOwnedBucket brings a bucket only naq-go uses to cfg, keeping its

@@ -110,7 +110,7 @@ func Start(ctx context.Context, cfg Config, handle func(jetstream.Msg)) (*Fetche
 	}
 	// A server that comes back has forgotten every pull request: ask again
 	// at once instead of waiting for the lost ones to expire.
-	f.reconnect = cfg.Conn.StatusChanged(nats.CONNECTED)
+	f.reconnect = cfg.Conn.StatusChanged(nats.CONNECTED, nats.CLOSED)
 	f.watcher.Add(1)
 	go func() {
 		defer f.watcher.Done()
@@ -118,8 +118,8 @@ func Start(ctx context.Context, cfg Config, handle func(jetstream.Msg)) (*Fetche
 			select {
 			case <-f.ctx.Done():
 				return
-			case _, ok := <-f.reconnect:
-				if !ok {
+			case st, ok := <-f.reconnect:
+				if !ok || st == nats.CLOSED {
 					return
 				}
 				for _, p := range pullers {
