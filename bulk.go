@@ -80,7 +80,7 @@ func (c *Client) EnqueueMany(ctx context.Context, jobs []*Job, opts ...BulkOptio
 
 // encodeAll validates and encodes every job before any is sent. The server
 // has nothing to do until then, so a large batch is encoded on every core:
-// encoding is most of a bulk enqueue's client work (about 2–3 µs a job).
+// encoding is most of a bulk enqueue's client work (docs/benchmarks.md).
 func (c *Client) encodeAll(jobs []*Job) ([]*nats.Msg, error) {
 	// Ids first and alone: a job given twice must not be encoded by two
 	// goroutines at once (encoding fills in its queue and enqueue time).
@@ -143,38 +143,33 @@ func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats
 		jobWriter = batcher
 	}
 	total := len(jobs)
-	records := 0
-	if c.pending {
-		// Each job's pending record goes out first, in parallel with it. It
-		// only says what the job says: its failure (a record already there,
-		// as for a job enqueued again) does not fail the job.
-		all := make([]*nats.Msg, 0, 2*len(msgs))
-		owners := make([]*Job, 0, 2*len(msgs))
-		for i, m := range msgs {
-			all, owners = append(all, pendingMsg(jobs[i]), m), append(owners, jobs[i], jobs[i])
+	writes := make([]bulkWrite, 0, len(msgs)*(1+boolInt(c.pending)))
+	for i, m := range msgs {
+		if c.pending {
+			// Each job's pending record goes out first, in parallel with it.
+			writes = append(writes, bulkWrite{job: jobs[i], msg: pendingMsg(jobs[i]), record: true})
 		}
-		jobs, msgs, records = owners, all, len(msgs)
+		writes = append(writes, bulkWrite{job: jobs[i], msg: m})
 	}
 	var mu sync.Mutex
 	failed := map[string]error{}
-	answered := make([]bool, len(msgs))
-	left, abandoned := len(msgs), false
+	answered := make([]bool, len(writes))
+	left, abandoned := len(writes), false
 	allDone := make(chan struct{})
-	for i, m := range msgs {
+	for i, bw := range writes {
 		w := jobWriter
-		if records > 0 && i%2 == 0 {
+		if bw.record {
 			w = plain
 		}
-		w.Write(ctx, m, func(err error) {
+		w.Write(ctx, bw.msg, func(err error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if abandoned {
 				return
 			}
 			answered[i] = true
-			isRecord := records > 0 && i%2 == 0
-			if err != nil && !isRecord {
-				failed[jobs[i].ID] = err
+			if err != nil && !bw.record {
+				failed[bw.job.ID] = err
 			}
 			if left--; left == 0 {
 				close(allDone)
@@ -184,7 +179,7 @@ func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats
 	if batcher != nil {
 		batcher.Flush() // the last jobs are confirmed now, not after a pause
 	}
-	if len(msgs) > 0 {
+	if len(writes) > 0 {
 		sweep := time.NewTicker(time.Second)
 		defer sweep.Stop()
 	wait:
@@ -201,8 +196,8 @@ func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats
 				mu.Lock()
 				abandoned = true
 				for i, ok := range answered {
-					if !ok && (records == 0 || i%2 == 1) {
-						failed[jobs[i].ID] = fmt.Errorf("%w (the job may still have been stored)", ctx.Err())
+					if !ok && !writes[i].record {
+						failed[writes[i].job.ID] = fmt.Errorf("%w (the job may still have been stored)", ctx.Err())
 					}
 				}
 				mu.Unlock()
@@ -214,6 +209,23 @@ func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats
 		return &BulkError{Enqueued: total - len(failed), Failed: failed}
 	}
 	return nil
+}
+
+// bulkWrite is one message of a pipelined bulk enqueue: a job, or the
+// pending record sent beside it, which only says what the job says, so its
+// failure (a record already there, as for a job enqueued again) does not
+// fail the job.
+type bulkWrite struct {
+	job    *Job
+	msg    *nats.Msg
+	record bool
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // publishTimeout fails a pipelined publish that got no answer.

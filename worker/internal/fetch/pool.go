@@ -28,11 +28,10 @@ const (
 // only while jobs do, wakes parked goroutines for deliveries that stay queued
 // from one look to the next (stallCheck apart, quietCheck after a quiet
 // spell): jobs queued behind handlers that block start within two looks.
-// Waking a parked goroutine for every delivery cost about a tenth of a no-op
-// job's CPU, and waking one for every delivery merely queued at a look, when
-// the running goroutines were about to take it, cost the stack each woken
-// goroutine grows again after the collector shrinks it (several percent of
-// a worker's CPU where collections are frequent).
+// Waking a parked goroutine for every delivery, or for every delivery merely
+// queued at a look when the running goroutines were about to take it, cost
+// measurably more CPU per job (docs/architecture.md, "How a worker pulls
+// jobs", has the figures).
 type handlerPool struct {
 	work   <-chan *nats.Msg
 	handle func(*nats.Msg)
@@ -95,13 +94,10 @@ func (p *handlerPool) run() {
 // stackBallast keeps a waiting handler goroutine's stack from shrinking. The
 // collector halves the stack of a goroutine that uses under a quarter of it,
 // and a job's path (decoding, the handler, the result's write) grows it back
-// at once: in a worker process of its own, which collects often, regrowing
-// stacks took about 5 % of its CPU (ballast only where goroutines wait for a
-// delivery, not where they park, left most of that). Waiting inside a frame
-// this large keeps an 8 KB stack in use enough not to be shrunk; the price is
-// 4 KB of stack per idle handler goroutine, 8 KB once it has run a job
-// (measured: 2 and about 4 without it), and zeroing the frame on each wait,
-// tens of nanoseconds against the microseconds of a regrowth.
+// at once, which costs a worker that collects often a visible share of its
+// CPU. Waiting inside a frame this large keeps the stack in use enough not to
+// be shrunk, for a few KB of stack per handler goroutine and the zeroing of
+// the frame on each wait (figures: docs/architecture.md).
 const stackBallast = 2048
 
 // park waits to be woken, or for the pool to stop.
