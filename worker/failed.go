@@ -32,19 +32,22 @@ func NewFailedJobHandler(ctx context.Context, sh *Shared) (*FailedJobHandler, er
 	return &FailedJobHandler{sh: sh}, nil
 }
 
-// Publish starts writing rec to naq.failed.<queue>. The message id is derived
-// from the original message's stream sequence, so a retried write after a
-// crash does not record the failure twice.
-func (h *FailedJobHandler) Publish(rec *naq.FailedJob) (jetstream.PubAckFuture, error) {
-	msg, err := h.Msg(rec)
+// Record writes rec to naq.failed.<queue> and waits until it is stored. The
+// message id is derived from the original message's stream sequence, so a
+// retried write after a crash does not record the failure twice.
+func (h *FailedJobHandler) Record(ctx context.Context, rec *naq.FailedJob) error {
+	msg, err := h.msg(rec)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return h.sh.JS.PublishMsgAsync(msg)
+	if _, err := h.sh.JS.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("record failed job %s: %w", rec.JobID, err)
+	}
+	return nil
 }
 
-// Msg is the message that records rec on naq.failed.<queue>.
-func (h *FailedJobHandler) Msg(rec *naq.FailedJob) (*nats.Msg, error) {
+// msg is the message that records rec on naq.failed.<queue>.
+func (h *FailedJobHandler) msg(rec *naq.FailedJob) (*nats.Msg, error) {
 	if rec.FailedAt.IsZero() {
 		rec.FailedAt = time.Now().UTC()
 	}
@@ -88,9 +91,5 @@ func (h *FailedJobHandler) PublishMalformed(ctx context.Context, m jetstream.Msg
 	if json.Unmarshal(m.Data(), &probe) == nil && layout.ValidateJobID(probe.JobID) == nil {
 		rec.JobID = probe.JobID
 	}
-	f, err := h.Publish(rec)
-	if err != nil {
-		return err
-	}
-	return awaitAck(ctx, f)
+	return h.Record(ctx, rec)
 }

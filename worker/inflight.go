@@ -126,7 +126,7 @@ func (r *run) keepalive() {
 			touch := r.inflight.due(now, now.Add(-touchEvery), now.Add(-markAfter), func(j *running) {
 				st := r.jobs.statusOf(j.job, naq.StateRunning)
 				st.StartedAt, st.Naks = j.started, j.naks
-				if _, err := r.jobs.PublishStatus(st); err != nil {
+				if err := r.jobs.publishStatus(st); err != nil {
 					r.sh.Logger.Warn("status write failed", "job", j.job.ID, "err", err)
 				}
 			})

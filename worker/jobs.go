@@ -79,21 +79,6 @@ func NewJobStatusManager(ctx context.Context, sh *Shared) (*JobStatusManager, er
 	return m, nil
 }
 
-// PublishResult starts writing a finished job's result, with the job's result
-// TTL. Wait on the future before acknowledging the job.
-func (m *JobStatusManager) PublishResult(job *naq.Job, res *naq.Result) (jetstream.PubAckFuture, error) {
-	return m.sh.JS.PublishMsgAsync(m.ResultMsg(job, res))
-}
-
-// ResultMsg is the message that stores res as job's result, with the job's
-// result TTL.
-func (m *JobStatusManager) ResultMsg(job *naq.Job, res *naq.Result) *nats.Msg {
-	data, _ := res.MarshalJSON() // never fails
-	msg := new(nats.Msg)
-	m.setResultMsg(msg, job, data)
-	return msg
-}
-
 // setResultMsg makes msg the write of job's encoded result: a Nats-TTL
 // header only for a TTL other than the bucket's.
 func (m *JobStatusManager) setResultMsg(msg *nats.Msg, job *naq.Job, data []byte) {
@@ -113,8 +98,9 @@ func resultTTL(job *naq.Job) time.Duration {
 	return max(ttl.Round(time.Second), time.Second)
 }
 
-// resultMsgInto fills msg like ResultMsg, encoding into a pooled buffer that
-// goes back with releaseBuf once the write is answered.
+// resultMsgInto makes msg the write of res as job's result, with the job's
+// result TTL, encoding into a pooled buffer that goes back with releaseBuf
+// once the write is answered.
 func (m *JobStatusManager) resultMsgInto(msg *nats.Msg, job *naq.Job, res *naq.Result) *[]byte {
 	buf, _ := m.bufs.Get().(*[]byte)
 	if buf == nil {
@@ -143,26 +129,33 @@ func (m *JobStatusManager) releaseBuf(buf *[]byte) {
 	}
 }
 
-// StoreResult writes a result and waits until the server has stored it.
+// StoreResult writes a job's result and waits until the server has stored
+// it.
 func (m *JobStatusManager) StoreResult(ctx context.Context, job *naq.Job, res *naq.Result) error {
-	f, err := m.PublishResult(job, res)
+	data, err := res.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("encode result of job %s: %w", job.ID, err)
+	}
+	msg := new(nats.Msg)
+	m.setResultMsg(msg, job, data)
+	if _, err := m.sh.JS.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("store result of job %s: %w", job.ID, err)
+	}
+	return nil
+}
+
+// publishStatus starts writing a job's status record, without waiting.
+func (m *JobStatusManager) publishStatus(st *naq.JobStatus) error {
+	msg, err := m.statusMsg(st)
 	if err != nil {
 		return err
 	}
-	return awaitAck(ctx, f)
+	_, err = m.sh.JS.PublishMsgAsync(msg)
+	return err
 }
 
-// PublishStatus starts writing a job's status record.
-func (m *JobStatusManager) PublishStatus(st *naq.JobStatus) (jetstream.PubAckFuture, error) {
-	msg, err := m.StatusMsg(st)
-	if err != nil {
-		return nil, err
-	}
-	return m.sh.JS.PublishMsgAsync(msg)
-}
-
-// StatusMsg is the message that stores st as its job's status record.
-func (m *JobStatusManager) StatusMsg(st *naq.JobStatus) (*nats.Msg, error) {
+// statusMsg is the message that stores st as its job's status record.
+func (m *JobStatusManager) statusMsg(st *naq.JobStatus) (*nats.Msg, error) {
 	st.UpdatedAt = time.Now().UTC()
 	data, err := json.Marshal(st)
 	if err != nil {
@@ -171,13 +164,16 @@ func (m *JobStatusManager) StatusMsg(st *naq.JobStatus) (*nats.Msg, error) {
 	return &nats.Msg{Subject: layout.StatusSubject(st.JobID), Data: data}, nil
 }
 
-// SetStatus writes a job's status record and waits for it.
+// SetStatus writes a job's status record and waits until it is stored.
 func (m *JobStatusManager) SetStatus(ctx context.Context, st *naq.JobStatus) error {
-	f, err := m.PublishStatus(st)
+	msg, err := m.statusMsg(st)
 	if err != nil {
 		return err
 	}
-	return awaitAck(ctx, f)
+	if _, err := m.sh.JS.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("write status of job %s: %w", st.JobID, err)
+	}
+	return nil
 }
 
 // Status reads a job's status record; nil when there is none.
@@ -248,18 +244,6 @@ func (m *JobStatusManager) CheckDependencies(ctx context.Context, job *naq.Job) 
 		}
 	}
 	return state, waitingFor, nil
-}
-
-// awaitAck waits for a publish to be stored.
-func awaitAck(ctx context.Context, f jetstream.PubAckFuture) error {
-	select {
-	case <-f.Ok():
-		return nil
-	case err := <-f.Err():
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // statusOf starts job's status record in state s, as this worker writes it.

@@ -36,14 +36,14 @@ func (r *run) finish(d *delivery, res *naq.Result, writeStatus bool) {
 			rec.Job = nil
 			rec.Error += " (the job itself is too large to keep in this record)"
 		}
-		if fm, err := r.failed.Msg(rec); err == nil {
+		if fm, err := r.failed.msg(rec); err == nil {
 			f.extra[f.n], f.n = fm, f.n+1
 		}
 	}
 	if writeStatus {
 		st := naq.StatusFromResult(res)
 		st.MaxRetries = job.MaxRetries
-		if sm, err := r.jobs.StatusMsg(st); err == nil {
+		if sm, err := r.jobs.statusMsg(st); err == nil {
 			f.extra[f.n], f.n = sm, f.n+1
 		}
 	}
