@@ -73,6 +73,7 @@ that list or show take --json. Exit codes: 0 success, 1 failure, 2 wrong usage.`
 func (a *app) commands() []*cobra.Command {
 	return []*cobra.Command{
 		a.serverCommand(),
+		a.replicasCommand(),
 		a.workerCommand(),
 		a.enqueueCommand(),
 		a.jobCommand(),
