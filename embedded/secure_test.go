@@ -1,7 +1,6 @@
 package embedded_test
 
 import (
-	"bufio"
 	"fmt"
 	"log/slog"
 	"net"
@@ -122,7 +121,7 @@ func TestTLSClients(t *testing.T) {
 		nc.Close()
 		t.Error("a client that does not trust the CA connected")
 	}
-	plainRefused(t, strings.TrimPrefix(u, "tls://"))
+	testutil.PlainRefused(t, strings.TrimPrefix(u, "tls://"))
 
 	// The in-process connection needs no TLS.
 	ic, err := srv.Connect()
@@ -130,39 +129,6 @@ func TestTLSClients(t *testing.T) {
 		t.Fatalf("in-process connection to a TLS server: %v", err)
 	}
 	ic.Close()
-}
-
-// plainRefused speaks the NATS protocol without TLS to addr and checks that
-// the server never answers a PING.
-func plainRefused(t *testing.T, addr string) {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(conn)
-	info, err := r.ReadString('\n')
-	if err != nil {
-		t.Fatalf("read INFO: %v", err)
-	}
-	if !strings.Contains(info, `"tls_required":true`) {
-		t.Errorf("INFO does not demand TLS: %s", info)
-	}
-	if _, err := conn.Write([]byte("CONNECT {\"verbose\":false}\r\nPING\r\n")); err != nil {
-		return // closed already: refused
-	}
-	_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
-	for {
-		line, err := r.ReadString('\n')
-		if strings.HasPrefix(line, "PONG") {
-			t.Fatal("a client without TLS got an answer to PING")
-		}
-		if err != nil {
-			return
-		}
-	}
 }
 
 func TestTLSVerifyClients(t *testing.T) {

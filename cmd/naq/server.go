@@ -194,6 +194,7 @@ func (a *app) runServer(cmd *cobra.Command, f serverFlags) error {
 		opts = append(opts, embedded.WithSyncAlways())
 	}
 	opts = append(opts, f.securityOptions()...)
+	f.warnOpen(log)
 	srv, err := embedded.Start(f.store, opts...)
 	if err != nil {
 		return fmt.Errorf("server: %s", strings.TrimPrefix(err.Error(), "embedded: "))
@@ -214,7 +215,6 @@ func (a *app) runServer(cmd *cobra.Command, f serverFlags) error {
 		attrs = append(attrs, "auth", "user/password (clients: --user/--password or NAQ_NATS_USER/NAQ_NATS_PASSWORD)")
 	}
 	attrs = append(attrs, f.securityAttrs()...)
-	f.warnOpen(log)
 	log.Info("naq server ready", attrs...)
 
 	tick := time.NewTicker(time.Second)
