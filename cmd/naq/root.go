@@ -44,7 +44,9 @@ Start a server with 'naq server' (nothing else to install), run workers with
 'naq queue', 'naq failed', 'naq schedule' and 'naq workers'.
 
 Every command reads NAQ_NATS_URL (default nats://localhost:4222) and
-NAQ_DEFAULT_QUEUE (default naq_default_queue); flags override them. Commands
+NAQ_DEFAULT_QUEUE (default naq_default_queue); flags override them. Credentials
+and TLS come from --user/--password, --token, --creds, --tls-ca, --tls-cert and
+--tls-key, or the NAQ_NATS_* and NAQ_TLS_* variables naq.Dial reads too. Commands
 that list or show take --json. Exit codes: 0 success, 1 failure, 2 wrong usage.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
