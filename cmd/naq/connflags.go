@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -9,35 +10,49 @@ import (
 	"github.com/naqgo/naq/internal/envvar"
 )
 
-// connectionFlags are how every command connects to NATS. They default to
-// the environment variables naq.Dial reads, so a program and the CLI given
-// the same environment reach the same server the same way.
+// connectionFlags are how every command connects to NATS. Unset, each falls
+// back to the environment variable naq.Dial reads, so a program and the CLI
+// given the same environment reach the same server the same way. The
+// variables are read when connecting, not as the flags' defaults, so that
+// --help never prints a password, a token or a URL with credentials.
 func (a *app) connectionFlags(pf *pflag.FlagSet) {
-	env := func(name string) string { return os.Getenv(name) }
-	pf.StringVar(&a.url, "url", envOr(envvar.URL, naq.DefaultURL), "NATS server URL(s), comma-separated (env "+envvar.URL+")")
-	pf.StringVar(&a.user, "user", env(envvar.User), "NATS user (env "+envvar.User+")")
-	pf.StringVar(&a.password, "password", env(envvar.Password), "NATS password (env "+envvar.Password+")")
-	pf.StringVar(&a.token, "token", env(envvar.Token), "NATS token (env "+envvar.Token+")")
-	pf.StringVar(&a.creds, "creds", env(envvar.Creds), "NATS credentials file (env "+envvar.Creds+")")
-	pf.StringVar(&a.tlsCA, "tls-ca", env(envvar.TLSCA), "connect with TLS, trusting the CA certificates in this PEM file (env "+envvar.TLSCA+")")
-	pf.StringVar(&a.tlsCert, "tls-cert", env(envvar.TLSCert), "connect with TLS, presenting this client certificate, PEM (env "+envvar.TLSCert+")")
-	pf.StringVar(&a.tlsKey, "tls-key", env(envvar.TLSKey), "key of --tls-cert, PEM (env "+envvar.TLSKey+")")
+	pf.StringVar(&a.url, "url", "", "NATS server URL(s), comma-separated (env "+envvar.URL+"; default "+naq.DefaultURL+")")
+	pf.StringVar(&a.user, "user", "", "NATS user (env "+envvar.User+")")
+	pf.StringVar(&a.password, "password", "", "NATS password (env "+envvar.Password+")")
+	pf.StringVar(&a.token, "token", "", "NATS token (env "+envvar.Token+")")
+	pf.StringVar(&a.creds, "creds", "", "NATS credentials file (env "+envvar.Creds+")")
+	pf.StringVar(&a.tlsCA, "tls-ca", "", "connect with TLS, trusting the CA certificates in this PEM file (env "+envvar.TLSCA+")")
+	pf.StringVar(&a.tlsCert, "tls-cert", "", "connect with TLS, presenting this client certificate, PEM (env "+envvar.TLSCert+")")
+	pf.StringVar(&a.tlsKey, "tls-key", "", "key of --tls-cert, PEM (env "+envvar.TLSKey+")")
 }
 
-// dialOptions turns the connection flags into naq.Dial options.
+// dialOptions turns the connection flags, each completed from its
+// environment variable when not given, into naq.Dial options.
 func (a *app) dialOptions() []naq.DialOption {
-	opts := []naq.DialOption{naq.WithURL(a.url)}
-	if a.user != "" {
-		opts = append(opts, naq.WithUserPassword(a.user, a.password))
+	or := func(flag, env string) string {
+		if flag != "" {
+			return flag
+		}
+		return strings.TrimSpace(os.Getenv(env))
 	}
-	if a.token != "" {
-		opts = append(opts, naq.WithToken(a.token))
+	url, user, password := or(a.url, envvar.URL), or(a.user, envvar.User), or(a.password, envvar.Password)
+	token, creds := or(a.token, envvar.Token), or(a.creds, envvar.Creds)
+	ca, cert, key := or(a.tlsCA, envvar.TLSCA), or(a.tlsCert, envvar.TLSCert), or(a.tlsKey, envvar.TLSKey)
+	if url == "" {
+		url = naq.DefaultURL
 	}
-	if a.creds != "" {
-		opts = append(opts, naq.WithCredentials(a.creds))
+	opts := []naq.DialOption{naq.WithURL(url)}
+	if user != "" {
+		opts = append(opts, naq.WithUserPassword(user, password))
 	}
-	if a.tlsCA != "" || a.tlsCert != "" || a.tlsKey != "" {
-		opts = append(opts, naq.WithTLSFiles(a.tlsCert, a.tlsKey, a.tlsCA))
+	if token != "" {
+		opts = append(opts, naq.WithToken(token))
+	}
+	if creds != "" {
+		opts = append(opts, naq.WithCredentials(creds))
+	}
+	if ca != "" || cert != "" || key != "" {
+		opts = append(opts, naq.WithTLSFiles(cert, key, ca))
 	}
 	return opts
 }

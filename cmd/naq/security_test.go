@@ -336,3 +336,19 @@ func TestSecuredClusterRefusesStrangers(t *testing.T) {
 		t.Errorf("naq_jobs holds %d messages, want the 1 job", n)
 	}
 }
+
+func TestHelpPrintsNoSecretFromTheEnvironment(t *testing.T) {
+	env := []string{"NAQ_NATS_URL=nats://ana:leaked-pw@127.0.0.1:1", "NAQ_NATS_PASSWORD=leaked-pw",
+		"NAQ_NATS_TOKEN=leaked-pw", "NAQ_CLUSTER_PASSWORD=leaked-pw"}
+	for _, args := range [][]string{{"--help"}, {"server", "--help"}, {"queue", "list", "--help"}} {
+		stdout, stderr, code := runNaq(t, env, args...)
+		if code != 0 || strings.Contains(stdout+stderr, "leaked-pw") {
+			t.Errorf("naq %v: exit %d, output shows the secret:\n%s%s", args, code, stdout, stderr)
+		}
+	}
+	// The connection error names the server, masked.
+	_, stderr, code := runNaq(t, env, "queue", "list")
+	if code != exitFailure || strings.Contains(stderr, "leaked-pw") || !strings.Contains(stderr, "ana:xxxxx@127.0.0.1:1") {
+		t.Errorf("naq queue list against a closed port: exit %d, stderr %q", code, stderr)
+	}
+}

@@ -30,7 +30,9 @@ func (s *securityFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&s.tlsCA, "tls-ca", "", "CA certificates (PEM) that client certificates and the other nodes' certificates must chain to")
 	fl.BoolVar(&s.tlsVerify, "tls-verify", false, "require every client to present a certificate signed by --tls-ca")
 	fl.StringVar(&s.clusterUser, "cluster-user", "naq", "user the cluster nodes present to each other (with --cluster-password)")
-	fl.StringVar(&s.clusterPass, "cluster-password", os.Getenv(envvar.ClusterPassword),
+	// Read from the environment when the server starts, not as the default,
+	// so that --help never prints it.
+	fl.StringVar(&s.clusterPass, "cluster-password", "",
 		"password every node of the cluster must present on its routes (env "+envvar.ClusterPassword+")")
 	fl.StringVar(&s.monitorHost, "monitor-host", "127.0.0.1", "interface of the monitoring port (it has no authentication)")
 	fl.BoolVar(&s.insecure, "insecure", false, "allow listening beyond loopback without client authentication, and a cluster without route credentials")
@@ -44,6 +46,9 @@ func (f *serverFlags) clientAuth() bool {
 // checkSecurity refuses a server that anyone on the network could use, and
 // TLS settings that cannot work.
 func (f *serverFlags) checkSecurity() error {
+	if f.clusterPass == "" {
+		f.clusterPass = os.Getenv(envvar.ClusterPassword)
+	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
 	}
