@@ -27,14 +27,21 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// node starts one cluster node called name on a free client port, with the
-// route port given; it stops when the test ends.
+// routeTo is the route URL of srv's cluster port, with userinfo ("" for none).
+func routeTo(srv *embedded.Server, userinfo string) string {
+	return fmt.Sprintf("nats-route://%s127.0.0.1:%d", userinfo, srv.NATS().ClusterAddr().Port)
+}
+
+// node starts one cluster node called name on a free client port and the
+// given route port (-1: any free one), dialling routes; it stops when the
+// test ends.
 func node(t *testing.T, name string, routePort int, routes []string, opts ...embedded.Option) (*embedded.Server, *recordingHandler) {
 	t.Helper()
 	h := &recordingHandler{}
 	all := append([]embedded.Option{
 		embedded.WithName(name), embedded.WithListen("127.0.0.1", -1), embedded.WithLogger(slog.New(h)),
 		embedded.WithCluster("secured", "127.0.0.1", routePort, routes...), embedded.WithLimits(64<<20, 256<<20),
+		embedded.WithReadyTimeout(30 * time.Second),
 	}, opts...)
 	srv := start(t, t.TempDir(), all...)
 	t.Cleanup(srv.Shutdown)
@@ -64,17 +71,17 @@ func logged(h *recordingHandler, s string) bool {
 }
 
 func TestClusterAuthRefusesStranger(t *testing.T) {
-	pa, pb := freePort(t), freePort(t)
 	auth := embedded.WithClusterAuth("naq", "r0ute-secret")
+	pa, pb := freePort(t), freePort(t)
 	a, _ := node(t, "a", pa, []string{fmt.Sprintf("nats-route://127.0.0.1:%d", pb)}, auth)
-	b, _ := node(t, "b", pb, []string{fmt.Sprintf("nats-route://127.0.0.1:%d", pa)}, auth)
+	b, _ := node(t, "b", pb, []string{routeTo(a, "")}, auth)
 	waitFor(t, "the two nodes with the password form a cluster", func() bool {
 		return a.NATS().NumRoutes() > 0 && b.NATS().NumRoutes() > 0
 	})
 
 	// One stranger dials a without credentials, another b with a wrong password.
-	s1, h1 := node(t, "stranger1", freePort(t), []string{fmt.Sprintf("nats-route://127.0.0.1:%d", pa)})
-	s2, h2 := node(t, "stranger2", freePort(t), []string{fmt.Sprintf("nats-route://naq:guess@127.0.0.1:%d", pb)})
+	s1, h1 := node(t, "stranger1", -1, []string{routeTo(a, "")})
+	s2, h2 := node(t, "stranger2", -1, []string{routeTo(b, "naq:guess@")})
 	waitFor(t, "both strangers are told they are not authorized", func() bool {
 		return logged(h1, "Authorization Violation") && logged(h2, "Authorization Violation")
 	})
@@ -175,19 +182,19 @@ func TestTLSStartErrors(t *testing.T) {
 
 func TestTLSClusterRefusesStrangerCertificate(t *testing.T) {
 	f := testutil.WriteTLSFiles(t)
-	pa, pb := freePort(t), freePort(t)
 	secure := []embedded.Option{
 		embedded.WithClusterAuth("naq", "r0ute-secret"),
 		embedded.WithTLS(embedded.TLSFiles{Cert: f.ServerCert, Key: f.ServerKey, CA: f.CA}),
 	}
+	pa, pb := freePort(t), freePort(t)
 	a, ha := node(t, "a", pa, []string{fmt.Sprintf("nats-route://127.0.0.1:%d", pb)}, secure...)
-	b, _ := node(t, "b", pb, []string{fmt.Sprintf("nats-route://127.0.0.1:%d", pa)}, secure...)
+	b, _ := node(t, "b", pb, []string{routeTo(a, "")}, secure...)
 	waitFor(t, "the two TLS nodes form a cluster", func() bool {
 		return a.NATS().NumRoutes() > 0 && b.NATS().NumRoutes() > 0
 	})
 
 	// The stranger knows the password but holds a certificate of another CA.
-	s, _ := node(t, "stranger", freePort(t), []string{fmt.Sprintf("nats-route://127.0.0.1:%d", pa)},
+	s, _ := node(t, "stranger", -1, []string{routeTo(a, "")},
 		embedded.WithClusterAuth("naq", "r0ute-secret"),
 		embedded.WithTLS(embedded.TLSFiles{Cert: f.StrangerCert, Key: f.StrangerKey, CA: f.CA}))
 	waitFor(t, "a refuses the stranger's TLS handshake", func() bool { return logged(ha, "TLS route handshake error") })

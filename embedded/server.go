@@ -162,6 +162,10 @@ func (c config) serverOptions() (*server.Options, error) {
 		if !c.listen {
 			return nil, errors.New("embedded: a cluster node needs a client listener (WithListen)")
 		}
+		if len(c.routes) == 0 {
+			// nats-server would start, log a fatal error and never be ready.
+			return nil, errors.New("embedded: a JetStream cluster node needs routes to the other nodes")
+		}
 		so.Cluster = server.ClusterOpts{Name: c.clusterName, Host: c.clusterHost, Port: c.clusterPort}
 		for _, r := range c.routes {
 			u, err := url.Parse(r)

@@ -22,19 +22,21 @@ import (
 
 func TestServerRefusesToListenOpen(t *testing.T) {
 	port := strconv.Itoa(freePort(t))
+	route := "nats-route://127.0.0.1:" + strconv.Itoa(freePort(t))
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"--host", "0.0.0.0"}, "no client authentication is set"},
-		{[]string{"--host", "0.0.0.0", "--auth-token", "t", "--cluster-name", "c"}, "--cluster-password"},
+		{[]string{"--host", "0.0.0.0", "--auth-token", "t", "--cluster-name", "c", "--routes", route}, "--cluster-password"},
 		// Client authentication with open routes is the hole this closes,
 		// even on loopback.
-		{[]string{"--auth-token", "t", "--cluster-name", "c"}, "--cluster-password"},
+		{[]string{"--auth-token", "t", "--cluster-name", "c", "--routes", route}, "--cluster-password"},
 		{[]string{"--tls-cert", "c.pem"}, "--tls-cert and --tls-key go together"},
 		{[]string{"--tls-ca", "ca.pem"}, "need the server's own certificate"},
 		{[]string{"--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-verify"}, "--tls-verify needs --tls-ca"},
-		{[]string{"--tls-cert", "c.pem", "--tls-key", "k.pem", "--cluster-name", "c", "--cluster-password", "p"}, "needs --tls-ca"},
+		{[]string{"--tls-cert", "c.pem", "--tls-key", "k.pem", "--cluster-name", "c", "--routes", route, "--cluster-password", "p"}, "needs --tls-ca"},
+		{[]string{"--cluster-name", "c"}, "needs --routes"},
 		{[]string{"--cluster-password", "p"}, "--cluster-password needs --cluster-name"},
 	} {
 		args := append([]string{"server", "--port", port, "--store", t.TempDir()}, tc.args...)
@@ -276,8 +278,8 @@ func TestSecuredClusterRefusesStrangers(t *testing.T) {
 	// to n2 with a guessed password.
 	log := &recordLog{}
 	stranger, err := embedded.Start(t.TempDir(), embedded.WithName("stranger"), embedded.WithListen("127.0.0.1", -1),
-		embedded.WithLogger(slog.New(log)), embedded.WithLimits(64<<20, 256<<20),
-		embedded.WithCluster("naq-sec", "127.0.0.1", freePort(t),
+		embedded.WithLogger(slog.New(log)), embedded.WithLimits(64<<20, 256<<20), embedded.WithReadyTimeout(30*time.Second),
+		embedded.WithCluster("naq-sec", "127.0.0.1", -1,
 			fmt.Sprintf("nats-route://127.0.0.1:%d", cports[0]), fmt.Sprintf("nats-route://naq:guess@127.0.0.1:%d", cports[1])))
 	if err != nil {
 		t.Fatal(err)

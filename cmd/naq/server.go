@@ -135,6 +135,9 @@ func (f *serverFlags) check(cmd *cobra.Command) ([]string, error) {
 		}
 		routes = append(routes, r)
 	}
+	if len(routes) == 0 {
+		return nil, usagef("a cluster node needs --routes to the other nodes (nats-route://host:port, comma-separated)")
+	}
 	return routes, nil
 }
 
