@@ -223,6 +223,7 @@ func TestSecuredClusterRefusesStrangers(t *testing.T) {
 	}
 	mport := freePort(t)
 	var urls []string
+	var procs []*serverProc
 	for i, name := range names {
 		var routes []string
 		for k := range names {
@@ -242,8 +243,16 @@ func TestSecuredClusterRefusesStrangers(t *testing.T) {
 		}
 		t.Cleanup(p.stop)
 		urls = append(urls, p.url)
+		procs = append(procs, p)
 	}
 	url := strings.Join(urls, ",")
+	t.Cleanup(func() {
+		for i, p := range procs {
+			if out := p.stderr.String(); strings.Contains(out, "r0ute-pw") || strings.Contains(out, "client-t0ken") {
+				t.Errorf("the log of %s shows a secret:\n%s", names[i], out)
+			}
+		}
+	})
 
 	// A stranger's client without the token is refused, by Dial and the CLI.
 	if _, err := dialTest(t, ctx, url); err == nil {
