@@ -112,7 +112,8 @@ func (a *app) runWorker(cmd *cobra.Command, queues []string, f workerFlags) erro
 			log.Warn("lost the NATS connection; reconnecting", "err", err)
 		}
 	})
-	nc.SetReconnectHandler(func(c *nats.Conn) { log.Info("reconnected to NATS", "url", c.ConnectedUrlRedacted()) })
+	// nats.go's own redaction keeps a token given as nats://token@host.
+	nc.SetReconnectHandler(func(c *nats.Conn) { log.Info("reconnected to NATS", "url", redact.URL(c.ConnectedUrl())) })
 	// A result, with its record around it, must fit in one message.
 	target.maxResult = int(nc.MaxPayload()) - 4096
 	w, err := worker.New(nc, opts...)
