@@ -232,12 +232,20 @@ func TestSecuredClusterRefusesStrangers(t *testing.T) {
 			}
 		}
 		args := []string{"--name", name, "--port", strconv.Itoa(ports[i]), "--store", t.TempDir(),
-			"--auth-token", "client-t0ken", "--cluster-password", "r0ute-pw",
+			"--auth-token", "client-t0ken",
 			"--cluster-name", "naq-sec", "--cluster-port", strconv.Itoa(cports[i]), "--routes", strings.Join(routes, ",")}
+		// n3 takes the cluster password from the environment: without it,
+		// it would refuse to start, and with another one never join.
+		var env []string
+		if i < 2 {
+			args = append(args, "--cluster-password", "r0ute-pw")
+		} else {
+			env = []string{"NAQ_CLUSTER_PASSWORD=r0ute-pw"}
+		}
 		if i == 0 {
 			args = append(args, "--monitor-port", strconv.Itoa(mport))
 		}
-		p, err := launchServer(args...)
+		p, err := launchServerEnv(env, args...)
 		if err != nil {
 			t.Fatalf("start %s: %v", name, err)
 		}
