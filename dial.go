@@ -23,6 +23,7 @@ type dialConfig struct {
 	// replaces what the environment gave.
 	auth, tls       []nats.Option
 	authEnv, tlsEnv bool
+	tlsEnvErr       error
 	opts            []nats.Option
 	errs            []error
 }
@@ -97,7 +98,7 @@ func (c *dialConfig) addAuth(o nats.Option) {
 
 func (c *dialConfig) addTLS(o ...nats.Option) {
 	if c.tlsEnv {
-		c.tls, c.tlsEnv = nil, false
+		c.tls, c.tlsEnv, c.tlsEnvErr = nil, false, nil
 	}
 	c.tls = append(c.tls, o...)
 }
@@ -134,12 +135,12 @@ func tlsFileOptions(certFile, keyFile, caFile string) ([]nats.Option, error) {
 // Any credentials option replaces all the credentials of the environment, and
 // any TLS option all its TLS settings.
 func Dial(ctx context.Context, opts ...DialOption) (*nats.Conn, error) {
-	c, err := dialFromEnv()
-	if err != nil {
-		return nil, err
-	}
+	c := dialFromEnv()
 	for _, o := range opts {
 		o(&c)
+	}
+	if c.tlsEnvErr != nil {
+		c.errs = append(c.errs, c.tlsEnvErr)
 	}
 	if len(c.errs) > 0 {
 		return nil, errors.Join(c.errs...)

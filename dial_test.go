@@ -111,6 +111,10 @@ func TestDialTLS(t *testing.T) {
 	if err := dialOnce(t); err == nil || !strings.Contains(err.Error(), envvar.TLSKey) {
 		t.Errorf("%s without %s: %v; want an error naming it", envvar.TLSCert, envvar.TLSKey, err)
 	}
+	// A TLS option replaces the environment's settings, broken or not.
+	if err := dialOnce(t, naq.WithTLSFiles(f.ClientCert, f.ClientKey, f.CA)); err != nil {
+		t.Errorf("WithTLSFiles over a broken environment: %v", err)
+	}
 }
 
 func TestConnectErrorHidesCredentials(t *testing.T) {

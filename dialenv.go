@@ -20,7 +20,7 @@ func URLFromEnv() string {
 
 // dialFromEnv is Dial's starting point: the URL, credentials and TLS
 // settings of the environment, the same variables the CLI reads.
-func dialFromEnv() (dialConfig, error) {
+func dialFromEnv() dialConfig {
 	c := dialConfig{url: URLFromEnv()}
 	if u := os.Getenv(envvar.User); u != "" {
 		c.auth = append(c.auth, nats.UserInfo(u, os.Getenv(envvar.Password)))
@@ -34,13 +34,15 @@ func dialFromEnv() (dialConfig, error) {
 	c.authEnv = len(c.auth) > 0
 	cert, key, ca := envTrim(envvar.TLSCert), envTrim(envvar.TLSKey), envTrim(envvar.TLSCA)
 	if cert != "" || key != "" || ca != "" {
-		if (cert == "") != (key == "") {
-			return c, fmt.Errorf("naq: %s and %s go together: a client certificate needs its key", envvar.TLSCert, envvar.TLSKey)
-		}
-		c.tls, _ = tlsFileOptions(cert, key, ca)
 		c.tlsEnv = true
+		if (cert == "") != (key == "") {
+			// An error only if no TLS option replaces these settings.
+			c.tlsEnvErr = fmt.Errorf("naq: %s and %s go together: a client certificate needs its key", envvar.TLSCert, envvar.TLSKey)
+		} else {
+			c.tls, _ = tlsFileOptions(cert, key, ca)
+		}
 	}
-	return c, nil
+	return c
 }
 
 func envTrim(key string) string { return strings.TrimSpace(os.Getenv(key)) }
