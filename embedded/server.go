@@ -13,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/naqgo/naq/internal/redact"
 )
 
 // Server is a running embedded NATS server.
@@ -29,6 +31,7 @@ type config struct {
 	port         int
 	listen       bool
 	monitorPort  int
+	monitorHost  string
 	logger       *slog.Logger
 	user, pass   string
 	token        string
@@ -40,6 +43,9 @@ type config struct {
 	maxStore     int64
 	syncAlways   bool
 	readyTimeout time.Duration
+	tls          *TLSFiles
+	routeUser    string
+	routePass    string
 }
 
 // Option configures Start.
@@ -54,7 +60,8 @@ func WithListen(host string, port int) Option {
 	return func(c *config) { c.listen, c.host, c.port = true, host, port }
 }
 
-// WithMonitor opens the HTTP monitoring endpoint (/varz, /jsz, ...) on port.
+// WithMonitor opens the HTTP monitoring endpoint (/varz, /jsz, ...) on port,
+// on 127.0.0.1 unless WithMonitorHost says otherwise.
 func WithMonitor(port int) Option { return func(c *config) { c.monitorPort = port } }
 
 // WithLogger bridges the server's log to l. Without it the server is silent.
@@ -144,7 +151,9 @@ func (c config) serverOptions() (*server.Options, error) {
 		SyncAlways:         c.syncAlways,
 	}
 	if c.monitorPort != 0 {
-		so.HTTPHost = c.host
+		// Loopback whatever the client listener: the endpoint has no
+		// authentication and describes the server and its clients.
+		so.HTTPHost = c.monitorHost
 		if so.HTTPHost == "" {
 			so.HTTPHost = "127.0.0.1"
 		}
@@ -153,14 +162,26 @@ func (c config) serverOptions() (*server.Options, error) {
 		if !c.listen {
 			return nil, errors.New("embedded: a cluster node needs a client listener (WithListen)")
 		}
+		if len(c.routes) == 0 {
+			// nats-server would start, log a fatal error and never be ready.
+			return nil, errors.New("embedded: a JetStream cluster node needs routes to the other nodes")
+		}
 		so.Cluster = server.ClusterOpts{Name: c.clusterName, Host: c.clusterHost, Port: c.clusterPort}
 		for _, r := range c.routes {
 			u, err := url.Parse(r)
 			if err != nil {
-				return nil, fmt.Errorf("embedded: route %q: %w", r, err)
+				// The parse error quotes the URL, credentials and all.
+				var ue *url.Error
+				if errors.As(err, &ue) {
+					err = ue.Err
+				}
+				return nil, fmt.Errorf("embedded: route %q: %w", redact.URL(r), err)
 			}
 			so.Routes = append(so.Routes, u)
 		}
+	}
+	if err := c.secure(so); err != nil {
+		return nil, err
 	}
 	return so, nil
 }

@@ -9,12 +9,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/redact"
 	"github.com/naqgo/naq/worker"
 )
 
@@ -34,8 +36,12 @@ const defaultHTTPTimeout = 30 * time.Second
 // httpTarget is a catch-all worker handler: it POSTs every job's wire JSON to
 // one URL and turns the answer into the job's outcome.
 type httpTarget struct {
-	url    string
-	client *http.Client
+	url string
+	// shown is url with its credentials masked: what logs and job errors say.
+	shown string
+	// secrets are url's credentials, kept out of every error.
+	secrets []string
+	client  *http.Client
 	// timeout bounds each request; 0: the job's timeout, else defaultHTTPTimeout.
 	timeout time.Duration
 	// maxResult is the largest result (encoded JSON) stored.
@@ -47,6 +53,8 @@ func newHTTPTarget(url string, timeout time.Duration, conns int, maxResult int) 
 	tr.MaxIdleConnsPerHost = conns
 	return &httpTarget{
 		url:     url,
+		shown:   redact.URL(url),
+		secrets: urlSecrets(url),
 		timeout: timeout,
 		client: &http.Client{
 			Transport: tr,
@@ -79,7 +87,7 @@ func (h *httpTarget) ProcessJob(ctx context.Context, job *naq.Job) (any, error) 
 	}
 	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, h.url, bytes.NewReader(body))
 	if err != nil {
-		return nil, worker.SkipRetry(err)
+		return nil, worker.SkipRetry(h.scrub(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "naq-worker/"+version)
@@ -102,11 +110,11 @@ func (h *httpTarget) ProcessJob(ctx context.Context, job *naq.Job) (any, error) 
 		value := resultValue(data)
 		if len(value) > h.maxResult || len(data) > h.maxResult {
 			return nil, worker.SkipRetry(&worker.Error{Kind: kindHTTPTooLarge,
-				Err: fmt.Errorf("POST %s: %s: the response body is too large to store as the result (at most %d bytes)", h.url, resp.Status, h.maxResult)})
+				Err: fmt.Errorf("POST %s: %s: the response body is too large to store as the result (at most %d bytes)", h.shown, resp.Status, h.maxResult)})
 		}
 		return value, nil
 	}
-	herr := &worker.Error{Kind: fmt.Sprintf("http:%dxx", code/100), Err: fmt.Errorf("POST %s: %s%s", h.url, resp.Status, bodySnippet(data))}
+	herr := &worker.Error{Kind: fmt.Sprintf("http:%dxx", code/100), Err: fmt.Errorf("POST %s: %s%s", h.shown, resp.Status, bodySnippet(data))}
 	if !retryable(code) {
 		return nil, worker.SkipRetry(herr)
 	}
@@ -154,13 +162,47 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 // worker to handle; the HTTP timeout and connection errors get their kinds.
 func (h *httpTarget) transportError(jobCtx, reqCtx context.Context, timeout time.Duration, err error) error {
 	if jobCtx.Err() != nil {
-		return fmt.Errorf("POST %s: %w", h.url, jobCtx.Err())
+		return fmt.Errorf("POST %s: %w", h.shown, jobCtx.Err())
 	}
 	var ne net.Error
 	if errors.Is(reqCtx.Err(), context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		return &worker.Error{Kind: kindHTTPTimeout, Err: fmt.Errorf("POST %s: no complete response within %s: %w", h.url, timeout, context.DeadlineExceeded)}
+		return &worker.Error{Kind: kindHTTPTimeout, Err: fmt.Errorf("POST %s: no complete response within %s: %w", h.shown, timeout, context.DeadlineExceeded)}
 	}
-	return &worker.Error{Kind: kindHTTPConnection, Err: err}
+	return &worker.Error{Kind: kindHTTPConnection, Err: h.scrub(err)}
+}
+
+// scrub keeps the target's credentials out of err's text, which becomes the
+// job's stored error; errors.Is and errors.As still see err.
+func (h *httpTarget) scrub(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = h.shown
+	}
+	if msg := redact.Text(err.Error(), h.secrets...); msg != err.Error() {
+		return &scrubbedError{msg: msg, err: err}
+	}
+	return err
+}
+
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+// urlSecrets are the credentials in a URL: its password, or a user part that
+// stands alone (a token).
+func urlSecrets(raw string) []string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return nil
+	}
+	if p, ok := u.User.Password(); ok {
+		return []string{p}
+	}
+	return []string{u.User.Username()}
 }
 
 // resultValue turns a 2xx body into the job's result: valid JSON as it is, an

@@ -144,9 +144,12 @@ func (s *syncBuffer) String() string {
 // launchServer runs `naq server args...` and waits (up to 30 s) for the line
 // with its URL. On failure the process is gone and the error carries its
 // stderr.
-func launchServer(args ...string) (*serverProc, error) {
+func launchServer(args ...string) (*serverProc, error) { return launchServerEnv(nil, args...) }
+
+// launchServerEnv is launchServer with env added to the environment.
+func launchServerEnv(env []string, args ...string) (*serverProc, error) {
 	cmd := exec.Command(naqBin, append([]string{"server"}, args...)...)
-	cmd.Env = naqEnv(nil)
+	cmd.Env = naqEnv(env)
 	p := &serverProc{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	out, err := cmd.StdoutPipe()

@@ -21,6 +21,7 @@ type app struct {
 	stdout, stderr io.Writer
 
 	url, user, password, token, creds string
+	tlsCert, tlsKey, tlsCA            string
 	queue                             string
 	jsonOut                           bool
 	logLevel                          string
@@ -43,7 +44,9 @@ Start a server with 'naq server' (nothing else to install), run workers with
 'naq queue', 'naq failed', 'naq schedule' and 'naq workers'.
 
 Every command reads NAQ_NATS_URL (default nats://localhost:4222) and
-NAQ_DEFAULT_QUEUE (default naq_default_queue); flags override them. Commands
+NAQ_DEFAULT_QUEUE (default naq_default_queue); flags override them. Credentials
+and TLS come from --user/--password, --token, --creds, --tls-ca, --tls-cert and
+--tls-key, or the NAQ_NATS_* and NAQ_TLS_* variables naq.Dial reads too. Commands
 that list or show take --json. Exit codes: 0 success, 1 failure, 2 wrong usage.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -53,11 +56,7 @@ that list or show take --json. Exit codes: 0 success, 1 failure, 2 wrong usage.`
 	root.SetIn(a.stdin)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.url, "url", envOr("NAQ_NATS_URL", naq.DefaultURL), "NATS server URL(s), comma-separated (env NAQ_NATS_URL)")
-	pf.StringVar(&a.user, "user", os.Getenv("NAQ_NATS_USER"), "NATS user (env NAQ_NATS_USER)")
-	pf.StringVar(&a.password, "password", os.Getenv("NAQ_NATS_PASSWORD"), "NATS password (env NAQ_NATS_PASSWORD)")
-	pf.StringVar(&a.token, "token", os.Getenv("NAQ_NATS_TOKEN"), "NATS token (env NAQ_NATS_TOKEN)")
-	pf.StringVar(&a.creds, "creds", os.Getenv("NAQ_NATS_CREDS"), "NATS credentials file (env NAQ_NATS_CREDS)")
+	a.connectionFlags(pf)
 	pf.StringVarP(&a.queue, "queue", "q", naq.DefaultQueueFromEnv(), "queue (env NAQ_DEFAULT_QUEUE)")
 	pf.BoolVar(&a.jsonOut, "json", false, "print JSON instead of a table")
 	pf.StringVar(&a.logLevel, "log-level", envOr("NAQ_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env NAQ_LOG_LEVEL)")
@@ -98,16 +97,7 @@ func (a *app) logger() *slog.Logger {
 
 // connect dials the NATS server with the global flags.
 func (a *app) connect(ctx context.Context) (*nats.Conn, error) {
-	opts := []naq.DialOption{naq.WithURL(a.url), naq.WithNATSOptions(nats.Timeout(a.timeout))}
-	if a.user != "" {
-		opts = append(opts, naq.WithUserPassword(a.user, a.password))
-	}
-	if a.token != "" {
-		opts = append(opts, naq.WithToken(a.token))
-	}
-	if a.creds != "" {
-		opts = append(opts, naq.WithCredentials(a.creds))
-	}
+	opts := append(a.dialOptions(), naq.WithNATSOptions(nats.Timeout(a.timeout)))
 	// A command fails fast when no server answers; workers reconnect forever.
 	opts = append(opts, naq.WithNATSOptions(nats.RetryOnFailedConnect(false)))
 	return naq.Dial(ctx, opts...)

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/naqgo/naq/embedded"
+	"github.com/naqgo/naq/internal/redact"
 )
 
 // serverFlags are the flags of `naq server`. Its --auth-* flags say what the
@@ -34,6 +35,7 @@ type serverFlags struct {
 	clusterPort int
 	routes      string
 	syncAlways  bool
+	securityFlags
 }
 
 func (a *app) serverCommand() *cobra.Command {
@@ -48,20 +50,29 @@ It prints the URL to use (NAQ_NATS_URL=...) and runs until SIGINT or SIGTERM.
 Data survives a restart with the same --store; only one server may use a store
 directory at a time.
 
-By default it listens on 127.0.0.1 only; pass --host 0.0.0.0 to accept other
-machines (and then require a token or a password).
+By default it listens on 127.0.0.1 only. --host 0.0.0.0 accepts other
+machines, and then the server refuses to start without client
+authentication (--auth-token, --auth-user/--auth-password, or --tls-verify)
+unless you pass --insecure.
 
 --auth-user/--auth-password or --auth-token make the server require them from
 every client. They are not the global --user/--password/--token flags, which
-are what a naq command uses to connect to a server.
+are what a naq command uses to connect to a server. --tls-cert/--tls-key make
+clients and routes use TLS; --tls-verify with --tls-ca also requires client
+certificates. The monitoring port (--monitor-port) listens on --monitor-host,
+127.0.0.1 by default: it has no authentication.
 
 Three servers form a JetStream cluster (streams and buckets a naq process
-creates there get three replicas by default): give each the same --cluster-name, its own --name, --port,
---cluster-port and --store, and --routes to the other two.`,
+creates there get three replicas by default): give each the same
+--cluster-name, its own --name, --port, --cluster-port and --store, and
+--routes to the other two. Give them all the same --cluster-password (or
+NAQ_CLUSTER_PASSWORD) so that no other server can join; it is required when
+the nodes listen beyond loopback or clients must authenticate. See
+docs/security.md.`,
 		Example: `  naq server --store ./naq-data
-  naq server --host 0.0.0.0 --auth-token s3cret --monitor-port 8222
-  naq server --name n1 --port 4222 --store ./n1 --cluster-name naq --cluster-port 6222 \
-    --routes nats-route://127.0.0.1:6223,nats-route://127.0.0.1:6224`,
+  naq server --host 0.0.0.0 --auth-token s3cret --tls-cert server.pem --tls-key server-key.pem
+  NAQ_CLUSTER_PASSWORD=r0utes naq server --name n1 --port 4222 --store ./n1 --cluster-name naq \
+    --cluster-port 6222 --routes nats-route://127.0.0.1:6223,nats-route://127.0.0.1:6224`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runServer(cmd, f) },
 	}
@@ -78,6 +89,7 @@ creates there get three replicas by default): give each the same --cluster-name,
 	fl.IntVar(&f.clusterPort, "cluster-port", 6222, "port for routes from the other cluster nodes (with --cluster-name)")
 	fl.StringVar(&f.routes, "routes", "", "other cluster nodes, comma-separated nats-route://host:port")
 	fl.BoolVar(&f.syncAlways, "sync-always", false, "fsync every write (survives power loss; much slower)")
+	f.securityFlags.register(fl)
 	return cmd
 }
 
@@ -99,7 +111,7 @@ func (f *serverFlags) check(cmd *cobra.Command) ([]string, error) {
 		return nil, usagef("use either --auth-token or --auth-user/--auth-password, not both")
 	}
 	if f.clusterName == "" {
-		for _, n := range []string{"cluster-port", "routes"} {
+		for _, n := range []string{"cluster-port", "routes", "cluster-user", "cluster-password"} {
 			if cmd.Flags().Changed(n) {
 				return nil, usagef("--%s needs --cluster-name", n)
 			}
@@ -119,9 +131,12 @@ func (f *serverFlags) check(cmd *cobra.Command) ([]string, error) {
 		}
 		u, err := url.Parse(r)
 		if err != nil || u.Scheme != "nats-route" || u.Port() == "" {
-			return nil, usagef("--routes: %q is not nats-route://host:port", r)
+			return nil, usagef("--routes: %q is not nats-route://host:port", redact.URL(r))
 		}
 		routes = append(routes, r)
+	}
+	if len(routes) == 0 {
+		return nil, usagef("a cluster node needs --routes to the other nodes (nats-route://host:port, comma-separated)")
 	}
 	return routes, nil
 }
@@ -133,12 +148,15 @@ func (a *app) runServer(cmd *cobra.Command, f serverFlags) error {
 	if err != nil {
 		return err
 	}
+	if err := f.checkSecurity(); err != nil {
+		return err
+	}
 	log := a.logger()
 	if err := checkPort(f.host, f.port, "client"); err != nil {
 		return err
 	}
 	if f.monitorPort != 0 {
-		if err := checkPort(f.host, f.monitorPort, "monitor"); err != nil {
+		if err := checkPort(f.monitorHost, f.monitorPort, "monitor"); err != nil {
 			return err
 		}
 	}
@@ -178,6 +196,8 @@ func (a *app) runServer(cmd *cobra.Command, f serverFlags) error {
 	if f.syncAlways {
 		opts = append(opts, embedded.WithSyncAlways())
 	}
+	opts = append(opts, f.securityOptions()...)
+	f.warnOpen(log)
 	srv, err := embedded.Start(f.store, opts...)
 	if err != nil {
 		return fmt.Errorf("server: %s", strings.TrimPrefix(err.Error(), "embedded: "))
@@ -186,10 +206,10 @@ func (a *app) runServer(cmd *cobra.Command, f serverFlags) error {
 	fmt.Fprintf(a.stdout, "naq server listening: NAQ_NATS_URL=%s\n", clientURL)
 	attrs := []any{"name", name, "url", clientURL, "store", srv.StoreDir()}
 	if f.monitorPort != 0 {
-		attrs = append(attrs, "monitor", fmt.Sprintf("http://%s", net.JoinHostPort(printableHost(f.host), strconv.Itoa(f.monitorPort))))
+		attrs = append(attrs, "monitor", fmt.Sprintf("http://%s", net.JoinHostPort(printableHost(f.monitorHost), strconv.Itoa(f.monitorPort))))
 	}
 	if f.clusterName != "" {
-		attrs = append(attrs, "cluster", f.clusterName, "cluster_port", f.clusterPort, "routes", strings.Join(routes, ","))
+		attrs = append(attrs, "cluster", f.clusterName, "cluster_port", f.clusterPort, "routes", redact.URL(strings.Join(routes, ",")))
 	}
 	switch {
 	case f.authToken != "":
@@ -197,6 +217,7 @@ func (a *app) runServer(cmd *cobra.Command, f serverFlags) error {
 	case f.authUser != "":
 		attrs = append(attrs, "auth", "user/password (clients: --user/--password or NAQ_NATS_USER/NAQ_NATS_PASSWORD)")
 	}
+	attrs = append(attrs, f.securityAttrs()...)
 	log.Info("naq server ready", attrs...)
 
 	tick := time.NewTicker(time.Second)

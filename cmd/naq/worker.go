@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/redact"
 	"github.com/naqgo/naq/worker"
 )
 
@@ -70,7 +71,7 @@ func (a *app) runWorker(cmd *cobra.Command, queues []string, f workerFlags) erro
 	}
 	u, err := url.Parse(f.target)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return usagef("--target %q is not an http:// or https:// URL", f.target)
+		return usagef("--target %q is not an http:// or https:// URL", redact.URL(f.target))
 	}
 	if f.httpTimeout < 0 {
 		return usagef("--http-timeout %s must not be negative", f.httpTimeout)
@@ -111,14 +112,15 @@ func (a *app) runWorker(cmd *cobra.Command, queues []string, f workerFlags) erro
 			log.Warn("lost the NATS connection; reconnecting", "err", err)
 		}
 	})
-	nc.SetReconnectHandler(func(c *nats.Conn) { log.Info("reconnected to NATS", "url", c.ConnectedUrlRedacted()) })
+	// nats.go's own redaction keeps a token given as nats://token@host.
+	nc.SetReconnectHandler(func(c *nats.Conn) { log.Info("reconnected to NATS", "url", redact.URL(c.ConnectedUrl())) })
 	// A result, with its record around it, must fit in one message.
 	target.maxResult = int(nc.MaxPayload()) - 4096
 	w, err := worker.New(nc, opts...)
 	if err != nil {
 		return usagef("%v", err)
 	}
-	log.Info("delivering jobs over HTTP", "queues", queues, "target", f.target)
+	log.Info("delivering jobs over HTTP", "queues", queues, "target", target.shown)
 	if err := w.Run(ctx); err != nil {
 		if errors.Is(err, naq.ErrInvalidQueue) {
 			return usagef("%v", err)

@@ -51,7 +51,7 @@ func run() error {
 	defer stop()
 
 	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	nc, err := naq.Dial(dialCtx) // NAQ_NATS_URL; reconnects forever once connected
+	nc, err := naq.Dial(dialCtx) // NAQ_NATS_URL, NAQ_NATS_* credentials, NAQ_TLS_*; reconnects forever once connected
 	cancel()
 	if err != nil {
 		return err

@@ -1,0 +1,205 @@
+package embedded_test
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/naqgo/naq/embedded"
+	"github.com/naqgo/naq/internal/testutil"
+)
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// routeTo is the route URL of srv's cluster port, with userinfo ("" for none).
+func routeTo(srv *embedded.Server, userinfo string) string {
+	return fmt.Sprintf("nats-route://%s127.0.0.1:%d", userinfo, srv.NATS().ClusterAddr().Port)
+}
+
+// node starts one cluster node called name on a free client port and the
+// given route port (-1: any free one), dialling routes; it stops when the
+// test ends.
+func node(t *testing.T, name string, routePort int, routes []string, opts ...embedded.Option) (*embedded.Server, *recordingHandler) {
+	t.Helper()
+	h := &recordingHandler{}
+	all := append([]embedded.Option{
+		embedded.WithName(name), embedded.WithListen("127.0.0.1", -1), embedded.WithLogger(slog.New(h)),
+		embedded.WithCluster("secured", "127.0.0.1", routePort, routes...), embedded.WithLimits(64<<20, 256<<20),
+		embedded.WithReadyTimeout(30 * time.Second),
+	}, opts...)
+	srv := start(t, t.TempDir(), all...)
+	t.Cleanup(srv.Shutdown)
+	return srv, h
+}
+
+// waitFor polls cond for up to 30 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30s: %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// logged reports whether a record of h contains s.
+func logged(h *recordingHandler, s string) bool {
+	for _, r := range h.snapshot() {
+		if strings.Contains(r.Message, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestClusterAuthRefusesStranger(t *testing.T) {
+	auth := embedded.WithClusterAuth("naq", "r0ute-secret")
+	pa, pb := freePort(t), freePort(t)
+	a, _ := node(t, "a", pa, []string{fmt.Sprintf("nats-route://127.0.0.1:%d", pb)}, auth)
+	b, _ := node(t, "b", pb, []string{routeTo(a, "")}, auth)
+	waitFor(t, "the two nodes with the password form a cluster", func() bool {
+		return a.NATS().NumRoutes() > 0 && b.NATS().NumRoutes() > 0
+	})
+
+	// One stranger dials a without credentials, another b with a wrong password.
+	s1, h1 := node(t, "stranger1", -1, []string{routeTo(a, "")})
+	s2, h2 := node(t, "stranger2", -1, []string{routeTo(b, "naq:guess@")})
+	waitFor(t, "both strangers are told they are not authorized", func() bool {
+		return logged(h1, "Authorization Violation") && logged(h2, "Authorization Violation")
+	})
+	if n := s1.NATS().NumRoutes() + s2.NATS().NumRoutes(); n != 0 {
+		t.Errorf("the strangers have %d routes, want 0", n)
+	}
+	peersOnly(t, a, "b")
+	peersOnly(t, b, "a")
+}
+
+// peersOnly checks that srv's routes lead to the named servers and no other.
+func peersOnly(t *testing.T, srv *embedded.Server, peers ...string) {
+	t.Helper()
+	rz, err := srv.NATS().Routez(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rz.Routes {
+		if !slices.Contains(peers, r.RemoteName) {
+			t.Errorf("%s has a route to %q; want only %v", srv.NATS().Name(), r.RemoteName, peers)
+		}
+	}
+}
+
+func TestTLSClients(t *testing.T) {
+	f := testutil.WriteTLSFiles(t)
+	srv := start(t, t.TempDir(), embedded.WithListen("127.0.0.1", -1),
+		embedded.WithTLS(embedded.TLSFiles{Cert: f.ServerCert, Key: f.ServerKey, CA: f.CA}))
+	defer srv.Shutdown()
+	u := srv.ClientURL()
+	if !strings.HasPrefix(u, "tls://127.0.0.1:") {
+		t.Fatalf("ClientURL = %q, want tls://127.0.0.1:<port>", u)
+	}
+	nc, err := nats.Connect(u, nats.RootCAs(f.CA), nats.Timeout(10*time.Second))
+	if err != nil {
+		t.Fatalf("TLS client trusting the CA: %v", err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+
+	if nc, err := nats.Connect(u, nats.Timeout(10*time.Second)); err == nil {
+		nc.Close()
+		t.Error("a client that does not trust the CA connected")
+	}
+	testutil.PlainRefused(t, strings.TrimPrefix(u, "tls://"))
+
+	// The in-process connection needs no TLS.
+	ic, err := srv.Connect()
+	if err != nil {
+		t.Fatalf("in-process connection to a TLS server: %v", err)
+	}
+	ic.Close()
+}
+
+func TestTLSVerifyClients(t *testing.T) {
+	f := testutil.WriteTLSFiles(t)
+	srv := start(t, t.TempDir(), embedded.WithListen("127.0.0.1", -1),
+		embedded.WithTLS(embedded.TLSFiles{Cert: f.ServerCert, Key: f.ServerKey, CA: f.CA, VerifyClients: true}))
+	defer srv.Shutdown()
+	u := srv.ClientURL()
+	try := func(opts ...nats.Option) error {
+		nc, err := nats.Connect(u, append(opts, nats.RootCAs(f.CA), nats.Timeout(10*time.Second))...)
+		if err == nil {
+			err = nc.Flush()
+			nc.Close()
+		}
+		return err
+	}
+	if err := try(); err == nil {
+		t.Error("a client without a certificate connected")
+	}
+	if err := try(nats.ClientCert(f.StrangerCert, f.StrangerKey)); err == nil {
+		t.Error("a client with a certificate of another CA connected")
+	}
+	if err := try(nats.ClientCert(f.ClientCert, f.ClientKey)); err != nil {
+		t.Errorf("a client with a certificate of the CA: %v", err)
+	}
+}
+
+func TestTLSStartErrors(t *testing.T) {
+	f := testutil.WriteTLSFiles(t)
+	missing := f.CA + ".missing"
+	for name, tc := range map[string]embedded.TLSFiles{
+		"no key":            {Cert: f.ServerCert},
+		"verify without CA": {Cert: f.ServerCert, Key: f.ServerKey, VerifyClients: true},
+		"missing cert file": {Cert: missing, Key: f.ServerKey},
+	} {
+		srv, err := embedded.Start(t.TempDir(), embedded.WithListen("127.0.0.1", -1), embedded.WithTLS(tc))
+		if err == nil {
+			srv.Shutdown()
+			t.Errorf("%s: the server started", name)
+		}
+	}
+	_ = os.Remove(missing)
+}
+
+func TestTLSClusterRefusesStrangerCertificate(t *testing.T) {
+	f := testutil.WriteTLSFiles(t)
+	secure := []embedded.Option{
+		embedded.WithClusterAuth("naq", "r0ute-secret"),
+		embedded.WithTLS(embedded.TLSFiles{Cert: f.ServerCert, Key: f.ServerKey, CA: f.CA}),
+	}
+	pa, pb := freePort(t), freePort(t)
+	a, ha := node(t, "a", pa, []string{fmt.Sprintf("nats-route://127.0.0.1:%d", pb)}, secure...)
+	b, _ := node(t, "b", pb, []string{routeTo(a, "")}, secure...)
+	waitFor(t, "the two TLS nodes form a cluster", func() bool {
+		return a.NATS().NumRoutes() > 0 && b.NATS().NumRoutes() > 0
+	})
+
+	// The stranger knows the password but holds a certificate of another CA.
+	s, _ := node(t, "stranger", -1, []string{routeTo(a, "")},
+		embedded.WithClusterAuth("naq", "r0ute-secret"),
+		embedded.WithTLS(embedded.TLSFiles{Cert: f.StrangerCert, Key: f.StrangerKey, CA: f.CA}))
+	waitFor(t, "a refuses the stranger's TLS handshake", func() bool { return logged(ha, "TLS route handshake error") })
+	if n := s.NATS().NumRoutes(); n != 0 {
+		t.Errorf("the stranger has %d routes, want 0", n)
+	}
+	peersOnly(t, a, "b")
+}
