@@ -11,6 +11,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/naqgo/naq/internal/jobctx"
 	"github.com/naqgo/naq/internal/layout"
 )
 
@@ -125,15 +126,9 @@ func (j *Job) Bind(v any) error {
 	return nil
 }
 
-type jobContextKey struct{}
-
-// WithJob returns a context that carries job; workers give it to handlers.
-func WithJob(ctx context.Context, job *Job) context.Context {
-	return context.WithValue(ctx, jobContextKey{}, job)
-}
-
-// JobFromContext returns the job a handler is running, or nil.
+// JobFromContext returns the job a handler is running, or nil. (A test that
+// calls a handler directly gets such a context from naqtest.JobContext.)
 func JobFromContext(ctx context.Context) *Job {
-	j, _ := ctx.Value(jobContextKey{}).(*Job)
+	j, _ := jobctx.From(ctx).(*Job)
 	return j
 }

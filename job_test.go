@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/naqtest"
 )
 
 func raws(vals ...string) []json.RawMessage {
@@ -415,7 +416,7 @@ func TestParseRetryStrategy(t *testing.T) {
 
 func TestJobContext(t *testing.T) {
 	j := &naq.Job{ID: "x"}
-	ctx := naq.WithJob(t.Context(), j)
+	ctx := naqtest.JobContext(t.Context(), j)
 	if naq.JobFromContext(ctx) != j {
 		t.Error("JobFromContext did not return the job")
 	}

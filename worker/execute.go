@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/jobctx"
 )
 
 // outcome is what running a job came to.
@@ -35,7 +36,7 @@ func (r *run) execute(d *delivery) outcome {
 		hctx, cancelT = context.WithTimeout(hctx, job.Timeout)
 		defer cancelT()
 	}
-	hctx = naq.WithJob(hctx, job)
+	hctx = jobctx.With(hctx, job)
 	o := outcome{started: time.Now().UTC()}
 	seq := d.md.Sequence.Stream
 	r.inflight.add(seq, &running{job: job, msg: d.msg, started: o.started, touched: o.started, cancel: cancel, naks: d.naks})
