@@ -63,25 +63,40 @@ func (e *BulkError) Unwrap() []error {
 // *BulkError names the jobs that were not stored, and calling EnqueueMany again
 // with the same jobs is safe (ids dedupe). With AllOrNothing the server stores
 // all of them or none.
+//
+// Memory does not grow with the number of jobs past 65,536: a larger batch
+// is validated in a first pass that keeps nothing, then encoded again as it
+// is sent, with at most a window of writes in flight.
 func (c *Client) EnqueueMany(ctx context.Context, jobs []*Job, opts ...BulkOption) error {
 	var cfg bulkConfig
 	for _, o := range opts {
 		o(&cfg)
 	}
-	msgs, err := c.encodeAll(jobs)
+	keep := cfg.atomic || len(jobs) <= keepEncodings
+	msgs, err := c.encodeAll(jobs, keep)
 	if err != nil {
 		return err
 	}
 	if cfg.atomic {
 		return c.publishAtomic(ctx, msgs)
 	}
-	return c.publishPipelined(ctx, jobs, msgs)
+	msgAt := func(i int) (*nats.Msg, error) { return c.jobMsg(jobs[i]) }
+	if keep {
+		msgAt = func(i int) (*nats.Msg, error) { return msgs[i], nil }
+	}
+	return c.publishPipelined(ctx, jobs, msgAt)
 }
 
-// encodeAll validates and encodes every job before any is sent. The server
-// has nothing to do until then, so a large batch is encoded on every core:
-// encoding is most of a bulk enqueue's client work (docs/benchmarks.md).
-func (c *Client) encodeAll(jobs []*Job) ([]*nats.Msg, error) {
+// keepEncodings is the largest batch whose encodings EnqueueMany keeps from
+// validation to sending (about 150 MB at most); a larger one is encoded twice
+// rather than held, which costs a large batch about a fifth of its rate.
+const keepEncodings = 1 << 16
+
+// encodeAll validates and encodes every job before any is sent, keeping the
+// encodings when keep is set. The server has nothing to do until then, so a
+// large batch is encoded on every core: encoding is most of a bulk enqueue's
+// client work (docs/benchmarks.md).
+func (c *Client) encodeAll(jobs []*Job, keep bool) ([]*nats.Msg, error) {
 	// Ids first and alone: a job given twice must not be encoded by two
 	// goroutines at once (encoding fills in its queue and enqueue time).
 	seen := make(map[string]struct{}, len(jobs))
@@ -94,15 +109,21 @@ func (c *Client) encodeAll(jobs []*Job) ([]*nats.Msg, error) {
 		}
 		seen[j.ID] = struct{}{}
 	}
-	msgs := make([]*nats.Msg, len(jobs))
-	// encode fills msgs[lo:hi] and returns the index of the first bad job.
+	var msgs []*nats.Msg
+	if keep {
+		msgs = make([]*nats.Msg, len(jobs))
+	}
+	// encode fills msgs[lo:hi] (when kept) and returns the index of the first
+	// bad job.
 	encode := func(lo, hi int) (int, error) {
 		for i := lo; i < hi; i++ {
 			m, err := c.jobMsg(jobs[i])
 			if err != nil {
 				return i, err
 			}
-			msgs[i] = m
+			if keep {
+				msgs[i] = m
+			}
 		}
 		return -1, nil
 	}
@@ -131,7 +152,7 @@ func (c *Client) encodeAll(jobs []*Job) ([]*nats.Msg, error) {
 // encodeChunk is the fewest jobs worth a goroutine of their own in encodeAll.
 const encodeChunk = 1024
 
-func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats.Msg) error {
+func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgAt func(int) (*nats.Msg, error)) error {
 	plain, batcher, err := c.publishers()
 	if err != nil {
 		return err
@@ -142,44 +163,46 @@ func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats
 	if batcher != nil {
 		jobWriter = batcher
 	}
-	total := len(jobs)
-	writes := make([]bulkWrite, 0, len(msgs)*(1+boolInt(c.pending)))
-	for i, m := range msgs {
-		if c.pending {
-			// Each job's pending record goes out first, in parallel with it.
-			writes = append(writes, bulkWrite{job: jobs[i], msg: pendingMsg(jobs[i]), record: true})
-		}
-		writes = append(writes, bulkWrite{job: jobs[i], msg: m})
+	per := 1 // writes per job: its pending record (if any), then the job
+	if c.pending {
+		per = 2
 	}
+	n := per * len(jobs)
 	var mu sync.Mutex
 	failed := map[string]error{}
-	answered := make([]bool, len(writes))
-	left, abandoned := len(writes), false
+	answered := make([]bool, n) // a byte a write, not the writes themselves
+	left, abandoned := n, false
 	allDone := make(chan struct{})
-	for i, bw := range writes {
-		w := jobWriter
-		if bw.record {
-			w = plain
+	answer := func(k int, bw bulkWrite, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if abandoned {
+			return
 		}
-		w.Write(ctx, bw.msg, func(err error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if abandoned {
-				return
-			}
-			answered[i] = true
-			if err != nil && !bw.record {
-				failed[bw.job.ID] = err
-			}
-			if left--; left == 0 {
-				close(allDone)
-			}
-		})
+		answered[k] = true
+		if err != nil && !bw.record {
+			failed[bw.job.ID] = err
+		}
+		if left--; left == 0 {
+			close(allDone)
+		}
+	}
+	for k := range n {
+		bw := bulkWrite{job: jobs[k/per], record: per == 2 && k%2 == 0}
+		w := jobWriter
+		var err error
+		if bw.record {
+			bw.msg, w = pendingMsg(bw.job), plain
+		} else if bw.msg, err = msgAt(k / per); err != nil {
+			answer(k, bw, err) // validated before, but its arguments encode differently now
+			continue
+		}
+		w.Write(ctx, bw.msg, func(err error) { answer(k, bw, err) })
 	}
 	if batcher != nil {
 		batcher.Flush() // the last jobs are confirmed now, not after a pause
 	}
-	if len(writes) > 0 {
+	if n > 0 {
 		sweep := time.NewTicker(time.Second)
 		defer sweep.Stop()
 	wait:
@@ -195,9 +218,9 @@ func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats
 			case <-ctx.Done():
 				mu.Lock()
 				abandoned = true
-				for i, ok := range answered {
-					if !ok && !writes[i].record {
-						failed[writes[i].job.ID] = fmt.Errorf("%w (the job may still have been stored)", ctx.Err())
+				for k, ok := range answered {
+					if !ok && (per == 1 || k%2 == 1) {
+						failed[jobs[k/per].ID] = fmt.Errorf("%w (the job may still have been stored)", ctx.Err())
 					}
 				}
 				mu.Unlock()
@@ -206,7 +229,7 @@ func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgs []*nats
 		}
 	}
 	if len(failed) > 0 {
-		return &BulkError{Enqueued: total - len(failed), Failed: failed}
+		return &BulkError{Enqueued: len(jobs) - len(failed), Failed: failed}
 	}
 	return nil
 }
@@ -219,13 +242,6 @@ type bulkWrite struct {
 	job    *Job
 	msg    *nats.Msg
 	record bool
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // publishTimeout fails a pipelined publish that got no answer.

@@ -167,7 +167,7 @@ func (c *Client) EnqueueJob(ctx context.Context, j *Job) error {
 		return err
 	}
 	if c.pending {
-		return c.publishPipelined(ctx, []*Job{j}, []*nats.Msg{msg})
+		return c.publishPipelined(ctx, []*Job{j}, func(int) (*nats.Msg, error) { return msg, nil })
 	}
 	if err := c.requester.Publish(ctx, msg); err != nil {
 		return fmt.Errorf("naq: enqueue job %s on %s: %w", j.ID, j.Queue, err)

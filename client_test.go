@@ -348,29 +348,37 @@ func TestEnqueueManyInvalidJobStoresNothing(t *testing.T) {
 // A batch large enough to be encoded by several goroutines still names its
 // first bad job by position and stores nothing; a nil job and a job given
 // twice (the same pointer) are refused before any job is encoded.
+// Every job of a large batch is validated before any is sent, whether its
+// encodings are kept for sending (5,000 jobs) or made again as it is sent
+// (70,000, past what EnqueueMany holds in memory).
 func TestEnqueueManyLargeBatchValidation(t *testing.T) {
+	for _, n := range []int{5000, 70000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) { testLargeBatchValidation(t, n) })
+	}
+}
+
+func testLargeBatchValidation(t *testing.T, n int) {
 	c, _ := newClient(t)
 	ctx := testCtx(t)
-	const n = 5000
 
 	jobs := manyJobs(t, n, "big")
 	jobs[1200].Queue = "bad queue"
 	jobs[n-1].Args = raws(`not json`)
 	err := c.EnqueueMany(ctx, jobs)
-	if !errors.Is(err, naq.ErrInvalidQueue) || !strings.Contains(err.Error(), "job 1201 of 5000") {
+	if !errors.Is(err, naq.ErrInvalidQueue) || !strings.Contains(err.Error(), fmt.Sprintf("job 1201 of %d", n)) {
 		t.Errorf("EnqueueMany with bad jobs at 1201 and 5000 = %v, want ErrInvalidQueue naming job 1201", err)
 	}
 
 	jobs = manyJobs(t, n, "big")
 	jobs[n-1].Args = raws(`not json`)
 	err = c.EnqueueMany(ctx, jobs)
-	if !errors.Is(err, naq.ErrInvalidArgs) || !strings.Contains(err.Error(), "job 5000 of 5000") {
+	if !errors.Is(err, naq.ErrInvalidArgs) || !strings.Contains(err.Error(), fmt.Sprintf("job %d of %d", n, n)) {
 		t.Errorf("EnqueueMany with bad arguments in the last job = %v, want ErrInvalidArgs naming job 5000", err)
 	}
 
 	jobs = manyJobs(t, n, "big")
 	jobs[2500] = nil
-	if err := c.EnqueueMany(ctx, jobs); !errors.Is(err, naq.ErrInvalidJob) || !strings.Contains(err.Error(), "job 2501 of 5000 is nil") {
+	if err := c.EnqueueMany(ctx, jobs); !errors.Is(err, naq.ErrInvalidJob) || !strings.Contains(err.Error(), fmt.Sprintf("job 2501 of %d is nil", n)) {
 		t.Errorf("EnqueueMany with a nil job = %v, want ErrInvalidJob naming job 2501", err)
 	}
 
@@ -387,7 +395,7 @@ func TestEnqueueManyLargeBatchValidation(t *testing.T) {
 	if err := c.EnqueueMany(ctx, jobs); err != nil {
 		t.Fatal(err)
 	}
-	if got := storedJobs(t, c); got != n {
+	if got := storedJobs(t, c); got != uint64(n) {
 		t.Errorf("stream holds %d messages, want %d", got, n)
 	}
 	for _, j := range []*naq.Job{jobs[0], jobs[n/2], jobs[n-1]} {
