@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -40,26 +41,65 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, c Config, want je
 }
 
 // createStream creates cfg with the configured replicas, or those
-// replicaCount chooses.
+// withReplicas chooses.
 func createStream(ctx context.Context, js jetstream.JetStream, c Config, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
-	cfg.Replicas = replicaCount(js, c)
-	return js.CreateStream(ctx, cfg)
+	return withReplicas(ctx, js, c, func(n int) (jetstream.Stream, error) {
+		cfg.Replicas = n
+		return js.CreateStream(ctx, cfg)
+	})
 }
 
-// replicaCount is the replica count of what naq creates: the configured one,
-// else 1 on a single server and, on a cluster, 3 or as many servers as the
-// connection knows of when fewer. A cluster still forming may refuse that
-// many for a moment: the caller gets the error and tries again, rather than
-// a stream quietly made with fewer.
-func replicaCount(js jetstream.JetStream, c Config) int {
-	if c.Replicas > 0 {
-		return c.Replicas
-	}
+// withReplicas runs create with the replica count of what naq creates: the
+// configured one; else 1 on a single server, and 3 on a cluster. A cluster
+// still forming refuses three for a moment, so three is asked again for a
+// few seconds; only then, and only if the connection knows of fewer than
+// three servers (a two-server cluster), does it create with as many as
+// there are, and says so.
+func withReplicas[T any](ctx context.Context, js jetstream.JetStream, c Config, create func(n int) (T, error)) (T, error) {
 	nc := js.Conn()
-	if nc.ConnectedClusterName() == "" {
-		return 1
+	switch {
+	case c.Replicas > 0:
+		return create(c.Replicas)
+	case nc.ConnectedClusterName() == "":
+		return create(1)
 	}
-	return min(3, max(1, len(nc.Servers())))
+	deadline := time.Now().Add(placementPatience)
+	for {
+		v, err := create(3)
+		if err == nil || !isPlacementError(err) || ctx.Err() != nil {
+			return v, err
+		}
+		if time.Now().After(deadline) {
+			if known := len(nc.Servers()); known < 3 {
+				c.logger().Warn("the cluster has fewer than three servers: creating with fewer replicas", "replicas", known)
+				return create(max(known, 1))
+			}
+			return v, err
+		}
+		select {
+		case <-ctx.Done():
+			return v, err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// placementPatience is how long a new stream waits for a forming cluster to
+// place three replicas.
+const placementPatience = 5 * time.Second
+
+// isPlacementError reports whether err says the cluster cannot place as many
+// replicas as asked.
+func isPlacementError(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	switch apiErr.ErrorCode {
+	case 10005, 10023, 10074: // no suitable peers, insufficient resources, not clustered
+		return true
+	}
+	return false
 }
 
 // mergeInto adds what want needs to s's config. What the server refuses is
@@ -196,8 +236,10 @@ func ensureBucket(ctx context.Context, js jetstream.JetStream, c Config, spec bu
 }
 
 func createBucket(ctx context.Context, js jetstream.JetStream, c Config, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-	cfg.Replicas = replicaCount(js, c)
-	return js.CreateKeyValue(ctx, cfg)
+	return withReplicas(ctx, js, c, func(n int) (jetstream.KeyValue, error) {
+		cfg.Replicas = n
+		return js.CreateKeyValue(ctx, cfg)
+	})
 }
 
 // updateOwnedBucket brings a bucket only naq-go uses to cfg, keeping its
