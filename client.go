@@ -226,6 +226,13 @@ func (c *Client) jobMsg(j *Job) (*nats.Msg, error) {
 // has expired, or no worker has picked it up yet.
 func (c *Client) Status(ctx context.Context, id string) (*JobStatus, error) {
 	r, err := c.result(ctx, id)
+	if errors.Is(err, ErrForeignRecord) {
+		// A result naq-go cannot read: the status record may still say how
+		// the job ended.
+		if rec, recErr := c.statusRecord(ctx, id); recErr == nil {
+			return rec, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -254,11 +261,7 @@ func (c *Client) statusRecord(ctx context.Context, id string) (*JobStatus, error
 		}
 		return nil, fmt.Errorf("naq: status of job %s: %w", id, err)
 	}
-	var st JobStatus
-	if err := json.Unmarshal(e.Value(), &st); err != nil {
-		return nil, fmt.Errorf("naq: status of job %s: bad record: %w", id, err)
-	}
-	return &st, nil
+	return decodeStatus(id, e.Value(), e.Created())
 }
 
 // Result returns a finished job's result. ErrResultNotReady means the job is
@@ -293,10 +296,16 @@ func (c *Client) result(ctx context.Context, id string) (*Result, error) {
 	return decodeResult(id, e.Value())
 }
 
+// decodeResult reads a result record: naq-go's, or Python naq's
+// {status, result, error, traceback}, as JSON or pickled plain data.
 func decodeResult(id string, data []byte) (*Result, error) {
+	data, err := recordJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("naq: result of job %s: %w", id, err)
+	}
 	var r Result
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("naq: result of job %s: bad record: %w", id, err)
+	if err := json.Unmarshal(data, &r); err != nil || r.Status == "" {
+		return nil, fmt.Errorf("naq: result of job %s: %w: not a result record", id, ErrForeignRecord)
 	}
 	if r.JobID == "" {
 		r.JobID = id

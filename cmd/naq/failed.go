@@ -65,8 +65,12 @@ func (a *app) failedListCommand() *cobra.Command {
 					if r.Malformed {
 						name, id = "(malformed)", "-"
 					}
+					attempts := fmt.Sprint(r.Attempts)
+					if r.Foreign { // Python naq does not count them
+						attempts = "-"
+					}
 					rows = append(rows, []string{fmt.Sprint(r.Seq), orDash(id), orDash(name), r.Queue,
-						fmt.Sprint(r.Attempts), fmtTime(r.FailedAt), oneLine(r.Error, 60)})
+						attempts, fmtTime(r.FailedAt), oneLine(r.Error, 60)})
 				}
 				return a.show(views, func() error {
 					if len(recs) == 0 {
@@ -120,6 +124,15 @@ func failedRows(r *naq.FailedJob) [][2]string {
 		{"subject", orDash(r.Subject)},
 		{"stream seq", fmt.Sprint(r.StreamSeq)},
 		{"malformed", fmt.Sprint(r.Malformed)},
+	}
+	if r.Foreign {
+		rows = append(rows, [2]string{"written by", "Python naq (not requeueable; failed at is when the stream stored it)"})
+	}
+	if r.ArgsRepr != "" {
+		rows = append(rows, [2]string{"args (repr)", r.ArgsRepr})
+	}
+	if r.KwargsRepr != "" {
+		rows = append(rows, [2]string{"kwargs (repr)", r.KwargsRepr})
 	}
 	if r.Traceback != "" {
 		rows = append(rows, [2]string{"traceback", r.Traceback})
