@@ -109,6 +109,10 @@ func (a *app) failedShowCommand() *cobra.Command {
 
 // failedRows are the fields of a record for "naq failed show".
 func failedRows(r *naq.FailedJob) [][2]string {
+	attempts := fmt.Sprint(r.Attempts)
+	if r.Foreign {
+		attempts = "-"
+	}
 	rows := [][2]string{
 		{"seq", fmt.Sprint(r.Seq)},
 		{"job id", orDash(r.JobID)},
@@ -116,7 +120,7 @@ func failedRows(r *naq.FailedJob) [][2]string {
 		{"queue", r.Queue},
 		{"error", r.Error},
 		{"error kind", orDash(r.ErrorKind)},
-		{"attempts", fmt.Sprint(r.Attempts)},
+		{"attempts", attempts},
 		{"max retries", fmt.Sprint(r.MaxRetries)},
 		{"enqueued at", fmtRFC3339(r.EnqueuedAt)},
 		{"failed at", fmtRFC3339(r.FailedAt)},
