@@ -261,7 +261,7 @@ func (c *Client) statusRecord(ctx context.Context, id string) (*JobStatus, error
 		}
 		return nil, fmt.Errorf("naq: status of job %s: %w", id, err)
 	}
-	return decodeStatus(id, e.Value(), e.Created())
+	return DecodeStatus(id, e.Value(), e.Created())
 }
 
 // Result returns a finished job's result. ErrResultNotReady means the job is
@@ -293,12 +293,13 @@ func (c *Client) result(ctx context.Context, id string) (*Result, error) {
 		}
 		return nil, fmt.Errorf("naq: result of job %s: %w", id, err)
 	}
-	return decodeResult(id, e.Value())
+	return DecodeResult(id, e.Value())
 }
 
-// decodeResult reads a result record: naq-go's, or Python naq's
-// {status, result, error, traceback}, as JSON or pickled plain data.
-func decodeResult(id string, data []byte) (*Result, error) {
+// DecodeResult reads job id's record from naq_results: naq-go's, or Python
+// naq's {status, result, error, traceback}, as JSON or pickled plain data.
+// Any other record wraps ErrForeignRecord.
+func DecodeResult(id string, data []byte) (*Result, error) {
 	data, err := recordJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("naq: result of job %s: %w", id, err)
@@ -338,7 +339,7 @@ func (c *Client) Wait(ctx context.Context, id string) (*Result, error) {
 			if e == nil || e.Operation() != jetstream.KeyValuePut {
 				continue
 			}
-			r, err := decodeResult(id, e.Value())
+			r, err := DecodeResult(id, e.Value())
 			if err != nil {
 				return nil, err
 			}

@@ -126,9 +126,10 @@ var pythonStates = map[string]State{
 	"retry": StateRetrying, "scheduled": StateScheduled, "cancelled": StateCancelled,
 }
 
-// decodeStatus reads a status record: naq-go's JSON, or the bare state word
-// Python naq writes. updated is when the record was written.
-func decodeStatus(id string, data []byte, updated time.Time) (*JobStatus, error) {
+// DecodeStatus reads job id's record from naq_job_status: naq-go's JSON, or
+// the bare state word Python naq writes ("completed", "failed"); updated is
+// when the record was written. Any other record wraps ErrForeignRecord.
+func DecodeStatus(id string, data []byte, updated time.Time) (*JobStatus, error) {
 	var st JobStatus
 	if err := json.Unmarshal(data, &st); err == nil {
 		return &st, nil

@@ -140,3 +140,45 @@ func TestQueueComesFromTheSubject(t *testing.T) {
 	}
 	waitFor(t, "the requeued job to run on cli", func() bool { return failCalls.Load() == 2 })
 }
+
+// A job may depend on jobs Python naq ran: their JSON results and bare-word
+// statuses decide whether it runs or fails.
+func TestDependenciesOnPythonJobs(t *testing.T) {
+	e := newEnv(t)
+	var ran atomic.Int32
+	e.startWorker(t, func(w *worker.Worker) {
+		w.HandleFunc("after", func(context.Context, *naq.Job) (any, error) { ran.Add(1); return nil, nil })
+	})
+	js, _ := jetstream.New(e.nc)
+	put := func(bucket, key, value string) {
+		kv, err := js.KeyValue(ctxT(t), bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := kv.Put(ctxT(t), key, []byte(value)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const done, failedOnly = "00000000000000000000000000000d01", "00000000000000000000000000000d02"
+	put("naq_results", done, `{"status": "completed", "result": null, "error": null, "traceback": null}`)
+	put("naq_job_status", done, "completed")
+	put("naq_job_status", failedOnly, "failed")
+
+	ok, err := e.client.Enqueue(ctxT(t), "after", nil, naq.DependsOn(done))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := e.client.Enqueue(ctxT(t), "after", nil, naq.DependsOn(failedOnly))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := e.wait(t, ok.ID); res.Status != naq.StateCompleted {
+		t.Errorf("job after a completed Python job: %+v", res)
+	}
+	if res := e.wait(t, bad.ID); res.Status != naq.StateFailed || res.ErrorKind != worker.KindDependencyFailed {
+		t.Errorf("job after a failed Python job: %+v", res)
+	}
+	if n := ran.Load(); n != 1 {
+		t.Errorf("handler ran %d times, want 1", n)
+	}
+}
