@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -200,6 +201,9 @@ func (c *Client) jobMsg(j *Job) (*nats.Msg, error) {
 	}
 	if j.Name == "" {
 		return nil, fmt.Errorf("%w: job %s has no name", ErrInvalidJob, j.ID)
+	}
+	if !utf8.ValidString(j.Name) {
+		return nil, fmt.Errorf("%w: job %s: name %q is not valid UTF-8", ErrInvalidJob, j.ID, j.Name)
 	}
 	if j.EnqueuedAt.IsZero() {
 		j.EnqueuedAt = time.Now().UTC()

@@ -2,6 +2,7 @@ package naq_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
@@ -277,5 +278,40 @@ func TestSchedulesSkipPythonRecords(t *testing.T) {
 		if err != nil || e.Revision() != revs[k] || !bytes.Equal(e.Value(), data) {
 			t.Errorf("Python schedule %s changed: %v", k, err)
 		}
+	}
+}
+
+// A job whose name or arguments are not UTF-8 is refused at enqueue: written
+// as JSON it would change, or not be JSON.
+func TestEnqueueRefusesInvalidUTF8(t *testing.T) {
+	c, _ := newClient(t)
+	cases := map[string]func() error{
+		"name": func() error {
+			_, err := c.Enqueue(testCtx(t), "m:f\xff", nil)
+			if !errors.Is(err, naq.ErrInvalidJob) {
+				return errors.New("not ErrInvalidJob")
+			}
+			return err
+		},
+		"raw argument": func() error {
+			_, err := c.Enqueue(testCtx(t), "m:f", naq.Args{json.RawMessage("\"\xff\"")})
+			return err
+		},
+		"keyword": func() error {
+			j, err := naq.NewJob("m:f", nil)
+			if err != nil {
+				return err
+			}
+			j.Kwargs["k\xff"] = json.RawMessage("1")
+			return c.EnqueueJob(testCtx(t), j)
+		},
+	}
+	for name, enqueue := range cases {
+		if err := enqueue(); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+			t.Errorf("%s: %v, want an error about UTF-8", name, err)
+		}
+	}
+	if n := storedJobs(t, c); n != 0 {
+		t.Errorf("%d jobs stored", n)
 	}
 }

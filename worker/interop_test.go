@@ -182,3 +182,29 @@ func TestDependenciesOnPythonJobs(t *testing.T) {
 		t.Errorf("handler ran %d times, want 1", n)
 	}
 }
+
+// A handler whose result writes bytes that are not UTF-8 (a json.Marshaler
+// can) fails its job: the result record stays valid JSON.
+func TestResultThatIsNotUTF8Fails(t *testing.T) {
+	e := newEnv(t)
+	e.startWorker(t, func(w *worker.Worker) {
+		w.HandleFunc("raw", func(context.Context, *naq.Job) (any, error) { return json.RawMessage("\"\xff\""), nil })
+	})
+	job, err := e.client.Enqueue(ctxT(t), "raw", nil, naq.MaxRetries(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := e.wait(t, job.ID)
+	if res.Status != naq.StateFailed || !strings.Contains(*res.Error, "not valid UTF-8") || res.Attempts != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	js, _ := jetstream.New(e.nc)
+	kv, err := js.KeyValue(ctxT(t), "naq_results")
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := kv.Get(ctxT(t), job.ID)
+	if err != nil || !utf8.Valid(en.Value()) || !json.Valid(en.Value()) {
+		t.Fatalf("stored result %q: %v", en.Value(), err)
+	}
+}
