@@ -72,12 +72,13 @@ write("failed.json", json.dumps(failed).encode("utf-8"))
 write("failed-p4.pickle", pickle.dumps(failed, protocol=4))
 
 # Results (JsonSerializer.serialize_result via Results.add_job_result). The
-# worker passes the status as a plain string, so the JSON serializer stores
-# result null even for a completed job.
+# worker passes the status as a plain string, which neither serializer takes
+# for "completed", so both store result None even for a completed job.
 write("result-completed.json", json.dumps({"status": "completed", "result": None, "error": None, "traceback": None}).encode())
 write("result-failed.json", json.dumps({"status": "failed", "result": None, "error": "division by zero",
                                         "traceback": failed["traceback"]}).encode())
-# Pickle mode keeps the value.
+# The pickle serializer's shape, with a value, as a fixed serializer would
+# store it: the decoder reads it.
 write("result-completed-p4.pickle", pickle.dumps({"status": "completed", "result": {"words": 7, "ratio": 0.5},
                                                   "error": None, "traceback": None}, protocol=4))
 
