@@ -73,7 +73,9 @@ func (c *Client) lazyBucket(ctx context.Context, kv *jetstream.KeyValue,
 
 // ListWorkers returns the workers' heartbeat records, sorted by id; an empty
 // list when there are none. A record whose last heartbeat is older than two
-// heartbeat intervals is marked Stale.
+// heartbeat intervals is marked Stale. Python naq's workers are listed too
+// (marked Foreign); records it cannot read are skipped, and counted in one
+// log line.
 func (c *Client) ListWorkers(ctx context.Context) ([]WorkerInfo, error) {
 	kv, err := c.lazyBucket(ctx, &c.workers, layout.EnsureWorkersBucket)
 	if err != nil {
@@ -85,14 +87,15 @@ func (c *Client) ListWorkers(ctx context.Context) ([]WorkerInfo, error) {
 	}
 	out := []WorkerInfo{}
 	now := time.Now()
+	skipped := 0
 	for k := range lister.Keys() {
 		e, err := kv.Get(ctx, k)
 		if err != nil {
 			continue // expired between listing and reading
 		}
-		var w WorkerInfo
-		if err := json.Unmarshal(e.Value(), &w); err != nil {
-			c.log.Warn("unreadable worker record", "key", k, "err", err)
+		w, err := decodeWorker(e.Value())
+		if err != nil {
+			skipped++
 			continue
 		}
 		interval := w.HeartbeatInterval
@@ -102,6 +105,7 @@ func (c *Client) ListWorkers(ctx context.Context) ([]WorkerInfo, error) {
 		w.Stale = now.Sub(w.LastHeartbeat) > 2*interval
 		out = append(out, w)
 	}
+	logSkipped(c.log, skipped, "worker record", "worker records")
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -201,6 +202,9 @@ func (c *Client) jobMsg(j *Job) (*nats.Msg, error) {
 	if j.Name == "" {
 		return nil, fmt.Errorf("%w: job %s has no name", ErrInvalidJob, j.ID)
 	}
+	if !utf8.ValidString(j.Name) {
+		return nil, fmt.Errorf("%w: job %s: name %q is not valid UTF-8", ErrInvalidJob, j.ID, j.Name)
+	}
 	if j.EnqueuedAt.IsZero() {
 		j.EnqueuedAt = time.Now().UTC()
 	}
@@ -226,6 +230,13 @@ func (c *Client) jobMsg(j *Job) (*nats.Msg, error) {
 // has expired, or no worker has picked it up yet.
 func (c *Client) Status(ctx context.Context, id string) (*JobStatus, error) {
 	r, err := c.result(ctx, id)
+	if errors.Is(err, ErrForeignRecord) {
+		// A result naq-go cannot read: the status record may still say how
+		// the job ended.
+		if rec, recErr := c.statusRecord(ctx, id); recErr == nil {
+			return rec, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -254,11 +265,7 @@ func (c *Client) statusRecord(ctx context.Context, id string) (*JobStatus, error
 		}
 		return nil, fmt.Errorf("naq: status of job %s: %w", id, err)
 	}
-	var st JobStatus
-	if err := json.Unmarshal(e.Value(), &st); err != nil {
-		return nil, fmt.Errorf("naq: status of job %s: bad record: %w", id, err)
-	}
-	return &st, nil
+	return DecodeStatus(id, e.Value(), e.Created())
 }
 
 // Result returns a finished job's result. ErrResultNotReady means the job is
@@ -290,13 +297,20 @@ func (c *Client) result(ctx context.Context, id string) (*Result, error) {
 		}
 		return nil, fmt.Errorf("naq: result of job %s: %w", id, err)
 	}
-	return decodeResult(id, e.Value())
+	return DecodeResult(id, e.Value())
 }
 
-func decodeResult(id string, data []byte) (*Result, error) {
+// DecodeResult reads job id's record from naq_results: naq-go's, or Python
+// naq's {status, result, error, traceback}, as JSON or pickled plain data.
+// Any other record wraps ErrForeignRecord.
+func DecodeResult(id string, data []byte) (*Result, error) {
+	data, err := recordJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("naq: result of job %s: %w", id, err)
+	}
 	var r Result
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("naq: result of job %s: bad record: %w", id, err)
+	if err := json.Unmarshal(data, &r); err != nil || r.Status == "" {
+		return nil, fmt.Errorf("naq: result of job %s: %w: not a result record", id, ErrForeignRecord)
 	}
 	if r.JobID == "" {
 		r.JobID = id
@@ -329,7 +343,7 @@ func (c *Client) Wait(ctx context.Context, id string) (*Result, error) {
 			if e == nil || e.Operation() != jetstream.KeyValuePut {
 				continue
 			}
-			r, err := decodeResult(id, e.Value())
+			r, err := DecodeResult(id, e.Value())
 			if err != nil {
 				return nil, err
 			}

@@ -46,7 +46,27 @@ func some[T any](v T, err error) (opt[T], error) { return opt[T]{v, err == nil},
 // DecodeJob parses one wire job, filling naq's defaults for absent fields and
 // ignoring unknown ones. Any other deviation returns an error wrapping
 // ErrMalformedJob. It scans the envelope by hand: it is on every job's path.
-func DecodeJob(data []byte) (*Job, error) {
+func DecodeJob(data []byte) (*Job, error) { return decodeJob(data, DefaultQueue) }
+
+// DecodeJobFromSubject decodes a job delivered on subject, naq.queue.<queue>:
+// a body without queue_name belongs to that queue, not to the default one, so
+// its status, result, failure record and retries stay on the queue it was
+// published to. Any other subject leaves the default queue.
+func DecodeJobFromSubject(subject string, data []byte) (*Job, error) {
+	return decodeJob(data, SubjectQueue(subject))
+}
+
+// SubjectQueue is the queue of a job subject naq.queue.<queue>, or
+// DefaultQueue when subject is not one.
+func SubjectQueue(subject string) string {
+	q, ok := strings.CutPrefix(subject, layout.JobsSubjectPrefix)
+	if !ok || layout.ValidateQueue(q) != nil {
+		return DefaultQueue
+	}
+	return q
+}
+
+func decodeJob(data []byte, queue string) (*Job, error) {
 	var w wireJob
 	sc := jsonscan.New(data)
 	err := sc.ObjectBytes(func(key []byte) error {
@@ -61,7 +81,7 @@ func DecodeJob(data []byte) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedJob, err)
 	}
-	j, err := w.job()
+	j, err := w.job(queue)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedJob, err)
 	}
@@ -171,7 +191,7 @@ func (w *wireJob) texts() {
 	w.JobID.v, w.Function.v, w.QueueName.v = all[:id], all[id:fn], all[fn:]
 }
 
-func (w *wireJob) job() (*Job, error) {
+func (w *wireJob) job(queue string) (*Job, error) {
 	w.texts()
 	if !w.Function.ok || w.Function.v == "" {
 		return nil, fmt.Errorf(`missing "function" (the job's name)`)
@@ -187,7 +207,7 @@ func (w *wireJob) job() (*Job, error) {
 		Name:          w.Function.v,
 		Args:          w.Args,
 		Kwargs:        w.Kwargs,
-		Queue:         DefaultQueue,
+		Queue:         queue,
 		RetryStrategy: Linear,
 		RetryOn:       w.RetryOn,
 		IgnoreOn:      w.IgnoreOn,

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/naqgo/naq/internal/jsonscan"
 )
@@ -16,6 +17,9 @@ import (
 // order, so Python naq decodes it. It appends by hand: it is on every
 // enqueue's path.
 func (j *Job) Encode() ([]byte, error) {
+	if err := j.checkText(); err != nil {
+		return nil, fmt.Errorf("encode job %s: %w", j.ID, err)
+	}
 	b := make([]byte, 0, 320+len(j.ID)+len(j.Name)+j.argumentsSize())
 	b = append(b, `{"job_id":`...)
 	b = appendString(b, j.ID)
@@ -73,6 +77,25 @@ func (j *Job) Encode() ([]byte, error) {
 	b = append(b, `,"ignore_on":`...)
 	b = appendStrings(b, j.IgnoreOn, "null")
 	return append(b, '}'), nil
+}
+
+// checkText refuses names that are not UTF-8: written as JSON they would
+// change (each bad byte becomes U+FFFD), and the job would run under a name
+// its producer never gave.
+func (j *Job) checkText() error {
+	bad := !utf8.ValidString(j.Name)
+	for k := range j.Kwargs {
+		bad = bad || !utf8.ValidString(k)
+	}
+	for _, kinds := range [2][]string{j.RetryOn, j.IgnoreOn} {
+		for _, s := range kinds {
+			bad = bad || !utf8.ValidString(s)
+		}
+	}
+	if bad {
+		return fmt.Errorf("%w: the name, a keyword or an error kind is not valid UTF-8", jsonscan.ErrInvalidUTF8)
+	}
+	return nil
 }
 
 // checkRaw makes sure an argument holds exactly one valid JSON value.

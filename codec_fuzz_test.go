@@ -6,10 +6,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzDecodeJob checks the hand-written decoder against encoding/json: it
-// never panics, accepts only valid JSON, and what it accepts survives an
+// never panics, accepts only valid JSON that is valid UTF-8, and what it accepts survives an
 // encode/decode round trip.
 func FuzzDecodeJob(f *testing.F) {
 	files, _ := filepath.Glob("testdata/wire/*.json")
@@ -24,7 +25,7 @@ func FuzzDecodeJob(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !json.Valid(data) {
+		if !json.Valid(data) || !utf8.Valid(data) {
 			t.Fatalf("accepted invalid JSON %q", data)
 		}
 		enc, err := j.Encode()

@@ -81,7 +81,7 @@ func (c *Client) ListDelayed(ctx context.Context, limit int) ([]DelayedJob, erro
 			return nil, fmt.Errorf("naq: list delayed jobs: %w", err)
 		}
 		seq = m.Sequence
-		j, err := DecodeJob(m.Data)
+		j, err := DecodeJobFromSubject(m.Header.Get(jetstream.ScheduleTargetHeader), m.Data)
 		if err != nil {
 			continue // not ours
 		}
@@ -106,7 +106,7 @@ func (c *Client) delayedStatus(ctx context.Context, id string) (*JobStatus, erro
 	if err != nil {
 		return nil, fmt.Errorf("naq: status of job %s: %w", id, err)
 	}
-	j, err := DecodeJob(m.Data)
+	j, err := DecodeJobFromSubject(m.Header.Get(jetstream.ScheduleTargetHeader), m.Data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrJobNotFound, id)
 	}

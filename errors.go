@@ -39,5 +39,8 @@ type JobFailedError struct {
 }
 
 func (e *JobFailedError) Error() string {
+	if e.Attempts == 0 { // a record that does not count them (Python naq's)
+		return fmt.Sprintf("job %s failed: %s", e.JobID, e.Message)
+	}
 	return fmt.Sprintf("job %s failed after %d attempt(s): %s", e.JobID, e.Attempts, e.Message)
 }

@@ -2,7 +2,6 @@ package naq
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -45,7 +44,9 @@ func failedFilter(queue string) (string, error) {
 
 // ListFailed returns failed-job records, oldest first, of one queue ("" for
 // all), at most limit of them (0: all). It reads them by sequence: nothing is
-// consumed.
+// consumed. Records written by Python naq are read too (JSON, or pickled
+// plain data); records it cannot read are skipped, and counted in one log
+// line.
 func (c *Client) ListFailed(ctx context.Context, queue string, limit int) ([]FailedJob, error) {
 	filter, err := failedFilter(queue)
 	if err != nil {
@@ -56,6 +57,8 @@ func (c *Client) ListFailed(ctx context.Context, queue string, limit int) ([]Fai
 		return nil, err
 	}
 	out := []FailedJob{}
+	skipped := 0
+	defer func() { logSkipped(c.log, skipped, "failed-job record", "failed-job records") }()
 	for seq := uint64(1); limit <= 0 || len(out) < limit; seq++ {
 		m, err := s.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(filter))
 		if layout.IsNotFound(err) {
@@ -64,12 +67,16 @@ func (c *Client) ListFailed(ctx context.Context, queue string, limit int) ([]Fai
 		if err != nil {
 			return nil, fmt.Errorf("naq: list failed jobs: %w", err)
 		}
+		seq = m.Sequence
 		rec, err := decodeFailed(m)
+		if errors.Is(err, ErrForeignRecord) {
+			skipped++
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, *rec)
-		seq = m.Sequence
 	}
 	return out, nil
 }
@@ -91,16 +98,15 @@ func (c *Client) FailedJob(ctx context.Context, seq uint64) (*FailedJob, error) 
 }
 
 func decodeFailed(m *jetstream.RawStreamMsg) (*FailedJob, error) {
-	var rec FailedJob
-	if err := json.Unmarshal(m.Data, &rec); err != nil {
-		// Not one of ours (Python naq writes another shape): show it raw.
-		rec = FailedJob{Malformed: true, Raw: m.Data, Error: "unreadable failed-job record: " + err.Error()}
+	rec, err := decodeFailedData(m.Data, m.Time)
+	if err != nil {
+		return nil, fmt.Errorf("failed-job record %d: %w", m.Sequence, err)
 	}
 	rec.Seq = m.Sequence
 	if rec.Queue == "" {
-		rec.Queue = m.Subject[len(layout.FailedSubjectPrefix):]
+		rec.Queue = strings.TrimPrefix(m.Subject, layout.FailedSubjectPrefix)
 	}
-	return &rec, nil
+	return rec, nil
 }
 
 // RequeueFailed enqueues the job of failed record seq again, with fresh
@@ -110,10 +116,19 @@ func (c *Client) RequeueFailed(ctx context.Context, seq uint64) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	if rec.Foreign {
+		return nil, fmt.Errorf("%w: record %d was written by Python naq, which keeps only the function's name (%s) and the arguments' repr; enqueue the job anew", ErrNotRequeueable, seq, rec.Name)
+	}
 	if rec.Malformed || len(rec.Job) == 0 {
 		return nil, fmt.Errorf("%w: record %d holds no valid job (%s); fix the payload and enqueue it anew", ErrNotRequeueable, seq, rec.Error)
 	}
-	job, err := DecodeJob(rec.Job)
+	// A job published without queue_name belongs to the queue it was
+	// published to, which the record names.
+	queue := DefaultQueue
+	if layout.ValidateQueue(rec.Queue) == nil {
+		queue = rec.Queue
+	}
+	job, err := decodeJob(rec.Job, queue)
 	if err != nil {
 		return nil, fmt.Errorf("%w: record %d: %v", ErrNotRequeueable, seq, err)
 	}

@@ -26,9 +26,19 @@ type FailedJob struct {
 	// bytes and Error the decode error.
 	Malformed bool   `json:"malformed,omitempty"`
 	Raw       []byte `json:"raw,omitempty"`
+	// RawEncoding says how Raw is written in JSON: "base64", since raw bytes
+	// need not be text.
+	RawEncoding string `json:"raw_encoding,omitempty"`
 	// Subject and StreamSeq locate the original message in naq_jobs.
 	Subject   string `json:"subject,omitempty"`
 	StreamSeq uint64 `json:"stream_seq,omitempty"`
+	// ArgsRepr and KwargsRepr are the Python repr() of the arguments, all a
+	// record written by Python naq keeps of them.
+	ArgsRepr   string `json:"args_repr,omitempty"`
+	KwargsRepr string `json:"kwargs_repr,omitempty"`
+	// Foreign marks a record written by Python naq: it holds no job to
+	// requeue, and its failure time is when the stream stored it.
+	Foreign bool `json:"foreign,omitempty"`
 
 	// Seq is the record's sequence in naq_failed_jobs (set when read back).
 	Seq uint64 `json:"-"`
@@ -61,4 +71,7 @@ type WorkerInfo struct {
 	HeartbeatInterval time.Duration `json:"heartbeat_interval_ns"`
 	// Stale is set by ListWorkers when no heartbeat came for two intervals.
 	Stale bool `json:"-"`
+	// Foreign marks a Python naq worker: its record names no queues,
+	// concurrency or counters, and at most one running job.
+	Foreign bool `json:"foreign,omitempty"`
 }

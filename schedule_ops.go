@@ -101,17 +101,19 @@ func getSchedule(ctx context.Context, kv jetstream.KeyValue, id string) (*Schedu
 	return DecodeSchedule(e)
 }
 
-// DecodeSchedule reads a schedule record from its KV entry.
+// DecodeSchedule reads a schedule record from its KV entry. A record naq-go
+// did not write (Python naq pickles its schedules) wraps ErrForeignRecord.
 func DecodeSchedule(e jetstream.KeyValueEntry) (*Schedule, error) {
 	var s Schedule
-	if err := json.Unmarshal(e.Value(), &s); err != nil {
-		return nil, fmt.Errorf("naq: schedule %s: bad record: %w", e.Key(), err)
+	if err := json.Unmarshal(e.Value(), &s); err != nil || s.ID == "" {
+		return nil, fmt.Errorf("naq: schedule %s: %w", e.Key(), ErrForeignRecord)
 	}
 	s.Revision = e.Revision()
 	return &s, nil
 }
 
-// ListSchedules returns every schedule, sorted by next run.
+// ListSchedules returns every schedule, sorted by next run. Schedules it
+// cannot read (Python naq's) are skipped, and counted in one log line.
 func (c *Client) ListSchedules(ctx context.Context) ([]Schedule, error) {
 	kv, err := c.schedulesBucket(ctx)
 	if err != nil {
@@ -122,9 +124,14 @@ func (c *Client) ListSchedules(ctx context.Context) ([]Schedule, error) {
 		return nil, fmt.Errorf("naq: list schedules: %w", err)
 	}
 	out := []Schedule{}
+	skipped := 0
 	for k := range lister.Keys() {
 		s, err := getSchedule(ctx, kv, k)
 		if errors.Is(err, ErrScheduleNotFound) {
+			continue
+		}
+		if errors.Is(err, ErrForeignRecord) {
+			skipped++
 			continue
 		}
 		if err != nil {
@@ -132,6 +139,7 @@ func (c *Client) ListSchedules(ctx context.Context) ([]Schedule, error) {
 		}
 		out = append(out, *s)
 	}
+	logSkipped(c.log, skipped, "schedule", "schedules")
 	sort.Slice(out, func(i, j int) bool { return out[i].NextRun.Before(out[j].NextRun) })
 	return out, nil
 }

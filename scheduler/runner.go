@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -26,10 +27,15 @@ type runner struct {
 	byID    map[string]*naq.Schedule
 	due     dueHeap
 	backoff map[string]time.Time // no retry of a failing schedule before this
+	// foreign holds the keys of records another naq wrote (Python naq's
+	// pickled schedules): never run, changed or removed, only counted.
+	foreign map[string]bool
+	synced  bool // the watch has delivered every existing record
 }
 
 func (r *runner) run(ctx context.Context) {
 	r.byID, r.due, r.backoff = map[string]*naq.Schedule{}, nil, map[string]time.Time{}
+	r.foreign, r.synced = map[string]bool{}, false
 	w, err := r.kv.WatchAll(ctx)
 	if err != nil {
 		r.log.Warn("cannot watch schedules", "err", err)
@@ -54,6 +60,9 @@ func (r *runner) run(ctx context.Context) {
 			}
 			if e != nil {
 				r.apply(e)
+			} else if !r.synced { // the existing records are all in
+				r.synced = true
+				r.reportForeign(len(r.foreign))
 			}
 		case <-timer.C:
 			r.fireDue(ctx)
@@ -65,9 +74,20 @@ func (r *runner) run(ctx context.Context) {
 func (r *runner) apply(e jetstream.KeyValueEntry) {
 	if e.Operation() != jetstream.KeyValuePut {
 		delete(r.byID, e.Key())
+		delete(r.foreign, e.Key())
 		return
 	}
 	s, err := naq.DecodeSchedule(e)
+	if errors.Is(err, naq.ErrForeignRecord) {
+		delete(r.byID, e.Key())
+		if !r.foreign[e.Key()] {
+			r.foreign[e.Key()] = true
+			if r.synced {
+				r.reportForeign(1)
+			}
+		}
+		return
+	}
 	if err != nil {
 		r.log.Warn("unreadable schedule", "id", e.Key(), "err", err)
 		return
@@ -75,6 +95,17 @@ func (r *runner) apply(e jetstream.KeyValueEntry) {
 	r.byID[s.ID] = s
 	if s.State == naq.ScheduleActive {
 		heap.Push(&r.due, dueItem{id: s.ID, rev: s.Revision, at: s.NextRun})
+	}
+}
+
+// reportForeign says in one line how many schedules of another naq the
+// scheduler leaves alone.
+func (r *runner) reportForeign(n int) {
+	switch {
+	case n == 1:
+		r.log.Info("1 schedule written by another naq skipped", "count", n)
+	case n > 1:
+		r.log.Info(fmt.Sprintf("%d schedules written by another naq skipped", n), "count", n)
 	}
 }
 

@@ -51,7 +51,7 @@ func (r *run) admit(m jetstream.Msg) (*delivery, error) {
 		_ = m.NakWithDelay(time.Second)
 		return nil, nil
 	}
-	job, err := naq.DecodeJob(m.Data())
+	job, err := naq.DecodeJobFromSubject(m.Subject(), m.Data())
 	if err != nil {
 		r.malformed(m, err)
 		return nil, nil

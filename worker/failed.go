@@ -73,12 +73,13 @@ func (h *FailedJobHandler) msg(rec *naq.FailedJob) (*nats.Msg, error) {
 // bytes and the decode error, and waits until it is stored.
 func (h *FailedJobHandler) PublishMalformed(ctx context.Context, m jetstream.Msg, decodeErr error) error {
 	rec := &naq.FailedJob{
-		Queue:     strings.TrimPrefix(m.Subject(), layout.JobsSubjectPrefix),
-		Error:     decodeErr.Error(),
-		ErrorKind: "naq:MalformedJob",
-		Malformed: true,
-		Raw:       m.Data(),
-		Subject:   m.Subject(),
+		Queue:       strings.TrimPrefix(m.Subject(), layout.JobsSubjectPrefix),
+		Error:       decodeErr.Error(),
+		ErrorKind:   "naq:MalformedJob",
+		Malformed:   true,
+		Raw:         m.Data(),
+		RawEncoding: "base64",
+		Subject:     m.Subject(),
 	}
 	if md, err := m.Metadata(); err == nil {
 		rec.StreamSeq = md.Sequence.Stream

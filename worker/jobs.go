@@ -7,6 +7,7 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -185,11 +186,7 @@ func (m *JobStatusManager) Status(ctx context.Context, id string) (*naq.JobStatu
 		}
 		return nil, fmt.Errorf("status of job %s: %w", id, err)
 	}
-	var st naq.JobStatus
-	if err := json.Unmarshal(e.Value(), &st); err != nil {
-		return nil, fmt.Errorf("status of job %s: bad record: %w", id, err)
-	}
-	return &st, nil
+	return naq.DecodeStatus(id, e.Value(), e.Created())
 }
 
 // Result reads a job's result; nil when there is none.
@@ -201,11 +198,11 @@ func (m *JobStatusManager) Result(ctx context.Context, id string) (*naq.Result, 
 		}
 		return nil, fmt.Errorf("result of job %s: %w", id, err)
 	}
-	var r naq.Result
-	if err := json.Unmarshal(e.Value(), &r); err != nil {
-		return nil, fmt.Errorf("result of job %s: bad record: %w", id, err)
+	r, err := naq.DecodeResult(id, e.Value())
+	if errors.Is(err, naq.ErrForeignRecord) {
+		return nil, nil // unreadable: the status record may say how the job ended
 	}
-	return &r, nil
+	return r, err
 }
 
 // DependencyState says whether a job's dependencies let it run.
@@ -236,6 +233,9 @@ func (m *JobStatusManager) CheckDependencies(ctx context.Context, job *naq.Job) 
 			}
 			if st != nil && (st.State == naq.StateFailed || st.State == naq.StateCancelled) {
 				return DepsFailed, dep, nil
+			}
+			if st != nil && st.State == naq.StateCompleted {
+				continue // its result is gone or unreadable; its status says enough
 			}
 			state, waitingFor = DepsWaiting, dep
 		case r.Status == naq.StateCompleted:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -79,7 +80,11 @@ func marshalResult(v any) (b []byte, err error) {
 			b, err = nil, fmt.Errorf("panic: %v", p)
 		}
 	}()
-	return json.Marshal(v)
+	if b, err = json.Marshal(v); err == nil && !utf8.Valid(b) {
+		// A json.Marshaler can write any bytes; the record must stay JSON.
+		err = errors.New("its JSON is not valid UTF-8")
+	}
+	return b, err
 }
 
 func (r *run) shouldRetry(job *naq.Job, err error) bool {

@@ -65,8 +65,12 @@ func (a *app) failedListCommand() *cobra.Command {
 					if r.Malformed {
 						name, id = "(malformed)", "-"
 					}
+					attempts := fmt.Sprint(r.Attempts)
+					if r.Foreign { // Python naq does not count them
+						attempts = "-"
+					}
 					rows = append(rows, []string{fmt.Sprint(r.Seq), orDash(id), orDash(name), r.Queue,
-						fmt.Sprint(r.Attempts), fmtTime(r.FailedAt), oneLine(r.Error, 60)})
+						attempts, fmtTime(r.FailedAt), oneLine(r.Error, 60)})
 				}
 				return a.show(views, func() error {
 					if len(recs) == 0 {
@@ -105,6 +109,10 @@ func (a *app) failedShowCommand() *cobra.Command {
 
 // failedRows are the fields of a record for "naq failed show".
 func failedRows(r *naq.FailedJob) [][2]string {
+	attempts := fmt.Sprint(r.Attempts)
+	if r.Foreign {
+		attempts = "-"
+	}
 	rows := [][2]string{
 		{"seq", fmt.Sprint(r.Seq)},
 		{"job id", orDash(r.JobID)},
@@ -112,7 +120,7 @@ func failedRows(r *naq.FailedJob) [][2]string {
 		{"queue", r.Queue},
 		{"error", r.Error},
 		{"error kind", orDash(r.ErrorKind)},
-		{"attempts", fmt.Sprint(r.Attempts)},
+		{"attempts", attempts},
 		{"max retries", fmt.Sprint(r.MaxRetries)},
 		{"enqueued at", fmtRFC3339(r.EnqueuedAt)},
 		{"failed at", fmtRFC3339(r.FailedAt)},
@@ -120,6 +128,15 @@ func failedRows(r *naq.FailedJob) [][2]string {
 		{"subject", orDash(r.Subject)},
 		{"stream seq", fmt.Sprint(r.StreamSeq)},
 		{"malformed", fmt.Sprint(r.Malformed)},
+	}
+	if r.Foreign {
+		rows = append(rows, [2]string{"written by", "Python naq (not requeueable; failed at is when the stream stored it)"})
+	}
+	if r.ArgsRepr != "" {
+		rows = append(rows, [2]string{"args (repr)", r.ArgsRepr})
+	}
+	if r.KwargsRepr != "" {
+		rows = append(rows, [2]string{"kwargs (repr)", r.KwargsRepr})
 	}
 	if r.Traceback != "" {
 		rows = append(rows, [2]string{"traceback", r.Traceback})

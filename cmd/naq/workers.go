@@ -38,8 +38,12 @@ its record expires after three intervals.`,
 					if w.Stale {
 						stale = "yes"
 					}
-					rows = append(rows, []string{w.ID, string(w.State), strings.Join(w.Queues, ","), runningJobs(w.RunningJobs),
-						fmt.Sprint(w.Processed), fmt.Sprint(w.Failed), ago(w.LastHeartbeat), stale})
+					queues, processed, failed := strings.Join(w.Queues, ","), fmt.Sprint(w.Processed), fmt.Sprint(w.Failed)
+					if w.Foreign { // a Python naq worker's record says none of these
+						queues, processed, failed = "(python)", "-", "-"
+					}
+					rows = append(rows, []string{w.ID, string(w.State), queues, runningJobs(w.RunningJobs),
+						processed, failed, ago(w.LastHeartbeat), stale})
 				}
 				return a.show(views, func() error {
 					if len(ws) == 0 {

@@ -205,9 +205,16 @@ func (s *Scanner) stringSpan() (body []byte, simple bool, err error) {
 		}
 		switch {
 		case c == '"':
-			s.i = i + 1
 			body = b[start:i]
-			return body, !escaped && (high < 0x80 || utf8.Valid(body)), nil
+			// Only a string with a byte above 0x7f can be invalid UTF-8, and
+			// bytes above 0x7f outside strings are syntax errors: checking
+			// here covers the whole input at no cost for ASCII.
+			if high >= 0x80 && !utf8.Valid(body) {
+				s.i = start
+				return nil, false, fmt.Errorf("invalid JSON at offset %d: %w in string", s.i, ErrInvalidUTF8)
+			}
+			s.i = i + 1
+			return body, !escaped, nil
 		case c == '\\':
 			escaped = true
 			if i+1 >= len(b) {
@@ -257,7 +264,7 @@ func (s *Scanner) keyBytes() ([]byte, error) {
 	if simple {
 		return body, nil
 	}
-	// Escapes, or invalid UTF-8 (which decodes to U+FFFD, as encoding/json does).
+	// Escapes: encoding/json decodes them.
 	var out string
 	if err := json.Unmarshal(s.b[start:s.i], &out); err != nil {
 		return nil, s.errf("bad string: %v", err)
@@ -324,6 +331,11 @@ func (s *Scanner) numberSpan() ([]byte, error) {
 
 // ErrType reports a value of the wrong JSON type.
 var ErrType = errors.New("wrong type")
+
+// ErrInvalidUTF8 reports bytes in a string that are not UTF-8. JSON is UTF-8
+// text, and Python naq rejects such a message too: accepting it would mean
+// running a job under a name its producer never wrote.
+var ErrInvalidUTF8 = errors.New("invalid UTF-8")
 
 // Number consumes a number.
 func (s *Scanner) Number() (float64, error) {
