@@ -126,9 +126,20 @@ func Repeat(n int) ScheduleOption {
 	}
 }
 
-// ScheduleID names the schedule (default: a random id).
+// MaxScheduleIDLen is the longest schedule id. An occurrence's job id is the
+// schedule id, "-" and the due time in Unix milliseconds (13 digits today, at
+// most 15 through the year 9999), and a job id has at most 200 characters.
+const MaxScheduleIDLen = 200 - 1 - 15
+
+// ScheduleID names the schedule (default: a random id): at most
+// MaxScheduleIDLen letters, digits, '_', '-' and '='.
 func ScheduleID(id string) ScheduleOption {
 	return func(c *scheduleConfig) error {
+		if len(id) > MaxScheduleIDLen {
+			return fmt.Errorf("%w: schedule id of %d characters: at most %d, so that every occurrence's job id "+
+				"(<schedule id>-<due time in Unix ms>) fits the 200-character limit of job ids",
+				ErrInvalidSchedule, len(id), MaxScheduleIDLen)
+		}
 		if err := layout.ValidateJobID(id); err != nil {
 			return fmt.Errorf("%w: schedule id: %v", ErrInvalidSchedule, err)
 		}

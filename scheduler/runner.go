@@ -12,9 +12,6 @@ import (
 	"github.com/naqgo/naq"
 )
 
-// maxCatchUp bounds the occurrences one catch-up of missed ticks enqueues.
-const maxCatchUp = 1000
-
 // runner is the leader's work: it mirrors the registry through a watch and
 // keeps active schedules in a heap by next run, so each tick costs what is
 // due, not what exists.
@@ -22,6 +19,7 @@ type runner struct {
 	client *naq.Client
 	kv     jetstream.KeyValue
 	log    *slog.Logger
+	window time.Duration // catch-up window: see dueTicks
 
 	byID    map[string]*naq.Schedule
 	due     dueHeap
@@ -99,7 +97,7 @@ func (r *runner) fireDue(ctx context.Context) {
 	}
 }
 
-// fire enqueues the due occurrence(s) of s, then records the run with
+// fire enqueues the due occurrence(s) of s (see dueTicks), then records the run with
 // compare-and-set. Occurrence ids are their own Nats-Msg-Id, so even a
 // scheduler that lost its lease mid-tick cannot enqueue one twice. It returns
 // when to look at s again if its record could not be updated.
@@ -117,14 +115,7 @@ func (r *runner) fire(ctx context.Context, s *naq.Schedule, now time.Time) time.
 		r.fail(ctx, s, err, true)
 		return time.Time{}
 	}
-	ticks := []time.Time{s.NextRun}
-	for t := spec.Next(s.NextRun); !t.After(now) && len(ticks) < maxCatchUp; t = spec.Next(t) {
-		if s.CatchUp == naq.CatchUpAll {
-			ticks = append(ticks, t)
-		} else {
-			ticks[0] = t // one run for all missed ticks: the latest
-		}
-	}
+	ticks, next := dueTicks(spec, s.NextRun, s.CatchUp, now, r.window)
 	if s.RepeatsLeft != nil && len(ticks) > *s.RepeatsLeft {
 		ticks = ticks[:*s.RepeatsLeft]
 	}
@@ -145,10 +136,6 @@ func (r *runner) fire(ctx context.Context, s *naq.Schedule, now time.Time) time.
 		last = job.ID
 	}
 	delete(r.backoff, s.ID)
-	next := spec.Next(ticks[len(ticks)-1])
-	for !next.After(now) { // ticks beyond the catch-up cap are skipped
-		next = spec.Next(next)
-	}
 	_, err = r.client.UpdateSchedule(ctx, s.ID, func(cur *naq.Schedule) error {
 		if cur.Revision != s.Revision {
 			return errChanged

@@ -50,18 +50,19 @@ type instance struct {
 	done   chan error
 }
 
-func (e *env) start(t *testing.T, name string, ttl time.Duration, hook func(string, bool)) *instance {
+func (e *env) start(t *testing.T, name string, ttl time.Duration, hook func(string, bool), opts ...scheduler.Option) *instance {
 	t.Helper()
 	nc, err := e.srv.Connect()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := scheduler.New(nc, scheduler.WithInstanceID(name), scheduler.WithLockTTL(ttl), scheduler.WithLogger(testutil.Logger()),
+	opts = append([]scheduler.Option{scheduler.WithInstanceID(name), scheduler.WithLockTTL(ttl), scheduler.WithLogger(testutil.Logger()),
 		scheduler.WithLeaderHook(func(on bool) {
 			if hook != nil {
 				hook(name, on)
 			}
-		}))
+		})}, opts...)
+	s, err := scheduler.New(nc, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,6 +126,8 @@ func TestBadScheduleInput(t *testing.T) {
 		"below the minimum":                     {naq.Every(100 * time.Millisecond)},
 		"unknown time zone":                     {naq.Cron("0 9 * * *"), naq.InZone("Nowhere/Town")},
 		"below one":                             {naq.Every(time.Minute), naq.Repeat(0)},
+		"never fires":                           {naq.Cron("0 0 30 2 *")},
+		"at most 184":                           {naq.Every(time.Minute), naq.ScheduleID(strings.Repeat("s", naq.MaxScheduleIDLen+1))},
 	}
 	for want, opts := range cases {
 		_, err := e.client.Schedule(ctx, "x", nil, opts...)
