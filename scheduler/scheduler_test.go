@@ -315,3 +315,18 @@ func TestFailover(t *testing.T) {
 		t.Errorf("takeover after a crash took %s", crash)
 	}
 }
+
+// The longest schedule id naq accepts still gives every occurrence a valid id.
+func TestLongestScheduleIDRuns(t *testing.T) {
+	e := newEnv(t)
+	id := strings.Repeat("x", naq.MaxScheduleIDLen)
+	if _, err := e.client.Schedule(ctxT(t), "tick", nil, naq.Every(time.Second), naq.Repeat(1), naq.ScheduleID(id),
+		naq.WithJobOptions(naq.Queue("long"))); err != nil {
+		t.Fatal(err)
+	}
+	e.start(t, "solo", 2*time.Second, nil)
+	waitFor(t, "the occurrence", 10*time.Second, func() bool { return len(occurrences(t, e, "long")) == 1 })
+	if got := occurrences(t, e, "long")[0]; !strings.HasPrefix(got, id+"-") || len(got) > 200 {
+		t.Fatalf("occurrence id %q (%d characters)", got, len(got))
+	}
+}
