@@ -21,14 +21,17 @@ const (
 	ScheduleCancelled ScheduleState = "cancelled"
 )
 
-// CatchUp says what a schedule does with ticks missed while no scheduler ran.
+// CatchUp says what a schedule does with ticks missed while no scheduler
+// ran, before the scheduler's catch-up window: every tick within the window
+// runs whatever the policy (see scheduler.WithCatchUpWindow).
 type CatchUp string
 
 // Catch-up policies.
 const (
-	// CatchUpOne runs once for all missed ticks (the default).
+	// CatchUpOne runs once for all ticks missed before the window: the first
+	// of them (the default).
 	CatchUpOne CatchUp = "one"
-	// CatchUpAll runs every missed tick.
+	// CatchUpAll runs every tick missed before the window, up to 1,000.
 	CatchUpAll CatchUp = "all"
 )
 
@@ -154,7 +157,8 @@ func StartAt(t time.Time) ScheduleOption {
 	return func(c *scheduleConfig) error { c.start = t.UTC(); return nil }
 }
 
-// CatchUpMissed runs every tick missed during downtime instead of one run.
+// CatchUpMissed runs every tick missed during a long outage (before the
+// scheduler's catch-up window) instead of one run for all of them.
 func CatchUpMissed() ScheduleOption {
 	return func(c *scheduleConfig) error { c.s.CatchUp = CatchUpAll; return nil }
 }
