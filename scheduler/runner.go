@@ -97,10 +97,10 @@ func (r *runner) fireDue(ctx context.Context) {
 	}
 }
 
-// fire enqueues the due occurrence(s) of s (see dueTicks), then records the run with
-// compare-and-set. Occurrence ids are their own Nats-Msg-Id, so even a
-// scheduler that lost its lease mid-tick cannot enqueue one twice. It returns
-// when to look at s again if its record could not be updated.
+// fire enqueues the due occurrence(s) of s (see dueTicks), then records the
+// run with compare-and-set. Occurrence ids are their own Nats-Msg-Id, so even
+// a scheduler that lost its lease mid-tick cannot enqueue one twice. It
+// returns when to look at s again if its record could not be updated.
 func (r *runner) fire(ctx context.Context, s *naq.Schedule, now time.Time) time.Time {
 	if s.RepeatsLeft != nil && *s.RepeatsLeft <= 0 {
 		// Finished, but its removal failed last time: remove it now.
