@@ -20,6 +20,10 @@ type runner struct {
 	kv     jetstream.KeyValue
 	log    *slog.Logger
 	window time.Duration // catch-up window: see dueTicks
+	// held reports whether the lease is still certainly ours. Checked before
+	// every enqueue, it keeps a leader that wakes from a stall past its lease
+	// from acting before its renewal loop notices.
+	held func() bool
 
 	byID    map[string]*naq.Schedule
 	due     dueHeap
@@ -80,7 +84,7 @@ func (r *runner) apply(e jetstream.KeyValueEntry) {
 // stale by a later change of their schedule are dropped as they surface.
 func (r *runner) fireDue(ctx context.Context) {
 	now := time.Now()
-	for len(r.due) > 0 && !r.due[0].at.After(now) && ctx.Err() == nil {
+	for len(r.due) > 0 && !r.due[0].at.After(now) && ctx.Err() == nil && r.held() {
 		it := heap.Pop(&r.due).(dueItem)
 		s, ok := r.byID[it.id]
 		if !ok || s.Revision != it.rev || s.State != naq.ScheduleActive {
@@ -121,6 +125,9 @@ func (r *runner) fire(ctx context.Context, s *naq.Schedule, now time.Time) time.
 	}
 	var last string
 	for _, t := range ticks {
+		if !r.held() {
+			return time.Time{} // the next leader reads the record and enqueues the rest
+		}
 		job, err := s.Occurrence(t)
 		if err == nil {
 			err = r.client.EnqueueJob(ctx, job)

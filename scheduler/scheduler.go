@@ -140,15 +140,30 @@ func (s *Scheduler) Run(ctx context.Context) error {
 // else can take over, whether renewals fail or hang. A renewal may thus take
 // up to half the TTL (1 s by default) before a stall costs the lead. Should a
 // leader step down wrongly (its renewal was stored but the answer came late),
-// it takes its own lease back at once (lease.reclaim); and while two leaders
-// overlap, occurrence ids deduplicate and records change by compare-and-set,
-// so no occurrence runs twice.
+// it takes its own lease back at once (lease.reclaim). The runner checks the
+// same deadline before every enqueue, so a leader waking from a stall past its
+// lease enqueues nothing; one stalled between that check and its enqueue sends
+// an occurrence id the next leader also uses, which the server deduplicates;
+// records change by compare-and-set.
 func (s *Scheduler) lead(ctx context.Context, l *lease, r *runner) {
 	acquired := time.Now().UTC()
 	term := s.leaderTerm.Add(1)
 	s.log.Info("leading", "term", term, "revision", l.rev)
 	leadCtx, stop := context.WithCancel(ctx)
 	defer stop()
+	var heldUntil atomic.Int64 // Unix ns: three quarters of the TTL after the last renewal sent that succeeded
+	heldUntil.Store(l.sent.Add(s.ttl * 3 / 4).UnixNano())
+	var lapsed sync.Once
+	r.held = func() bool {
+		if time.Now().UnixNano() < heldUntil.Load() {
+			return true
+		}
+		lapsed.Do(func() {
+			s.log.Warn("lost the scheduler lock: no renewal in time")
+			stop()
+		})
+		return false
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -172,6 +187,7 @@ func (s *Scheduler) lead(ctx context.Context, l *lease, r *runner) {
 				cancel()
 				if err == nil {
 					lastSent = sent
+					heldUntil.Store(sent.Add(s.ttl * 3 / 4).UnixNano())
 					continue
 				}
 				if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || !time.Now().Before(deadline) {
