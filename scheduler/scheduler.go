@@ -26,9 +26,10 @@ import (
 )
 
 // DefaultLockTTL is how long a leader's lease lasts without renewal, and so
-// bounds the failover time after a leader crashes (about 1.5 to 2.5 s with
-// this default). A shorter lease fails over sooner but renews more often and
-// steps down after a shorter stall; see lead.
+// bounds the failover time after a leader crashes: between three quarters of
+// it and all of it, plus the server's expiry of the key. A shorter lease fails
+// over sooner but renews more often and steps down after a shorter stall; see
+// lead.
 const DefaultLockTTL = 2 * time.Second
 
 // Scheduler campaigns for leadership and, while it leads, enqueues every due
