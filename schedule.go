@@ -21,14 +21,17 @@ const (
 	ScheduleCancelled ScheduleState = "cancelled"
 )
 
-// CatchUp says what a schedule does with ticks missed while no scheduler ran.
+// CatchUp says what a schedule does with ticks missed while no scheduler
+// ran, before the scheduler's catch-up window: every tick within the window
+// runs whatever the policy (see scheduler.WithCatchUpWindow).
 type CatchUp string
 
 // Catch-up policies.
 const (
-	// CatchUpOne runs once for all missed ticks (the default).
+	// CatchUpOne runs once for all ticks missed before the window: the first
+	// of them (the default).
 	CatchUpOne CatchUp = "one"
-	// CatchUpAll runs every missed tick.
+	// CatchUpAll runs every tick missed before the window, up to 1,000.
 	CatchUpAll CatchUp = "all"
 )
 
@@ -126,9 +129,20 @@ func Repeat(n int) ScheduleOption {
 	}
 }
 
-// ScheduleID names the schedule (default: a random id).
+// MaxScheduleIDLen is the longest schedule id. An occurrence's job id is the
+// schedule id, "-" and the due time in Unix milliseconds (13 digits today, at
+// most 15 through the year 9999), and a job id has at most 200 characters.
+const MaxScheduleIDLen = 200 - 1 - 15
+
+// ScheduleID names the schedule (default: a random id): at most
+// MaxScheduleIDLen letters, digits, '_', '-' and '='.
 func ScheduleID(id string) ScheduleOption {
 	return func(c *scheduleConfig) error {
+		if len(id) > MaxScheduleIDLen {
+			return fmt.Errorf("%w: schedule id of %d characters: at most %d, so that every occurrence's job id "+
+				"(<schedule id>-<due time in Unix ms>) fits the 200-character limit of job ids",
+				ErrInvalidSchedule, len(id), MaxScheduleIDLen)
+		}
 		if err := layout.ValidateJobID(id); err != nil {
 			return fmt.Errorf("%w: schedule id: %v", ErrInvalidSchedule, err)
 		}
@@ -143,7 +157,8 @@ func StartAt(t time.Time) ScheduleOption {
 	return func(c *scheduleConfig) error { c.start = t.UTC(); return nil }
 }
 
-// CatchUpMissed runs every tick missed during downtime instead of one run.
+// CatchUpMissed runs every tick missed during a long outage (before the
+// scheduler's catch-up window) instead of one run for all of them.
 func CatchUpMissed() ScheduleOption {
 	return func(c *scheduleConfig) error { c.s.CatchUp = CatchUpAll; return nil }
 }

@@ -57,6 +57,13 @@ func (c *Client) Schedule(ctx context.Context, name string, args any, opts ...Sc
 	if s.NextRun.IsZero() {
 		s.NextRun = spec.Next(now)
 	}
+	if s.NextRun.IsZero() {
+		return nil, fmt.Errorf("%w: cron %q never fires", ErrInvalidSchedule, s.Cron)
+	}
+	if err := layout.ValidateJobID(s.OccurrenceID(s.NextRun)); err != nil {
+		// Only a start time thousands of years away gets here.
+		return nil, fmt.Errorf("%w: first occurrence at %s: %v", ErrInvalidSchedule, s.NextRun, err)
+	}
 	kv, err := c.schedulesBucket(ctx)
 	if err != nil {
 		return nil, err

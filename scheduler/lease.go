@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,10 +20,14 @@ const leaderKey = "leader_lock"
 // against the revision we last wrote (so a lost lease can never be renewed),
 // and the revision fences the holder.
 type lease struct {
-	kv  jetstream.KeyValue
-	id  string
-	ttl time.Duration
-	rev uint64
+	kv   jetstream.KeyValue
+	id   string
+	ttl  time.Duration
+	rev  uint64
+	sent time.Time // when the write that took the lease was sent
+	// ours holds the values this holder wrote since its last confirmed one,
+	// that one first: a record holding any of them is still this holder's.
+	ours [][]byte
 }
 
 // LockInfo is the lock record: who leads.
@@ -42,24 +47,61 @@ func (l *lease) value(acquired time.Time) []byte {
 
 // acquire tries to take the lease; false means someone else holds it.
 func (l *lease) acquire(ctx context.Context) (bool, error) {
-	rev, err := l.kv.Create(ctx, leaderKey, l.value(time.Now().UTC()))
+	sent := time.Now()
+	v := l.value(sent.UTC())
+	rev, err := l.kv.Create(ctx, leaderKey, v)
 	if errors.Is(err, jetstream.ErrKeyExists) {
-		return false, nil
+		return l.reclaim(ctx)
 	}
 	if err != nil {
 		return false, fmt.Errorf("take scheduler lock: %w", err)
 	}
-	l.rev = rev
+	l.rev, l.sent, l.ours = rev, sent, [][]byte{v}
+	return true, nil
+}
+
+// reclaim takes the lease back if the record still holds a value this holder
+// wrote: it stepped down while the server still had it as leader (a renewal
+// stored but answered too late, a release that failed). Without this, such a
+// spurious step-down would leave the schedules without a leader until the
+// lease expired. Nobody else can have taken a lease whose record is ours.
+func (l *lease) reclaim(ctx context.Context) (bool, error) {
+	e, err := l.kv.Get(ctx, leaderKey)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return false, nil // just expired or released: campaign again
+	}
+	if err != nil {
+		return false, fmt.Errorf("read scheduler lock: %w", err)
+	}
+	mine := false
+	for _, v := range l.ours {
+		mine = mine || bytes.Equal(e.Value(), v)
+	}
+	if !mine {
+		return false, nil
+	}
+	sent := time.Now()
+	v := l.value(sent.UTC())
+	rev, err := l.kv.Update(ctx, leaderKey, v, e.Revision())
+	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return false, nil // expired and taken meanwhile
+	}
+	if err != nil {
+		return false, fmt.Errorf("take back scheduler lock: %w", err)
+	}
+	l.rev, l.sent, l.ours = rev, sent, [][]byte{v}
 	return true, nil
 }
 
 // renew extends the lease; an error means it is lost.
 func (l *lease) renew(ctx context.Context, acquired time.Time) error {
-	rev, err := l.kv.Update(ctx, leaderKey, l.value(acquired), l.rev)
+	v := l.value(acquired)
+	l.ours = append(l.ours, v) // stored or not: unknown until the answer comes
+	rev, err := l.kv.Update(ctx, leaderKey, v, l.rev)
 	if err != nil {
 		return fmt.Errorf("renew scheduler lock: %w", err)
 	}
-	l.rev = rev
+	l.rev, l.ours = rev, [][]byte{v}
 	return nil
 }
 

@@ -13,9 +13,6 @@ import (
 	"github.com/naqgo/naq"
 )
 
-// maxCatchUp bounds the occurrences one catch-up of missed ticks enqueues.
-const maxCatchUp = 1000
-
 // runner is the leader's work: it mirrors the registry through a watch and
 // keeps active schedules in a heap by next run, so each tick costs what is
 // due, not what exists.
@@ -23,6 +20,11 @@ type runner struct {
 	client *naq.Client
 	kv     jetstream.KeyValue
 	log    *slog.Logger
+	window time.Duration // catch-up window: see dueTicks
+	// held reports whether the lease is still certainly ours. Checked before
+	// every enqueue, it keeps a leader that wakes from a stall past its lease
+	// from acting before its renewal loop notices.
+	held func() bool
 
 	byID    map[string]*naq.Schedule
 	due     dueHeap
@@ -113,7 +115,7 @@ func (r *runner) reportForeign(n int) {
 // stale by a later change of their schedule are dropped as they surface.
 func (r *runner) fireDue(ctx context.Context) {
 	now := time.Now()
-	for len(r.due) > 0 && !r.due[0].at.After(now) && ctx.Err() == nil {
+	for len(r.due) > 0 && !r.due[0].at.After(now) && ctx.Err() == nil && r.held() {
 		it := heap.Pop(&r.due).(dueItem)
 		s, ok := r.byID[it.id]
 		if !ok || s.Revision != it.rev || s.State != naq.ScheduleActive {
@@ -130,10 +132,10 @@ func (r *runner) fireDue(ctx context.Context) {
 	}
 }
 
-// fire enqueues the due occurrence(s) of s, then records the run with
-// compare-and-set. Occurrence ids are their own Nats-Msg-Id, so even a
-// scheduler that lost its lease mid-tick cannot enqueue one twice. It returns
-// when to look at s again if its record could not be updated.
+// fire enqueues the due occurrence(s) of s (see dueTicks), then records the
+// run with compare-and-set. Occurrence ids are their own Nats-Msg-Id, so even
+// a scheduler that lost its lease mid-tick cannot enqueue one twice. It
+// returns when to look at s again if its record could not be updated.
 func (r *runner) fire(ctx context.Context, s *naq.Schedule, now time.Time) time.Time {
 	if s.RepeatsLeft != nil && *s.RepeatsLeft <= 0 {
 		// Finished, but its removal failed last time: remove it now.
@@ -148,19 +150,15 @@ func (r *runner) fire(ctx context.Context, s *naq.Schedule, now time.Time) time.
 		r.fail(ctx, s, err, true)
 		return time.Time{}
 	}
-	ticks := []time.Time{s.NextRun}
-	for t := spec.Next(s.NextRun); !t.After(now) && len(ticks) < maxCatchUp; t = spec.Next(t) {
-		if s.CatchUp == naq.CatchUpAll {
-			ticks = append(ticks, t)
-		} else {
-			ticks[0] = t // one run for all missed ticks: the latest
-		}
-	}
+	ticks, next := dueTicks(spec, s.NextRun, s.CatchUp, now, r.window)
 	if s.RepeatsLeft != nil && len(ticks) > *s.RepeatsLeft {
 		ticks = ticks[:*s.RepeatsLeft]
 	}
 	var last string
 	for _, t := range ticks {
+		if !r.held() {
+			return time.Time{} // the next leader reads the record and enqueues the rest
+		}
 		job, err := s.Occurrence(t)
 		if err == nil {
 			err = r.client.EnqueueJob(ctx, job)
@@ -176,10 +174,6 @@ func (r *runner) fire(ctx context.Context, s *naq.Schedule, now time.Time) time.
 		last = job.ID
 	}
 	delete(r.backoff, s.ID)
-	next := spec.Next(ticks[len(ticks)-1])
-	for !next.After(now) { // ticks beyond the catch-up cap are skipped
-		next = spec.Next(next)
-	}
 	_, err = r.client.UpdateSchedule(ctx, s.ID, func(cur *naq.Schedule) error {
 		if cur.Revision != s.Revision {
 			return errChanged

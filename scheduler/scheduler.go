@@ -25,9 +25,12 @@ import (
 	"github.com/naqgo/naq/internal/layout"
 )
 
-// DefaultLockTTL is how long a leader's lease lasts without renewal: the
-// failover time after a leader crashes.
-const DefaultLockTTL = 10 * time.Second
+// DefaultLockTTL is how long a leader's lease lasts without renewal, and so
+// bounds the failover time after a leader crashes: between three quarters of
+// it and all of it, plus the server's expiry of the key. A shorter lease fails
+// over sooner but renews more often and steps down after a shorter stall; see
+// lead.
+const DefaultLockTTL = 2 * time.Second
 
 // Scheduler campaigns for leadership and, while it leads, enqueues every due
 // occurrence of every active schedule.
@@ -36,6 +39,7 @@ type Scheduler struct {
 	log        *slog.Logger
 	id         string
 	ttl        time.Duration
+	window     time.Duration
 	replicas   int
 	leading    atomic.Bool
 	onLeader   func(bool)
@@ -48,8 +52,14 @@ type Option func(*Scheduler)
 // WithInstanceID names this scheduler (default "<host>-<8 hex>").
 func WithInstanceID(id string) Option { return func(s *Scheduler) { s.id = id } }
 
-// WithLockTTL sets the lease time (default 10 s; at least 1 s).
+// WithLockTTL sets the lease time (default 2 s; at least 1 s).
 func WithLockTTL(d time.Duration) Option { return func(s *Scheduler) { s.ttl = d } }
+
+// WithCatchUpWindow sets how far back the leader enqueues every occurrence it
+// finds due, whatever the schedule's catch-up policy (default 1 min; 0 to
+// 90 s). Occurrences due earlier follow the schedule's policy. A window that
+// covers the failover time makes a failover lose no occurrence.
+func WithCatchUpWindow(d time.Duration) Option { return func(s *Scheduler) { s.window = d } }
 
 // WithLogger logs through l.
 func WithLogger(l *slog.Logger) Option { return func(s *Scheduler) { s.log = l } }
@@ -64,12 +74,16 @@ func WithLeaderHook(f func(leading bool)) Option { return func(s *Scheduler) { s
 // New returns a scheduler on nc; the caller owns nc.
 func New(nc *nats.Conn, opts ...Option) (*Scheduler, error) {
 	host, _ := os.Hostname()
-	s := &Scheduler{nc: nc, log: slog.Default(), id: fmt.Sprintf("%s-%s", host, uuid.NewString()[:8]), ttl: DefaultLockTTL}
+	s := &Scheduler{nc: nc, log: slog.Default(), id: fmt.Sprintf("%s-%s", host, uuid.NewString()[:8]), ttl: DefaultLockTTL, window: DefaultCatchUpWindow}
 	for _, o := range opts {
 		o(s)
 	}
 	if s.ttl < time.Second {
 		return nil, fmt.Errorf("scheduler: lock TTL %s is below one second", s.ttl)
+	}
+	if s.window < 0 || s.window > MaxCatchUpWindow {
+		return nil, fmt.Errorf("scheduler: catch-up window %s is outside 0 to %s (the job ids' duplicate window less a margin)",
+			s.window, MaxCatchUpWindow)
 	}
 	s.log = s.log.With("scheduler", s.id)
 	return s, nil
@@ -106,43 +120,65 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		won, err := l.acquire(ctx)
 		if err != nil {
 			s.log.Warn("campaign failed; retrying", "err", err)
-			sleep(ctx, time.Second)
+			sleep(ctx, s.ttl/4)
 			continue
 		}
 		if !won {
 			l.waitFree(ctx, s.ttl)
 			continue
 		}
-		s.lead(ctx, l, &runner{client: client, kv: schedules, log: s.log})
+		s.lead(ctx, l, &runner{client: client, kv: schedules, log: s.log, window: s.window})
 	}
 	return nil
 }
 
-// lead holds the lease, renewing it every third of its TTL, and runs the
+// lead holds the lease, renewing it every quarter of its TTL, and runs the
 // schedules until the lease is lost or ctx ends.
+//
+// The lease runs on the server from the moment a renewal was stored, so at
+// least from when it was sent: the leader stops acting three quarters of the
+// TTL after the last renewal it sent that succeeded, a quarter before anyone
+// else can take over, whether renewals fail or hang. A renewal may thus take
+// up to half the TTL (1 s by default) before a stall costs the lead. Should a
+// leader step down wrongly (its renewal was stored but the answer came late),
+// it takes its own lease back at once (lease.reclaim). The runner checks the
+// same deadline before every enqueue, so a leader waking from a stall past its
+// lease enqueues nothing; one stalled between that check and its enqueue sends
+// an occurrence id the next leader also uses, which the server deduplicates;
+// records change by compare-and-set.
 func (s *Scheduler) lead(ctx context.Context, l *lease, r *runner) {
 	acquired := time.Now().UTC()
 	term := s.leaderTerm.Add(1)
 	s.log.Info("leading", "term", term, "revision", l.rev)
 	leadCtx, stop := context.WithCancel(ctx)
 	defer stop()
+	var heldUntil atomic.Int64 // Unix ns: three quarters of the TTL after the last renewal sent that succeeded
+	heldUntil.Store(l.sent.Add(s.ttl * 3 / 4).UnixNano())
+	var lapsed sync.Once
+	r.held = func() bool {
+		if time.Now().UnixNano() < heldUntil.Load() {
+			return true
+		}
+		lapsed.Do(func() {
+			s.log.Warn("lost the scheduler lock: no renewal in time")
+			stop()
+		})
+		return false
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		defer stop()
-		t := time.NewTicker(s.ttl / 3)
+		t := time.NewTicker(s.ttl / 4)
 		defer t.Stop()
-		// The lease runs from the moment a renewal was sent. Stop acting a
-		// third of the TTL before it can have expired on the server, whether
-		// renewals fail or hang.
-		lastSent := time.Now()
+		lastSent := l.sent
 		for {
 			select {
 			case <-leadCtx.Done():
 				return
 			case <-t.C:
-				sent, deadline := time.Now(), lastSent.Add(s.ttl*2/3)
+				sent, deadline := time.Now(), lastSent.Add(s.ttl*3/4)
 				if !sent.Before(deadline) {
 					s.log.Warn("lost the scheduler lock: no renewal in time")
 					return
@@ -152,6 +188,7 @@ func (s *Scheduler) lead(ctx context.Context, l *lease, r *runner) {
 				cancel()
 				if err == nil {
 					lastSent = sent
+					heldUntil.Store(sent.Add(s.ttl * 3 / 4).UnixNano())
 					continue
 				}
 				if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || !time.Now().Before(deadline) {

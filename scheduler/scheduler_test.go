@@ -50,18 +50,19 @@ type instance struct {
 	done   chan error
 }
 
-func (e *env) start(t *testing.T, name string, ttl time.Duration, hook func(string, bool)) *instance {
+func (e *env) start(t *testing.T, name string, ttl time.Duration, hook func(string, bool), opts ...scheduler.Option) *instance {
 	t.Helper()
 	nc, err := e.srv.Connect()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := scheduler.New(nc, scheduler.WithInstanceID(name), scheduler.WithLockTTL(ttl), scheduler.WithLogger(testutil.Logger()),
+	opts = append([]scheduler.Option{scheduler.WithInstanceID(name), scheduler.WithLockTTL(ttl), scheduler.WithLogger(testutil.Logger()),
 		scheduler.WithLeaderHook(func(on bool) {
 			if hook != nil {
 				hook(name, on)
 			}
-		}))
+		})}, opts...)
+	s, err := scheduler.New(nc, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,6 +126,8 @@ func TestBadScheduleInput(t *testing.T) {
 		"below the minimum":                     {naq.Every(100 * time.Millisecond)},
 		"unknown time zone":                     {naq.Cron("0 9 * * *"), naq.InZone("Nowhere/Town")},
 		"below one":                             {naq.Every(time.Minute), naq.Repeat(0)},
+		"never fires":                           {naq.Cron("0 0 30 2 *")},
+		"at most 184":                           {naq.Every(time.Minute), naq.ScheduleID(strings.Repeat("s", naq.MaxScheduleIDLen+1))},
 	}
 	for want, opts := range cases {
 		_, err := e.client.Schedule(ctx, "x", nil, opts...)
@@ -310,5 +313,20 @@ func TestFailover(t *testing.T) {
 	t.Logf("takeover after a crash: %s (lock TTL %s)", crash, ttl)
 	if crash > ttl+2*time.Second {
 		t.Errorf("takeover after a crash took %s", crash)
+	}
+}
+
+// The longest schedule id naq accepts still gives every occurrence a valid id.
+func TestLongestScheduleIDRuns(t *testing.T) {
+	e := newEnv(t)
+	id := strings.Repeat("x", naq.MaxScheduleIDLen)
+	if _, err := e.client.Schedule(ctxT(t), "tick", nil, naq.Every(time.Second), naq.Repeat(1), naq.ScheduleID(id),
+		naq.WithJobOptions(naq.Queue("long"))); err != nil {
+		t.Fatal(err)
+	}
+	e.start(t, "solo", 2*time.Second, nil)
+	waitFor(t, "the occurrence", 10*time.Second, func() bool { return len(occurrences(t, e, "long")) == 1 })
+	if got := occurrences(t, e, "long")[0]; !strings.HasPrefix(got, id+"-") || len(got) > 200 {
+		t.Fatalf("occurrence id %q (%d characters)", got, len(got))
 	}
 }

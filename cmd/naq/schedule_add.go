@@ -24,8 +24,9 @@ func (a *app) scheduleAddCommand() *cobra.Command {
 name) with --args (a JSON array) and --kwargs (a JSON object) on --queue, once
 'naq scheduler' runs. --cron takes a five-field cron expression (or @hourly,
 @daily...) read in --tz (default UTC); --every an interval of at least 1s.
-Missed occurrences (the scheduler was down) are caught up once, or all of them
-with --catch-up-all.`,
+Occurrences that fell due while no scheduler led all run if they are within the
+scheduler's catch-up window (default 1m); older ones run once for all of them,
+or each with --catch-up-all. --id takes at most 184 characters.`,
 		Example: `  naq schedule add reports:daily --cron "0 6 * * *" --tz Europe/Berlin --kwargs '{"team":"ops"}'
   naq schedule add cache:warm --every 5m --repeat 12 -q cache`,
 		Args: cobra.ExactArgs(1),
@@ -107,7 +108,7 @@ with --catch-up-all.`,
 	f.StringVar(&argsJSON, "args", "", "positional arguments, a JSON array")
 	f.StringVar(&kwargsJSON, "kwargs", "", "keyword arguments, a JSON object")
 	f.StringVar(&id, "id", "", "schedule id (default: random)")
-	f.BoolVar(&catchUpAll, "catch-up-all", false, "enqueue every missed occurrence, not just one")
+	f.BoolVar(&catchUpAll, "catch-up-all", false, "enqueue every occurrence missed before the catch-up window, not just one")
 	f.StringVar(&start, "start", "", "first run, RFC 3339 (default: the first occurrence from now)")
 	f.IntVar(&maxFailures, "max-failures", naq.DefaultMaxScheduleFailures, "failed enqueues in a row before the schedule is marked failed")
 	f.IntVar(&maxRetries, "max-retries", 0, "retries of each occurrence's job")

@@ -86,6 +86,15 @@ func TestScheduleBadInput(t *testing.T) {
 	} {
 		e.exits(t, 2, append([]string{"schedule"}, args...)...)
 	}
+	// An id too long for its occurrences' ids, and a cron that never fires,
+	// are refused with the reason.
+	long := strings.Repeat("s", naq.MaxScheduleIDLen+1)
+	if errOut := e.exits(t, 2, "schedule", "add", "x", "--every", "1m", "--id", long); !strings.Contains(errOut, "at most 184") {
+		t.Errorf("add with a %d-character id: %s", len(long), errOut)
+	}
+	if errOut := e.exits(t, 2, "schedule", "add", "x", "--cron", "0 0 30 2 *"); !strings.Contains(errOut, "never fires") {
+		t.Errorf("add with a cron for February 30: %s", errOut)
+	}
 	var list []map[string]any
 	e.json(t, &list, "schedule", "list")
 	if len(list) != 0 {

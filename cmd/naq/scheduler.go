@@ -12,14 +12,18 @@ import (
 
 func (a *app) schedulerCommand() *cobra.Command {
 	var id string
-	var ttl time.Duration
+	var ttl, window time.Duration
 	cmd := &cobra.Command{
 		Use:   "scheduler",
 		Short: "Run the scheduler: enqueue the occurrences of recurring jobs",
 		Long: `Runs a scheduler until SIGINT or SIGTERM. Several schedulers may run for high
 availability: they elect one leader through the naq_go_scheduler_lock bucket, and
-only the leader enqueues. A leader that dies is replaced within --lock-ttl; one
-that stops gives the lock up at once. Delayed one-off jobs need no scheduler.`,
+only the leader enqueues. A leader that dies is replaced within about --lock-ttl
+(default 2s); one that stops gives the lock up at once. A new leader enqueues
+every occurrence that fell due within --catch-up-window (default 1m), so a
+failover loses none; occurrences due earlier follow each schedule's catch-up
+policy (one run for all of them, or each with 'schedule add --catch-up-all').
+Delayed one-off jobs need no scheduler.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if ttl < time.Second {
@@ -40,6 +44,7 @@ that stops gives the lock up at once. Delayed one-off jobs need no scheduler.`,
 			}
 			opts := []scheduler.Option{
 				scheduler.WithLogger(a.logger()), scheduler.WithReplicas(a.replicas), scheduler.WithLockTTL(ttl),
+				scheduler.WithCatchUpWindow(window),
 			}
 			if id != "" {
 				opts = append(opts, scheduler.WithInstanceID(id))
@@ -56,7 +61,7 @@ that stops gives the lock up at once. Delayed one-off jobs need no scheduler.`,
 			if err != nil {
 				return usagef("%v", err)
 			}
-			say("scheduler %s: started (lock TTL %s); waiting for leadership", s.ID(), ttl)
+			say("scheduler %s: started (lock TTL %s, catch-up window %s); waiting for leadership", s.ID(), ttl, window)
 			if err := s.Run(cmd.Context()); err != nil {
 				return err
 			}
@@ -66,5 +71,7 @@ that stops gives the lock up at once. Delayed one-off jobs need no scheduler.`,
 	}
 	cmd.Flags().StringVar(&id, "instance-id", "", "this scheduler's id (default: <host>-<8 hex digits>)")
 	cmd.Flags().DurationVar(&ttl, "lock-ttl", scheduler.DefaultLockTTL, "leader lease: the failover time after a leader dies (at least 1s)")
+	cmd.Flags().DurationVar(&window, "catch-up-window", scheduler.DefaultCatchUpWindow,
+		"occurrences due this far back all run (0 to 1m30s); earlier ones follow the schedule's catch-up policy")
 	return cmd
 }

@@ -73,5 +73,20 @@ func (s Spec) Next(t time.Time) time.Time {
 	return s.cron.Next(t.In(s.loc)).UTC()
 }
 
+// After returns the first fire time of the series through from that is
+// strictly after t: from itself when from is after t. Unlike stepping with
+// Next, it costs the same however far t lies beyond from. A cron expression
+// with no fire time left gives the zero time, as Next does.
+func (s Spec) After(from, t time.Time) time.Time {
+	if from.After(t) {
+		return from.UTC()
+	}
+	if s.cron == nil {
+		steps := t.Sub(from)/s.interval + 1
+		return from.Add(steps * s.interval).UTC()
+	}
+	return s.Next(t)
+}
+
 // IsZero reports whether s was never parsed.
 func (s Spec) IsZero() bool { return s.cron == nil && s.interval == 0 }

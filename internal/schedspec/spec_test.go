@@ -89,3 +89,31 @@ func TestInterval(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// After jumps to the first fire time past t, on the series' own grid: an
+// interval counted from the series' start, a cron expression on its ticks.
+func TestAfter(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 500_000_000, time.UTC)
+	iv := mustParse(t, "", 90*time.Second, "")
+	for _, c := range []struct {
+		t    time.Time
+		want time.Time
+	}{
+		{start.Add(-time.Hour), start},       // the start itself is still ahead
+		{start, start.Add(90 * time.Second)}, // strictly after
+		{start.Add(89 * time.Second), start.Add(90 * time.Second)},
+		{start.Add(90 * time.Second), start.Add(180 * time.Second)},
+		{start.Add(1000 * time.Hour), start.Add(1000*time.Hour + 90*time.Second)}, // 40,000 steps, one division
+	} {
+		if got := iv.After(start, c.t); !got.Equal(c.want) {
+			t.Errorf("interval After(start, %s) = %s, want %s", c.t, got, c.want)
+		}
+	}
+	cr := mustParse(t, "*/15 * * * *", 0, "")
+	if got, want := cr.After(start, start.Add(20*time.Minute)), time.Date(2026, 1, 1, 0, 30, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("cron After = %s, want %s", got, want)
+	}
+	if got := cr.After(start, start.Add(-time.Minute)); !got.Equal(start) {
+		t.Errorf("cron After before the start = %s, want the start %s", got, start)
+	}
+}
