@@ -187,7 +187,7 @@ func TestSchedulerFailoverKill(t *testing.T) {
 
 	var kills []time.Time
 	for round := 1; round <= 2; round++ {
-		p := leader("before kill " + strconv.Itoa(round))
+		leader("before kill " + strconv.Itoa(round))
 		ranAfter(start, 6) // the leader has been at work a while
 		// Kill just after a tick the first time, well into the interval the
 		// second: the gap since the dead leader's last occurrence grows by that.
@@ -197,7 +197,7 @@ func TestSchedulerFailoverKill(t *testing.T) {
 			at = at.Add(time.Second)
 		}
 		time.Sleep(time.Until(at))
-		p = leader("at kill " + strconv.Itoa(round))
+		p := leader("at kill " + strconv.Itoa(round))
 		p.killed = time.Now()
 		if err := p.cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
