@@ -50,6 +50,25 @@ func TestEntryPointsOnPythonLayout(t *testing.T) {
 			if _, err := lockKV.Put(ctx, "leader_lock", []byte("\x80\x05\x95python-leader\x94.")); err != nil {
 				t.Fatal(err)
 			}
+			// And the records a Python deployment holds: a worker's pickled
+			// heartbeat, a pickled schedule, a failed job and its status.
+			seed := func(bucket, key string, data []byte) uint64 {
+				kv, err := js.KeyValue(ctx, bucket)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rev, err := kv.Put(ctx, key, data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return rev
+			}
+			seed("naq_workers", "naq-worker-pyhost-4242-a1b2c3", pythonRecord(t, "worker-idle-p4.pickle"))
+			pySchedule := seed("naq_scheduled_jobs", "5d41402abc4b2a76b9719d911017c592", pythonRecord(t, "schedule-p4.pickle"))
+			seed("naq_job_status", "00000000000000000000000000000b01", []byte("failed"))
+			if _, err := js.Publish(ctx, "naq.failed.py", pythonRecord(t, "failed.json")); err != nil {
+				t.Fatal(err)
+			}
 			before, err := py.Snapshot(ctx, js)
 			if err != nil {
 				t.Fatal(err)
@@ -101,7 +120,17 @@ func TestEntryPointsOnPythonLayout(t *testing.T) {
 			}
 			runSchedulerProcess(t, e)
 
+			if out := e.ok(t, "workers"); !strings.Contains(out, "pyhost") {
+				t.Errorf("naq workers does not list the Python worker:\n%s", out)
+			}
+			if out := e.ok(t, "failed", "list"); !strings.Contains(out, "count_words") {
+				t.Errorf("naq failed list does not list the Python failed job:\n%s", out)
+			}
 			py.CheckKept(t, ctx, js, before)
+			schedKV, _ := js.KeyValue(ctx, "naq_scheduled_jobs")
+			if e, err := schedKV.Get(ctx, "5d41402abc4b2a76b9719d911017c592"); err != nil || e.Revision() != pySchedule {
+				t.Errorf("Python's schedule was touched: %v, %v", e, err)
+			}
 			if e, err := lockKV.Get(ctx, "leader_lock"); err != nil || e.Revision() != 1 {
 				t.Errorf("Python's leader lock was touched: %v, %v", e, err)
 			}
