@@ -102,6 +102,13 @@ func TestEntryPointsOnPythonLayout(t *testing.T) {
 			stopWorker()
 			e.ok(t, "job", "status", id)
 			e.ok(t, "job", "result", id)
+			e.ok(t, "job", "wait", id)
+			e.ok(t, "failed", "show", "1")
+			e.ok(t, "schedule", "show", "go-tick")
+			e.ok(t, "schedule", "pause", "go-tick")
+			e.ok(t, "schedule", "resume", "go-tick")
+			e.ok(t, "schedule", "delayed")
+			e.ok(t, "version")
 			runScheduler(t, ctx, nc)
 
 			// The processes: the HTTP-target worker and the scheduler.
