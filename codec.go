@@ -223,6 +223,9 @@ func (w *wireJob) job(queue string) (*Job, error) {
 		j.DependsOn = []string{}
 	}
 	if w.EnqueueTime.ok {
+		if t := w.EnqueueTime.v; !(t >= 0 && t <= maxUnixTime) { // NaN fails both
+			return nil, fmt.Errorf("enqueue_time %v: must be seconds since 1970, before the year 10000", t)
+		}
 		j.EnqueuedAt = fromUnix(w.EnqueueTime.v)
 	} else {
 		j.EnqueuedAt = time.Now().UTC()
@@ -267,8 +270,8 @@ func (w *wireJob) job(queue string) (*Job, error) {
 		}
 	}
 	if w.ResultTTL.ok {
-		if w.ResultTTL.v < 0 || w.ResultTTL.v > maxSeconds {
-			return nil, fmt.Errorf("result_ttl %v: must be a number of seconds from 0 to about 292 years", w.ResultTTL.v)
+		if v := w.ResultTTL.v; v < 0 || v > maxSeconds || v > 0 && v < 1 {
+			return nil, fmt.Errorf("result_ttl %v: must be 0 (the default) or a number of seconds from 1 to about 292 years", v)
 		}
 		j.ResultTTL = seconds(w.ResultTTL.v)
 	}
@@ -306,6 +309,10 @@ func ParseRetryStrategy(s string) (RetryStrategy, error) {
 // seconds rounds to the nearest nanosecond: truncating would turn 1.533 s into
 // 1.532999999 s, so a duration would not survive an encode/decode round trip.
 func seconds(s float64) time.Duration { return time.Duration(math.Round(s * float64(time.Second))) }
+
+// maxUnixTime is the last second of the year 9999, the latest time every
+// record's RFC 3339 text can hold.
+const maxUnixTime = 253402300799
 
 // maxSeconds is the longest duration a time.Duration holds (about 292 years).
 const maxSeconds = float64(math.MaxInt64) / float64(time.Second)

@@ -599,3 +599,29 @@ func TestWireResultValues(t *testing.T) {
 		t.Errorf("failed result value = %s, want null", failed.Value)
 	}
 }
+
+// Times and TTLs that no record could carry, or that could not be kept as
+// asked, make a job malformed, with a message that names the field.
+func TestDecodeJobRefusesOutOfRangeTimes(t *testing.T) {
+	for body, field := range map[string]string{
+		`{"job_id":"a","function":"m:f","enqueue_time":1e300}`:        "enqueue_time",
+		`{"job_id":"a","function":"m:f","enqueue_time":-5}`:           "enqueue_time",
+		`{"job_id":"a","function":"m:f","enqueue_time":253402300800}`: "enqueue_time",
+		`{"job_id":"a","function":"m:f","result_ttl":0.5}`:            "result_ttl",
+		`{"job_id":"a","function":"m:f","result_ttl":-1}`:             "result_ttl",
+		`{"job_id":"a","function":"m:f","timeout":1e300}`:             "timeout",
+	} {
+		j, err := naq.DecodeJob([]byte(body))
+		if !errors.Is(err, naq.ErrMalformedJob) || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s: %v, %v; want ErrMalformedJob naming %s", body, j, err, field)
+		}
+	}
+	for _, body := range []string{
+		`{"job_id":"a","function":"m:f","enqueue_time":253402300799,"result_ttl":0}`,
+		`{"job_id":"a","function":"m:f","enqueue_time":0,"result_ttl":1}`,
+	} {
+		if _, err := naq.DecodeJob([]byte(body)); err != nil {
+			t.Errorf("%s: %v", body, err)
+		}
+	}
+}
