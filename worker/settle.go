@@ -113,6 +113,12 @@ func (r *run) retryDelay(job *naq.Job) time.Duration {
 // number of attempts that count so far, naks how often the job was put back
 // before.
 func (r *run) later(ctx context.Context, job *naq.Job, m jetstream.Msg, delay time.Duration, attempts int, errMsg string, naks int) {
+	if !r.sh.Conn.IsConnected() {
+		// Nothing can be written or put back now: the job returns after the
+		// ack wait, and a stop does not wait on a server that is gone.
+		r.sh.Logger.Warn("no connection to put the job back; it returns after the ack wait", "job", job.ID)
+		return
+	}
 	st := r.jobs.statusOf(job, naq.StateRetrying)
 	st.Attempts, st.Error, st.NextAttemptAt, st.Naks = attempts, errMsg, time.Now().UTC().Add(delay), naks+1
 	if err := r.jobs.SetStatus(ctx, st); err != nil {

@@ -291,3 +291,65 @@ func TestEnqueueAcrossServerRestart(t *testing.T) {
 		}
 	}
 }
+
+// A worker told to stop after its server is gone stops within its shutdown
+// timeout: nothing it does on the way out waits for the lost server.
+func TestWorkerStopsAfterServerLossWithinItsTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills a server process: skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := launchServer("--port", strconv.Itoa(freePort(t)), "--store", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.stop)
+	nc, err := naq.Dial(ctx, naq.WithURL(srv.url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	c, err := naq.NewClient(ctx, nc, naq.WithLogger(testutil.Logger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const timeout = 3 * time.Second
+	w, err := worker.New(nc, worker.WithConcurrency(4), worker.WithShutdownTimeout(timeout), worker.WithLogger(testutil.Logger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{}, 4)
+	w.HandleFunc("tasks:long", func(ctx context.Context, _ *naq.Job) (any, error) {
+		started <- struct{}{}
+		<-ctx.Done() // runs until the shutdown timeout cancels it
+		return nil, ctx.Err()
+	})
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	for range 2 {
+		if _, err := c.Enqueue(ctx, "tasks:long", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-started
+	<-started
+	srv.kill()
+	time.Sleep(500 * time.Millisecond)
+	began := time.Now()
+	stop()
+	select {
+	case err := <-done:
+		took := time.Since(began)
+		t.Logf("stopped %s after being told to, its server gone", took.Round(time.Millisecond))
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		if took > timeout+2*time.Second {
+			t.Errorf("stop took %s, over the %s shutdown timeout", took.Round(time.Millisecond), timeout)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the worker did not stop within 30 s of being told to, its server gone")
+	}
+}

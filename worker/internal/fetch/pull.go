@@ -183,6 +183,12 @@ func (p *puller) loop() {
 // 2 s with no listener; such a job returns after the ack wait.)
 func (p *puller) endRequests(expires time.Duration) {
 	nc := p.f.cfg.Conn
+	if !nc.IsConnected() {
+		// No server to hear the unsubscribe or deliver more: the requests
+		// died with the connection.
+		_ = p.sub.Unsubscribe()
+		return
+	}
 	if p.sub.Drain() == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), expires)
 		err := nc.FlushWithContext(ctx)
