@@ -215,8 +215,8 @@ func TestClusterNodeKillsUnderLoad(t *testing.T) {
 	for i, k := range kills {
 		gap := log.longestGap(k, k.Add(20*time.Second))
 		t.Logf("kill %d: longest pause in processing %s", i+1, gap.Round(time.Millisecond))
-		if gap > 11*time.Second {
-			t.Errorf("kill %d: processing paused %s, more than an election (at most 9 s) and 2 s", i+1, gap.Round(time.Millisecond))
+		if gap > 14*time.Second {
+			t.Errorf("kill %d: processing paused %s, more than an election (at most 9 s) and what the worker may add (a lost request found within 2 s, a refused one asked again within 1 s) with room for a loaded machine", i+1, gap.Round(time.Millisecond))
 		}
 	}
 	// Jobs in flight at a kill may run again: 20 running and as many

@@ -253,19 +253,21 @@ func TestEnqueueAcrossServerRestart(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	srv.kill()
+	killed := time.Now()
 	time.Sleep(time.Second)
 	if srv, err = launchServer("--port", port, "--store", store); err != nil {
 		t.Fatal(err)
 	}
+	outage := time.Since(killed)
 	time.Sleep(time.Second)
 	close(stop)
 	wg.Wait()
-	t.Logf("%d enqueues stored, %d failed; the slowest took %s", len(stored), failed, slowest.Round(time.Millisecond))
-	// The server was gone for about two seconds: a write in flight at the
-	// crash is sent again once the connection is back, not left waiting for
-	// its deadline.
-	if failed > 0 || slowest > deadline/2 {
-		t.Errorf("%d enqueues failed and the slowest took %s across a 2 s outage; want none failed, none near the %s deadline", failed, slowest, deadline)
+	t.Logf("%d enqueues stored, %d failed; the slowest took %s across a %s outage", len(stored), failed, slowest.Round(time.Millisecond), outage.Round(time.Millisecond))
+	// A write in flight at the crash is sent again once the connection is
+	// back, not left waiting for its deadline.
+	if failed > 0 || slowest > outage+2*time.Second {
+		t.Errorf("%d enqueues failed and the slowest took %s across a %s outage; want none failed, none waiting much past the outage (deadline %s)",
+			failed, slowest, outage.Round(time.Millisecond), deadline)
 	}
 	// Every acknowledged job is in the queue, once.
 	js := c.JetStream()
