@@ -161,19 +161,43 @@ func (c *Client) Enqueue(ctx context.Context, name string, args any, opts ...Enq
 
 // EnqueueJob publishes a job built with NewJob. Publishing the same job id
 // again within two minutes is a no-op, so a retried call never makes a second
-// job.
+// job: the call succeeds and sets j.Duplicate.
 func (c *Client) EnqueueJob(ctx context.Context, j *Job) error {
 	msg, err := c.jobMsg(j)
 	if err != nil {
 		return err
 	}
+	var record <-chan struct{}
 	if c.pending {
-		return c.publishPipelined(ctx, []*Job{j}, func(int) (*nats.Msg, error) { return msg, nil })
+		if record, err = c.writePending(ctx, j); err != nil {
+			return err
+		}
 	}
-	if err := c.requester.Publish(ctx, msg); err != nil {
+	dup, err := c.requester.PublishDup(ctx, msg)
+	if record != nil {
+		select { // the record only says what the job says: its outcome does not matter
+		case <-record:
+		case <-ctx.Done():
+		case <-time.After(publishTimeout):
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("naq: enqueue job %s on %s: %w", j.ID, j.Queue, err)
 	}
+	j.Duplicate = dup
 	return nil
+}
+
+// writePending sends j's pending status record, in parallel with the job;
+// the channel closes once the server has answered.
+func (c *Client) writePending(ctx context.Context, j *Job) (<-chan struct{}, error) {
+	plain, _, err := c.publishers()
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	plain.Write(ctx, pendingMsg(j), func(error) { close(done) })
+	return done, nil
 }
 
 // pendingMsg is the status record of a job just enqueued.

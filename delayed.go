@@ -58,9 +58,11 @@ func (c *Client) EnqueueJobAt(ctx context.Context, t time.Time, j *Job) error {
 	if _, err := c.status.Put(ctx, j.ID, st); err != nil {
 		return fmt.Errorf("naq: schedule job %s: %w", j.ID, err)
 	}
-	if _, err := c.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(layout.JobsStream)); err != nil {
+	ack, err := c.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(layout.JobsStream))
+	if err != nil {
 		return fmt.Errorf("naq: schedule job %s for %s: %w", j.ID, runAt.Format(time.RFC3339), err)
 	}
+	j.Duplicate = ack.Duplicate
 	return nil
 }
 

@@ -68,6 +68,11 @@ type Job struct {
 	// Attempt is the 1-based number of the current attempt. Workers set it; it
 	// is not part of the wire format.
 	Attempt int
+	// Duplicate is set by Enqueue, EnqueueJob, EnqueueAt and EnqueueJobAt when
+	// the server already held a job with this ID from the last two minutes:
+	// nothing new was enqueued, and this job's arguments and options were
+	// discarded. It is not part of the wire format.
+	Duplicate bool
 
 	oneDelay [1]time.Duration // RetryDelay's array when it holds one delay
 }

@@ -267,3 +267,20 @@ func (c *Client) ModifySchedule(ctx context.Context, id string, opts ...Schedule
 		return nil
 	})
 }
+
+// DeleteSchedule removes a schedule's record for good: no more occurrences,
+// and it no longer shows in ListSchedules. Jobs it already enqueued are not
+// touched.
+func (c *Client) DeleteSchedule(ctx context.Context, id string) error {
+	if _, err := c.GetSchedule(ctx, id); err != nil {
+		return err
+	}
+	kv, err := c.schedulesBucket(ctx)
+	if err != nil {
+		return err
+	}
+	if err := kv.Purge(ctx, id); err != nil {
+		return fmt.Errorf("naq: delete schedule %s: %w", id, err)
+	}
+	return nil
+}

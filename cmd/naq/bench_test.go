@@ -10,8 +10,8 @@ func TestBench(t *testing.T) {
 	if testing.Short() {
 		t.Skip("benchmark run")
 	}
-	// No server: naq bench runs its own. One-dash flags as in naqbench.
-	out, errOut, code := runNaq(t, nil, "bench", "-jobs", "200", "--rounds", "1", "--concurrency", "20")
+	// No server: naq bench runs its own.
+	out, errOut, code := runNaq(t, nil, "bench", "--jobs", "200", "--rounds", "1", "--concurrency", "20")
 	if code != 0 {
 		t.Fatalf("naq bench: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -20,7 +20,7 @@ func TestBench(t *testing.T) {
 			t.Errorf("naq bench: no %q in\n%s", want, out)
 		}
 	}
-	out, errOut, code = runNaq(t, nil, "bench", "--jobs", "100", "-rounds", "1", "--json")
+	out, errOut, code = runNaq(t, nil, "bench", "--jobs", "100", "--rounds", "1", "--json")
 	if code != 0 {
 		t.Fatalf("naq bench --json: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -32,7 +32,8 @@ func TestBench(t *testing.T) {
 	if !strings.Contains(errOut, "scenario") {
 		t.Errorf("naq bench --json: no table on stderr:\n%s", errOut)
 	}
-	for _, args := range [][]string{{"-jobs", "0"}, {"-jobs", "x"}, {"--nope"}, {"extra"}} {
+	// One flag syntax, cobra's, as every other command: -jobs is not --jobs.
+	for _, args := range [][]string{{"--jobs", "0"}, {"--jobs", "x"}, {"-jobs", "10"}, {"--nope"}, {"extra"}} {
 		if _, errOut, code := runNaq(t, nil, append([]string{"bench"}, args...)...); code != 2 {
 			t.Errorf("naq bench %v: exit %d, want 2: %s", args, code, errOut)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/layout"
 )
 
 // enqueueFlags are the flags of `naq enqueue`.
@@ -26,20 +27,33 @@ type enqueueFlags struct {
 	retryOn       []string
 	ignoreOn      []string
 	jobTimeout    time.Duration
+	oldTimeout    time.Duration // --job-timeout, the old name of --timeout
 	dependsOn     []string
 	jobID         string
 	resultTTL     time.Duration
 	wait          bool
 	waitTimeout   time.Duration
+	file          string
 }
 
 func (a *app) enqueueCommand() *cobra.Command {
 	var f enqueueFlags
 	cmd := &cobra.Command{
-		Use:   "enqueue NAME",
-		Short: "Enqueue a job",
+		Use:   "enqueue (NAME | --file FILE)",
+		Short: "Enqueue a job, or many from a file",
 		Long: `Enqueue a job named NAME (the handler's name; Python workers use
 "module:function") on --queue, and print its id.
+
+--timeout limits one attempt of the job; --request-timeout is how long naq
+waits for the server. A --job-id enqueued within the last 2 minutes enqueues
+nothing new: naq says so on stderr (and "duplicate": true with --json), and the
+first job's arguments and options stand.
+
+--file enqueues every line of a JSON-lines file (- for stdin), in bulk: each
+line is an object {"name": "tasks:f", "args": [...], "kwargs": {...}} that may
+also set "queue", "job_id", "max_retries", "timeout" (a Go duration) and
+"depends_on"; the other flags give the defaults. Every line is checked before
+any job is sent: a bad line is reported with its number and nothing is sent.
 
 --args is a JSON array of positional arguments, --kwargs a JSON object of
 keyword arguments. --in or --at delay the job: the server holds it and
@@ -52,9 +66,20 @@ list, one delay per retry, the last repeating.`,
 		Example: `  naq enqueue tasks:count_words --kwargs '{"text": "the quick brown fox"}' --wait
   naq enqueue mail:send --args '["ana@example.com"]' --retries 5 --retry-delay 1s --retry-strategy exponential
   naq enqueue report:build -q reports --at 2030-01-02T08:00:00Z
-  naq enqueue cleanup --in 10m --job-id cleanup-2030-01-02`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return a.runEnqueue(cmd, args[0], f) },
+  naq enqueue cleanup --in 10m --job-id cleanup-2030-01-02
+  naq enqueue mail:send --file mails.jsonl --retries 3`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case f.file != "" && len(args) > 0:
+				return usagef("give a job NAME or --file, not both")
+			case f.file != "":
+				return a.runEnqueueFile(cmd, f)
+			case len(args) == 0:
+				return usagef("naq enqueue needs a job NAME (or --file FILE)")
+			}
+			return a.runEnqueue(cmd, args[0], f)
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.args, "args", "", "positional arguments, a JSON array")
@@ -66,12 +91,15 @@ list, one delay per retry, the last repeating.`,
 	fl.StringVar(&f.retryStrategy, "retry-strategy", "linear", "linear or exponential (doubles a single --retry-delay each time)")
 	fl.StringSliceVar(&f.retryOn, "retry-on", nil, "retry only errors of these kinds (e.g. http:5xx)")
 	fl.StringSliceVar(&f.ignoreOn, "ignore-on", nil, "never retry errors of these kinds")
-	fl.DurationVar(&f.jobTimeout, "job-timeout", 0, "limit of one attempt of the job (default: none)")
+	fl.DurationVar(&f.jobTimeout, "timeout", 0, "limit of one attempt of the job (default: none)")
+	fl.DurationVar(&f.oldTimeout, "job-timeout", 0, "old name of --timeout")
+	_ = fl.MarkDeprecated("job-timeout", "use --timeout")
 	fl.StringSliceVar(&f.dependsOn, "depends-on", nil, "run only after these jobs completed (ids; repeat or comma-separate)")
 	fl.StringVar(&f.jobID, "job-id", "", "the job's id (default: random); the same id within 2 minutes enqueues nothing new")
 	fl.DurationVar(&f.resultTTL, "result-ttl", 0, "how long the result is kept (default 7 days)")
 	fl.BoolVar(&f.wait, "wait", false, "wait for the job to finish and print its result")
 	fl.DurationVar(&f.waitTimeout, "wait-timeout", 0, "with --wait, give up after this long (default: no limit)")
+	fl.StringVar(&f.file, "file", "", "enqueue every line of this JSON-lines file (- for stdin)")
 	return cmd
 }
 
@@ -99,8 +127,15 @@ func (a *app) runEnqueue(cmd *cobra.Command, name string, f enqueueFlags) error 
 		}
 		return err
 	}
+	if job.Duplicate {
+		fmt.Fprintf(a.stderr, "naq: job %s was already enqueued in the last %s: nothing new was enqueued, and these arguments and options were discarded\n",
+			job.ID, layout.DuplicateWindow)
+	}
 	if f.wait {
-		return a.waitAndPrint(ctx, c, job.ID, f.waitTimeout, true)
+		if runAt.IsZero() {
+			a.warnNoWorker(ctx, c, job.Queue)
+		}
+		return a.waitAndPrint(ctx, c, job.ID, job.Queue, f.waitTimeout, true)
 	}
 	if !a.jsonOut {
 		_, err := fmt.Fprintln(a.stdout, job.ID)
@@ -110,7 +145,7 @@ func (a *app) runEnqueue(cmd *cobra.Command, name string, f enqueueFlags) error 
 	if err != nil {
 		return err
 	}
-	out := enqueuedJob{JobID: job.ID, Function: job.Name, Queue: job.Queue, Job: wire}
+	out := enqueuedJob{JobID: job.ID, Function: job.Name, Queue: job.Queue, Duplicate: job.Duplicate, Job: wire}
 	if !runAt.IsZero() {
 		out.RunAt = runAt.UTC()
 	}
@@ -119,11 +154,12 @@ func (a *app) runEnqueue(cmd *cobra.Command, name string, f enqueueFlags) error 
 
 // enqueuedJob is what `naq enqueue --json` prints.
 type enqueuedJob struct {
-	JobID    string          `json:"job_id"`
-	Function string          `json:"function"`
-	Queue    string          `json:"queue_name"`
-	RunAt    time.Time       `json:"run_at,omitzero"`
-	Job      json.RawMessage `json:"job"` // the wire JSON, as stored
+	JobID     string          `json:"job_id"`
+	Function  string          `json:"function"`
+	Queue     string          `json:"queue_name"`
+	RunAt     time.Time       `json:"run_at,omitzero"`
+	Duplicate bool            `json:"duplicate"` // nothing new was enqueued: the id was taken
+	Job       json.RawMessage `json:"job"`       // the wire JSON, as stored (for a duplicate, the one refused)
 }
 
 // buildJob checks the flags and builds the job without a server; any error
@@ -156,6 +192,18 @@ func (a *app) buildJob(cmd *cobra.Command, name string, f enqueueFlags) (*naq.Jo
 	}
 	if f.waitTimeout < 0 {
 		return nil, runAt, usagef("--wait-timeout %s must not be negative", f.waitTimeout)
+	}
+	if cmd.Flags().Changed("wait-timeout") && !f.wait {
+		return nil, runAt, usagef("--wait-timeout goes with --wait")
+	}
+	if cmd.Flags().Changed("job-timeout") {
+		if cmd.Flags().Changed("timeout") {
+			return nil, runAt, usagef("--job-timeout is the old name of --timeout: give one")
+		}
+		f.jobTimeout = f.oldTimeout
+	}
+	if f.jobTimeout < 0 {
+		return nil, runAt, usagef("--timeout %s must not be negative", f.jobTimeout)
 	}
 	opts := []naq.EnqueueOption{naq.Queue(a.queue), naq.MaxRetries(f.retries), naq.WithRetryStrategy(naq.RetryStrategy(f.retryStrategy))}
 	if f.retryDelay != "" {
@@ -284,8 +332,9 @@ func parseRetryDelays(s string) ([]time.Duration, error) {
 
 // waitAndPrint waits for the job's result (at most limit, 0: no limit) and
 // prints it; a failed or cancelled job is an error (exit 1). withID prints the
-// job id first (enqueue --wait, without --json).
-func (a *app) waitAndPrint(ctx context.Context, c *naq.Client, id string, limit time.Duration, withID bool) error {
+// job id first (enqueue --wait, without --json). queue, when known, lets a
+// timeout say whether any worker serves the job's queue.
+func (a *app) waitAndPrint(ctx context.Context, c *naq.Client, id, queue string, limit time.Duration, withID bool) error {
 	if limit > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, limit)
@@ -300,6 +349,9 @@ func (a *app) waitAndPrint(ctx context.Context, c *naq.Client, id string, limit 
 	if res == nil {
 		switch {
 		case errors.Is(err, context.DeadlineExceeded) && limit > 0:
+			if hint := a.workerHint(context.WithoutCancel(ctx), c, queue); hint != "" {
+				return fmt.Errorf("job %s has not finished after %s: %s", id, limit, hint)
+			}
 			return fmt.Errorf("job %s has not finished after %s", id, limit)
 		case errors.Is(err, naq.ErrInvalidJob):
 			return usagef("%v", err)

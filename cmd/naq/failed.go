@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/layout"
 )
 
 func (a *app) failedCommand() *cobra.Command {
@@ -88,16 +89,15 @@ func (a *app) failedListCommand() *cobra.Command {
 
 func (a *app) failedShowCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "show SEQ",
-		Short: "Show every field of a failed-job record",
-		Args:  cobra.ExactArgs(1),
+		Use:   "show (SEQ | JOB_ID)",
+		Short: "Show every field of a failed-job record, by record sequence or job id",
+		Long: `Shows a failed-job record: by its sequence number (a number, as 'naq failed list'
+shows), or by the id of the job that failed. A job that failed more than once
+(requeued, then failed again) has several records: the newest is shown.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			seq, err := parseSeq(args[0])
-			if err != nil {
-				return err
-			}
 			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
-				r, err := c.FailedJob(ctx, seq)
+				r, err := a.findFailed(ctx, c, args[0])
 				if err != nil {
 					return err
 				}
@@ -105,6 +105,27 @@ func (a *app) failedShowCommand() *cobra.Command {
 			})
 		},
 	}
+}
+
+// findFailed reads a failed-job record by sequence number, or else by job id
+// (the newest record of that job).
+func (a *app) findFailed(ctx context.Context, c *naq.Client, arg string) (*naq.FailedJob, error) {
+	if seq, err := parseSeq(arg); err == nil {
+		return c.FailedJob(ctx, seq)
+	}
+	if err := layout.ValidateJobID(arg); err != nil {
+		return nil, usagef("%q is neither a record sequence number nor a job id (see 'naq failed list')", arg)
+	}
+	recs, err := c.ListFailed(ctx, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(recs) - 1; i >= 0; i-- {
+		if recs[i].JobID == arg {
+			return &recs[i], nil
+		}
+	}
+	return nil, fmt.Errorf("no failed-job record of job %s (see 'naq failed list')", arg)
 }
 
 // failedRows are the fields of a record for "naq failed show".
@@ -122,8 +143,8 @@ func failedRows(r *naq.FailedJob) [][2]string {
 		{"error kind", orDash(r.ErrorKind)},
 		{"attempts", attempts},
 		{"max retries", fmt.Sprint(r.MaxRetries)},
-		{"enqueued at", fmtRFC3339(r.EnqueuedAt)},
-		{"failed at", fmtRFC3339(r.FailedAt)},
+		{"enqueued at", fmtTime(r.EnqueuedAt)},
+		{"failed at", fmtTime(r.FailedAt)},
 		{"worker", orDash(r.WorkerID)},
 		{"subject", orDash(r.Subject)},
 		{"stream seq", fmt.Sprint(r.StreamSeq)},
@@ -222,7 +243,15 @@ func (a *app) requeueAll(cmd *cobra.Command) error {
 	defer nc.Close()
 	q := a.queueFilter(cmd)
 	// No overall deadline: every request has its own timeout; ^C stops.
-	n, rerr := c.RequeueAllFailed(cmd.Context(), q, func(done, total int) { a.progress("requeued", done, total) })
+	var step func(int)
+	finish := func() {}
+	n, rerr := c.RequeueAllFailed(cmd.Context(), q, func(done, total int) {
+		if step == nil {
+			step, finish = a.progress("requeueing", total)
+		}
+		step(done)
+	})
+	finish()
 	if n == 0 && rerr != nil {
 		return asUsage(rerr, naq.ErrInvalidQueue)
 	}

@@ -21,8 +21,12 @@ or cancel it.
 
 'result' and 'wait' print the job's result value as JSON (with --json, the
 whole result record) and exit 1 if the job failed or was cancelled, printing
-the error. A job that no worker has picked up yet is not known to 'status'
-and 'result' (unless it was enqueued with a delay).`,
+the error.
+
+What 'status' knows of a job waiting in its queue: 'naq enqueue' writes a
+pending record with every job, and so does a Go producer with
+naq.WithPendingRecords; a job from a producer that writes none (Go's default,
+Python naq) has no record until a worker picks it up, and 'status' says so.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return usagef("naq job needs a subcommand: status, result, wait or cancel")
@@ -38,7 +42,15 @@ and 'result' (unless it was enqueued with a delay).`,
 				return usagef("--wait-timeout %s must not be negative", waitTimeout)
 			}
 			return a.withJobClient(cmd, func(ctx context.Context, c *naq.Client) error {
-				return a.waitAndPrint(ctx, c, args[0], waitTimeout, false)
+				queue := ""
+				rctx, cancel := a.withTimeout(ctx)
+				st, err := c.Status(rctx, args[0])
+				cancel()
+				if err == nil && (st.State == naq.StatePending || st.State == naq.StateRetrying) {
+					queue = st.Queue
+					a.warnNoWorker(ctx, c, queue)
+				}
+				return a.waitAndPrint(ctx, c, args[0], queue, waitTimeout, false)
 			})
 		},
 	}
@@ -57,16 +69,29 @@ and 'result' (unless it was enqueued with a delay).`,
 			RunE:  func(cmd *cobra.Command, args []string) error { return a.jobResult(cmd, args[0]) },
 		},
 		wait,
-		&cobra.Command{
-			Use:   "cancel ID",
-			Short: "Cancel a job that has not finished",
-			Long: `Cancel a job: a waiting or delayed job never runs, a running one has its
-handler's context cancelled. Its result becomes "cancelled" at once and the jobs
-that depend on it fail. A job that already finished cannot be cancelled (exit 1).`,
-			Args: cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error { return a.jobCancel(cmd, args[0]) },
-		},
+		a.jobCancelCommand(),
 	)
+	return cmd
+}
+
+func (a *app) jobCancelCommand() *cobra.Command {
+	var yes, force bool
+	cmd := &cobra.Command{
+		Use:   "cancel ID",
+		Short: "Cancel a job that has not finished",
+		Long: `Cancel a job: a waiting or delayed job never runs, a running one has its
+handler's context cancelled. Its result becomes "cancelled" at once and the jobs
+that depend on it fail. A job that already finished cannot be cancelled (exit 1).
+
+Asks first unless --yes is given. A job naq has no record of is refused (exit
+1): the id may be mistyped. --force cancels it anyway, for a job that waits in
+its queue without a record (enqueued by a producer that writes no pending
+record): it will not run.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return a.jobCancel(cmd, args[0], yes, force) },
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&force, "force", false, "cancel even a job naq has no record of")
 	return cmd
 }
 
@@ -88,7 +113,9 @@ func jobError(id string, err error) error {
 	case errors.Is(err, naq.ErrInvalidJob):
 		return usagef("%v", err)
 	case errors.Is(err, naq.ErrJobNotFound):
-		return fmt.Errorf("job %s not found: unknown id, expired, or not picked up by a worker yet", id)
+		return fmt.Errorf("no record of job %s: the id is unknown, its records expired, or it waits in its queue "+
+			"enqueued by a producer that writes no pending record (Python naq, Go without naq.WithPendingRecords) "+
+			"and no worker has picked it up yet", id)
 	}
 	return err
 }
@@ -101,30 +128,30 @@ func (a *app) jobStatus(cmd *cobra.Command, id string) error {
 		if err != nil {
 			return jobError(id, err)
 		}
-		return a.show(st, func() error { return a.printTable([]string{"FIELD", "VALUE"}, jobStatusRows(st)) })
+		return a.show(st, func() error { return a.printKV(jobStatusRows(st)) })
 	})
 }
 
 // jobStatusRows lays a status record out as field/value rows, leaving out
 // what it does not say.
-func jobStatusRows(st *naq.JobStatus) [][]string {
-	rows := [][]string{
+func jobStatusRows(st *naq.JobStatus) [][2]string {
+	rows := [][2]string{
 		{"job id", st.JobID},
 		{"state", string(st.State)},
 	}
 	add := func(k, v string) {
 		if v != "" && v != "-" {
-			rows = append(rows, []string{k, v})
+			rows = append(rows, [2]string{k, v})
 		}
 	}
 	add("function", st.Name)
 	add("queue", st.Queue)
-	rows = append(rows, []string{"attempts", strconv.Itoa(st.Attempts)}, []string{"max retries", strconv.Itoa(st.MaxRetries)})
+	rows = append(rows, [2]string{"attempts", strconv.Itoa(st.Attempts)}, [2]string{"max retries", strconv.Itoa(st.MaxRetries)})
 	add("worker", st.WorkerID)
 	add("error", st.Error)
-	add("enqueued", fmtTime(st.EnqueuedAt))
-	add("started", fmtTime(st.StartedAt))
-	add("finished", fmtTime(st.FinishedAt))
+	add("enqueued at", fmtTime(st.EnqueuedAt))
+	add("started at", fmtTime(st.StartedAt))
+	add("finished at", fmtTime(st.FinishedAt))
 	if !st.NextAttemptAt.IsZero() && !st.State.Terminal() {
 		add("next attempt", fmtTime(st.NextAttemptAt)+" (in "+max(time.Until(st.NextAttemptAt), 0).Round(time.Second).String()+")")
 	}
@@ -175,16 +202,30 @@ func (a *app) printResult(res *naq.Result) error {
 	return nil
 }
 
-func (a *app) jobCancel(cmd *cobra.Command, id string) error {
+func (a *app) jobCancel(cmd *cobra.Command, id string, yes, force bool) error {
 	return a.withJobClient(cmd, func(ctx context.Context, c *naq.Client) error {
 		rctx, cancel := a.withTimeout(ctx)
 		defer cancel()
+		what := "cancel job " + id
+		switch st, err := c.Status(rctx, id); {
+		case errors.Is(err, naq.ErrJobNotFound) && force:
+			what += " (naq has no record of it)"
+		case errors.Is(err, naq.ErrJobNotFound):
+			return fmt.Errorf("no record of job %s: nothing cancelled (a mistyped id? 'naq job cancel --force %s' cancels a job "+
+				"that waits in its queue without a record)", id, id)
+		case err != nil:
+			return jobError(id, err)
+		case st.State.Terminal():
+			return fmt.Errorf("cannot cancel job %s: it has already finished (%s)", id, st.State)
+		default:
+			what += " (" + string(st.State) + ")"
+		}
+		if err := a.confirm(yes, what); err != nil {
+			return err
+		}
 		if err := c.Cancel(rctx, id); err != nil {
 			if errors.Is(err, naq.ErrAlreadyFinished) {
-				if st, serr := c.Status(rctx, id); serr == nil {
-					return fmt.Errorf("cannot cancel job %s: it has already finished (%s)", id, st.State)
-				}
-				return fmt.Errorf("cannot cancel job %s: it has already finished", id)
+				return fmt.Errorf("cannot cancel job %s: it finished meanwhile", id)
 			}
 			return jobError(id, err)
 		}

@@ -17,10 +17,10 @@ import (
 
 // Helpers shared by the operator commands (queue, failed, schedule, workers).
 
-// clientDo connects, provisions a client, and runs f under --timeout plus
+// clientDo connects, provisions a client, and runs f under --request-timeout plus
 // extra; the connection is closed afterwards.
 func (a *app) clientDo(cmd *cobra.Command, extra time.Duration, f func(ctx context.Context, c *naq.Client) error) error {
-	ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout+extra)
+	ctx, cancel := context.WithTimeout(cmd.Context(), a.requestTimeout+extra)
 	defer cancel()
 	c, nc, err := a.client(ctx)
 	if err != nil {
@@ -103,14 +103,6 @@ func bytesText(b []byte) (text string, encoding string) {
 		return string(b), "text"
 	}
 	return base64.StdEncoding.EncodeToString(b), "base64"
-}
-
-// fmtRFC3339 formats t for JSON-free key/value output; "-" for none.
-func fmtRFC3339(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format(time.RFC3339)
 }
 
 // parseTimeFlag reads an RFC 3339 time given to flag name.

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
 
@@ -37,12 +38,13 @@ func (a *app) show(v any, table func() error) error {
 	return table()
 }
 
-// fmtTime formats t for tables: UTC, to the second; "-" for none.
+// fmtTime formats t as every command prints times: RFC 3339, UTC, to the
+// second; "-" for none.
 func fmtTime(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.UTC().Format("2006-01-02 15:04:05Z")
+	return t.UTC().Format(time.RFC3339)
 }
 
 // ago says how long ago t was.
@@ -60,30 +62,43 @@ func isTerminal(f any) bool {
 	return ok && term.IsTerminal(int(file.Fd()))
 }
 
-// confirm asks before a destructive command. --yes skips the question; without
-// a terminal to ask on, the command refuses.
+// confirm asks before a destructive command. --yes skips the question. The
+// answer is read from stdin, a terminal or a pipe (echo y | naq ...); no
+// answer (stdin at its end, or /dev/null) refuses.
 func (a *app) confirm(yes bool, question string) error {
 	if yes {
 		return nil
 	}
-	if !isTerminal(a.stdin) {
-		return usagef("%s: not confirmed (no terminal to ask on; pass --yes)", question)
+	tty := isTerminal(a.stdin)
+	if tty {
+		fmt.Fprintf(a.stderr, "%s? [y/N] ", question)
 	}
-	fmt.Fprintf(a.stderr, "%s [y/N] ", question)
-	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
-	if ans := strings.ToLower(strings.TrimSpace(line)); ans != "y" && ans != "yes" {
-		return fmt.Errorf("%s: cancelled", question)
+	line, err := bufio.NewReader(a.stdin).ReadString('\n')
+	ans := strings.ToLower(strings.TrimSpace(line))
+	switch {
+	case ans == "y" || ans == "yes":
+		return nil
+	case ans == "" && err != nil && !tty:
+		return usagef("%s: not confirmed (no answer on standard input; pass --yes, or pipe y)", question)
 	}
-	return nil
+	return fmt.Errorf("%s: not confirmed (answer y or yes to go ahead)", question)
 }
 
-// progress prints "label done/total" on one line of stderr, rewriting it.
-func (a *app) progress(label string, done, total int) {
-	if a.jsonOut {
-		return
+// progress returns a function that reports done of total on stderr as a
+// progress bar, only when stderr is a terminal and the output is not JSON
+// (logs and pipes get no carriage returns); the caller prints the final
+// count. finish clears the bar.
+func (a *app) progress(label string, total int) (step func(done int), finish func()) {
+	if a.jsonOut || total <= 0 || !isTerminal(a.stderr) {
+		return func(int) {}, func() {}
 	}
-	fmt.Fprintf(a.stderr, "\r%s %d/%d", label, done, total)
-	if done == total {
-		fmt.Fprintln(a.stderr)
-	}
+	bar := progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(a.stderr),
+		progressbar.OptionSetDescription(label),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	return func(done int) { _ = bar.Set(done) }, func() { _ = bar.Finish() }
 }

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/naqgo/naq"
@@ -20,14 +18,14 @@ const indefinitePause = 100 * 365 * 24 * time.Hour
 func (a *app) queueCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "queue",
-		Short: "List, inspect, purge, pause and resume queues",
+		Short: "List, inspect, purge, pause, resume and delete queues",
 		Long: `Queues are subjects naq.queue.<queue> of the naq_jobs stream, each worked by the
 shared consumer naq-worker-<queue>.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(a.queueListCommand(), a.queueStatsCommand(), a.queuePurgeCommand(),
-		a.queuePauseCommand(), a.queueResumeCommand())
+		a.queuePauseCommand(), a.queueResumeCommand(), a.queueDeleteCommand())
 	return cmd
 }
 
@@ -210,141 +208,4 @@ first unless --yes is given; without a terminal, --yes is required.`,
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
-}
-
-func (a *app) queuePauseCommand() *cobra.Command {
-	var until string
-	var dur time.Duration
-	cmd := &cobra.Command{
-		Use:   "pause QUEUE...",
-		Short: "Stop workers from taking jobs of a queue; jobs keep queueing",
-		Long: `Pauses the queue's consumer: workers get no new jobs (running ones finish), while
-producers keep enqueueing, so nothing is lost. Paused until 'naq queue resume',
-or until --until (RFC 3339) or for --for. A queue no worker has run on yet gets
-its consumer now, paused.`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			deadline := time.Now().Add(indefinitePause)
-			switch {
-			case until != "" && dur != 0:
-				return usagef("give --until or --for, not both")
-			case until != "":
-				t, err := parseTimeFlag("until", until)
-				if err != nil {
-					return err
-				}
-				if !t.After(time.Now()) {
-					return usagef("--until %s is not in the future", until)
-				}
-				deadline = t
-			case dur < 0:
-				return usagef("--for must be positive")
-			case dur > 0:
-				deadline = time.Now().Add(dur)
-			}
-			for _, q := range args {
-				if err := layout.ValidateQueue(q); err != nil {
-					return usagef("%v", err)
-				}
-			}
-			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
-				var out []pauseState
-				for _, q := range args {
-					st, err := pauseQueue(ctx, c.JetStream(), q, deadline)
-					if err != nil {
-						return err
-					}
-					out = append(out, st)
-				}
-				return a.printPause(out)
-			})
-		},
-	}
-	cmd.Flags().StringVar(&until, "until", "", "pause until this RFC 3339 time")
-	cmd.Flags().DurationVar(&dur, "for", 0, "pause for this long")
-	return cmd
-}
-
-func (a *app) queueResumeCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "resume QUEUE...",
-		Short: "Let workers take jobs of a paused queue again",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, q := range args {
-				if err := layout.ValidateQueue(q); err != nil {
-					return usagef("%v", err)
-				}
-			}
-			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
-				var out []pauseState
-				for _, q := range args {
-					_, err := c.JetStream().ResumeConsumer(ctx, layout.JobsStream, layout.ConsumerName(q))
-					if errors.Is(err, jetstream.ErrConsumerNotFound) {
-						return fmt.Errorf("queue %s has no consumer (no worker has run on it): nothing to resume", q)
-					}
-					if err != nil {
-						return fmt.Errorf("resume queue %s: %w", q, err)
-					}
-					out = append(out, pauseState{Queue: q})
-				}
-				return a.printPause(out)
-			})
-		},
-	}
-}
-
-// pauseState is what pause and resume print.
-type pauseState struct {
-	Queue       string     `json:"queue"`
-	Paused      bool       `json:"paused"`
-	PausedUntil *time.Time `json:"paused_until,omitempty"`
-	Created     bool       `json:"consumer_created,omitempty"`
-}
-
-func (a *app) printPause(sts []pauseState) error {
-	return a.show(sts, func() error {
-		for _, st := range sts {
-			var err error
-			switch {
-			case !st.Paused:
-				_, err = fmt.Fprintf(a.stdout, "queue %s resumed\n", st.Queue)
-			case st.PausedUntil != nil && time.Until(*st.PausedUntil) < indefinitePause/2:
-				_, err = fmt.Fprintf(a.stdout, "queue %s paused until %s\n", st.Queue, fmtTime(*st.PausedUntil))
-			default:
-				_, err = fmt.Fprintf(a.stdout, "queue %s paused until resumed (naq queue resume %s)\n", st.Queue, st.Queue)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// pauseQueue pauses the consumer of q until deadline, creating the consumer
-// (as a worker would) when no worker has made it yet.
-func pauseQueue(ctx context.Context, js jetstream.JetStream, q string, deadline time.Time) (pauseState, error) {
-	st := pauseState{Queue: q}
-	resp, err := js.PauseConsumer(ctx, layout.JobsStream, layout.ConsumerName(q), deadline)
-	if errors.Is(err, jetstream.ErrConsumerNotFound) {
-		s, serr := js.Stream(ctx, layout.JobsStream)
-		if serr != nil {
-			return st, fmt.Errorf("pause queue %s: %w", q, serr)
-		}
-		if _, serr := layout.EnsureConsumer(ctx, s, q, layout.ConsumerConfig{}); serr != nil {
-			return st, fmt.Errorf("pause queue %s: %w", q, serr)
-		}
-		st.Created = true
-		resp, err = js.PauseConsumer(ctx, layout.JobsStream, layout.ConsumerName(q), deadline)
-	}
-	if err != nil {
-		return st, fmt.Errorf("pause queue %s: %w", q, err)
-	}
-	st.Paused = resp.Paused
-	if resp.Paused {
-		t := resp.PauseUntil.UTC()
-		st.PausedUntil = &t
-	}
-	return st, nil
 }

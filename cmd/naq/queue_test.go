@@ -194,7 +194,7 @@ func TestQueuePauseResume(t *testing.T) {
 
 // A command that finds no server exits 1.
 func TestQueueNoServer(t *testing.T) {
-	_, errOut, code := runNaq(t, []string{"NAQ_NATS_URL=nats://127.0.0.1:1"}, "queue", "list", "--timeout", "2s")
+	_, errOut, code := runNaq(t, []string{"NAQ_NATS_URL=nats://127.0.0.1:1"}, "queue", "list", "--request-timeout", "2s")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1: %s", code, errOut)
 	}

@@ -17,7 +17,7 @@ import (
 func (a *app) scheduleCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "schedule",
-		Short: "Recurring jobs: add, list, show, pause, resume, cancel, modify; delayed jobs",
+		Short: "Recurring jobs: add, list, show, pause, resume, cancel, delete, modify; delayed jobs",
 		Long: `Recurring jobs are records in the naq_scheduled_jobs bucket; 'naq scheduler' enqueues
 their occurrences. 'naq schedule delayed' lists one-off delayed jobs, which the
 NATS server fires by itself.`,
@@ -27,8 +27,8 @@ NATS server fires by itself.`,
 	cmd.AddCommand(a.scheduleAddCommand(), a.scheduleListCommand(), a.scheduleShowCommand(),
 		a.scheduleStateCommand("pause", "Stop enqueueing a schedule's occurrences until resumed", (*naq.Client).PauseSchedule),
 		a.scheduleStateCommand("resume", "Resume a paused or failed schedule (its failure count restarts)", (*naq.Client).ResumeSchedule),
-		a.scheduleStateCommand("cancel", "Cancel a schedule for good (its id may be reused)", (*naq.Client).CancelSchedule),
-		a.scheduleModifyCommand(), a.scheduleDelayedCommand())
+		a.scheduleStateCommand("cancel", "Cancel a schedule for good; its record stays, as cancelled (its id may be reused)", (*naq.Client).CancelSchedule),
+		a.scheduleDeleteCommand(), a.scheduleModifyCommand(), a.scheduleDelayedCommand())
 	return cmd
 }
 
@@ -50,6 +50,20 @@ func scheduleSpec(s *naq.Schedule) string {
 		return fmt.Sprintf("cron %q %s", s.Cron, tz)
 	}
 	return "every " + s.Interval.String()
+}
+
+// overdueAfter is how late an active schedule's next run may be before it is
+// flagged: a scheduler fires on time, so a run this late means none is running.
+const overdueAfter = 30 * time.Second
+
+// nextRun is a schedule's next run, flagged when it is overdue (an active
+// schedule whose run is well past: no scheduler is firing it).
+func nextRun(s *naq.Schedule) string {
+	t := fmtTime(s.NextRun)
+	if s.State == naq.ScheduleActive && !s.NextRun.IsZero() && time.Since(s.NextRun) > overdueAfter {
+		t += " (overdue " + time.Since(s.NextRun).Round(time.Second).String() + ": is a scheduler running?)"
+	}
+	return t
 }
 
 func repeatsLeft(s *naq.Schedule) string {
@@ -91,7 +105,7 @@ func (a *app) scheduleListCommand() *cobra.Command {
 					for i := range list {
 						s := &list[i]
 						rows = append(rows, []string{s.ID, s.Name, s.Queue, string(s.State), scheduleSpec(s),
-							fmtTime(s.NextRun), fmtTime(s.LastRun), repeatsLeft(s), fmt.Sprintf("%d/%d", s.FailureCount, s.MaxFailures)})
+							nextRun(s), fmtTime(s.LastRun), repeatsLeft(s), fmt.Sprintf("%d/%d", s.FailureCount, s.MaxFailures)})
 					}
 					return a.printTable([]string{"ID", "FUNCTION", "QUEUE", "STATE", "SCHEDULE", "NEXT RUN", "LAST RUN", "REPEATS LEFT", "FAILURES"}, rows)
 				})
@@ -126,15 +140,15 @@ func scheduleRows(s *naq.Schedule) [][2]string {
 		{"queue", s.Queue},
 		{"state", string(s.State)},
 		{"schedule", scheduleSpec(s)},
-		{"next run", fmtRFC3339(s.NextRun)},
-		{"last run", fmtRFC3339(s.LastRun)},
+		{"next run", nextRun(s)},
+		{"last run", fmtTime(s.LastRun)},
 		{"last job id", orDash(s.LastJobID)},
 		{"repeats left", repeatsLeft(s)},
 		{"catch up", string(s.CatchUp)},
 		{"failures", fmt.Sprintf("%d (of at most %d)", s.FailureCount, s.MaxFailures)},
 		{"last error", orDash(s.LastError)},
-		{"created at", fmtRFC3339(s.CreatedAt)},
-		{"updated at", fmtRFC3339(s.UpdatedAt)},
+		{"created at", fmtTime(s.CreatedAt)},
+		{"updated at", fmtTime(s.UpdatedAt)},
 		{"revision", fmt.Sprint(s.Revision)},
 	}
 	if j, err := naq.DecodeJob(s.Template); err == nil {
@@ -148,13 +162,19 @@ func scheduleRows(s *naq.Schedule) [][2]string {
 	return rows
 }
 
-// scheduleStateCommand is pause, resume or cancel.
+// scheduleStateCommand is pause, resume or cancel; cancel asks first.
 func (a *app) scheduleStateCommand(use, short string, op func(*naq.Client, context.Context, string) (*naq.Schedule, error)) *cobra.Command {
-	return &cobra.Command{
+	var yes bool
+	cmd := &cobra.Command{
 		Use:   use + " ID...",
 		Short: short,
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if use == "cancel" {
+				if err := a.confirm(yes, fmt.Sprintf("cancel %d schedule(s) for good", len(args))); err != nil {
+					return err
+				}
+			}
 			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
 				var out []*naq.Schedule
 				for _, id := range args {
@@ -173,6 +193,39 @@ func (a *app) scheduleStateCommand(use, short string, op func(*naq.Client, conte
 			})
 		},
 	}
+	if use == "cancel" {
+		cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	}
+	return cmd
+}
+
+func (a *app) scheduleDeleteCommand() *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "delete ID...",
+		Short: "Delete schedules: their records go, and no occurrence fires again",
+		Long: `Deletes schedules for good: unlike cancel, nothing of them stays in 'naq schedule
+list'. Jobs they already enqueued are not touched. Asks first unless --yes.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.confirm(yes, fmt.Sprintf("delete %d schedule(s)", len(args))); err != nil {
+				return err
+			}
+			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
+				for _, id := range args {
+					if err := c.DeleteSchedule(ctx, id); err != nil {
+						return scheduleErr(id, err)
+					}
+				}
+				return a.show(map[string]any{"deleted": args}, func() error {
+					_, err := fmt.Fprintf(a.stdout, "deleted %d schedule(s): %s\n", len(args), strings.Join(args, ", "))
+					return err
+				})
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
 }
 
 func (a *app) scheduleModifyCommand() *cobra.Command {

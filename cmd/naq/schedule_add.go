@@ -92,11 +92,15 @@ or each with --catch-up-all. --id takes at most 184 characters.`,
 				if err != nil {
 					return asUsage(err, naq.ErrInvalidSchedule, naq.ErrInvalidJob, naq.ErrInvalidQueue, naq.ErrInvalidArgs)
 				}
-				return a.show(s, func() error {
+				if err := a.show(s, func() error {
 					_, err := fmt.Fprintf(a.stdout, "added schedule %s: %s on queue %s, %s, next run %s\n",
 						s.ID, s.Name, s.Queue, scheduleSpec(s), fmtTime(s.NextRun))
 					return err
-				})
+				}); err != nil {
+					return err
+				}
+				a.warnNoScheduler(ctx, c)
+				return nil
 			})
 		},
 	}

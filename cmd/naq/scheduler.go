@@ -23,19 +23,20 @@ only the leader enqueues. A leader that dies is replaced within about --lock-ttl
 every occurrence that fell due within --catch-up-window (default 1m), so a
 failover loses none; occurrences due earlier follow each schedule's catch-up
 policy (one run for all of them, or each with 'schedule add --catch-up-all').
-Delayed one-off jobs need no scheduler.`,
+Delayed one-off jobs need no scheduler. If NATS is not up when it starts, it
+waits for it, logging each try, and it reconnects forever.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if ttl < time.Second {
 				return usagef("--lock-ttl %s is below one second", ttl)
 			}
-			ctx, cancel := a.withTimeout(cmd.Context())
-			nc, err := a.connect(ctx)
-			cancel()
+			log := a.logger()
+			nc, err := a.connectRetrying(cmd.Context(), log)
 			if err != nil {
-				return err
+				return nil // stopped (SIGINT, SIGTERM) before NATS came up
 			}
 			defer nc.Close()
+			log.Info("connected to NATS", "url", nc.ConnectedUrlRedacted())
 			var mu sync.Mutex
 			say := func(format string, args ...any) {
 				mu.Lock()
@@ -43,7 +44,7 @@ Delayed one-off jobs need no scheduler.`,
 				fmt.Fprintf(a.stdout, format+"\n", args...)
 			}
 			opts := []scheduler.Option{
-				scheduler.WithLogger(a.logger()), scheduler.WithReplicas(a.replicas), scheduler.WithLockTTL(ttl),
+				scheduler.WithLogger(log), scheduler.WithReplicas(a.replicas), scheduler.WithLockTTL(ttl),
 				scheduler.WithCatchUpWindow(window),
 			}
 			if id != "" {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -178,7 +179,7 @@ func (a *app) runServer(cmd *cobra.Command, f serverFlags) error {
 	opts := []embedded.Option{
 		embedded.WithName(name),
 		embedded.WithListen(f.host, f.port),
-		embedded.WithLogger(log),
+		embedded.WithLogger(slog.New(bannerFilter{log.Handler()})),
 		embedded.WithReadyTimeout(30 * time.Second),
 	}
 	if f.monitorPort != 0 {

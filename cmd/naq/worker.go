@@ -46,7 +46,8 @@ X-Naq-Queue and X-Naq-Function. The answer decides what happens to the job:
 
 A request may take --http-timeout; by default the job's own timeout, else 30s.
 Redirects are not followed. The worker runs until SIGINT or SIGTERM, then lets
-running jobs finish within --shutdown-timeout. It reconnects to NATS forever.
+running jobs finish within --shutdown-timeout. It waits for NATS if NATS is not
+up when it starts, and reconnects forever, logging each try.
 
 To run jobs in Go code instead, write a worker with the library (see
 examples/goworker).`,
@@ -102,11 +103,12 @@ func (a *app) runWorker(cmd *cobra.Command, queues []string, f workerFlags) erro
 	}
 
 	ctx := cmd.Context()
-	nc, err := a.connect(ctx)
+	nc, err := a.connectRetrying(ctx, log)
 	if err != nil {
-		return err
+		return nil // stopped (SIGINT, SIGTERM) before NATS came up
 	}
 	defer nc.Close()
+	log.Info("connected to NATS", "url", nc.ConnectedUrlRedacted())
 	nc.SetDisconnectErrHandler(func(_ *nats.Conn, err error) {
 		if err != nil {
 			log.Warn("lost the NATS connection; reconnecting", "err", err)

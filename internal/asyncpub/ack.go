@@ -39,3 +39,10 @@ func AckError(m *nats.Msg) error {
 	}
 	return fmt.Errorf("write failed: %w", resp.Error)
 }
+
+// IsDuplicate reports whether a stream's acknowledgement says the message was
+// a duplicate: its Nats-Msg-Id was stored before, within the stream's
+// duplicate window, and nothing new was stored.
+func IsDuplicate(ack *nats.Msg) bool {
+	return bytes.Contains(ack.Data, []byte(`"duplicate":true`))
+}

@@ -103,18 +103,27 @@ func (q *Requester) resend() {
 // Publish writes msg (setting its reply subject) and returns once the stream
 // has stored it, with AckError's errors.
 func (q *Requester) Publish(ctx context.Context, msg *nats.Msg) error {
+	_, err := q.PublishDup(ctx, msg)
+	return err
+}
+
+// PublishDup is Publish that also reports whether the stream found msg's
+// Nats-Msg-Id already stored within its duplicate window (and stored nothing).
+func (q *Requester) PublishDup(ctx context.Context, msg *nats.Msg) (duplicate bool, err error) {
 	for attempt := 0; ; attempt++ {
 		resp, err := q.request(ctx, msg)
 		if err == nil {
-			err = AckError(resp)
+			if err = AckError(resp); err == nil {
+				return IsDuplicate(resp), nil
+			}
 		}
 		if !errors.Is(err, ErrNoStream) || attempt >= noStreamRetries && q.nc.ConnectedClusterName() == "" {
-			return err
+			return false, err
 		}
 		select {
 		case <-time.After(noStreamWait):
 		case <-ctx.Done():
-			return ctx.Err()
+			return false, ctx.Err()
 		}
 	}
 }

@@ -87,6 +87,9 @@ func Start(ctx context.Context, cfg Config, handle func(jetstream.Msg)) (*Fetche
 		if err != nil {
 			for _, p := range pullers {
 				_ = p.sub.Unsubscribe()
+				if p.resumed != nil {
+					_ = p.resumed.Unsubscribe()
+				}
 			}
 			f.stop()
 			return nil, err

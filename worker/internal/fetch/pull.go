@@ -35,6 +35,10 @@ type puller struct {
 	subj  string // the consumer's next-message API subject
 	inbox string
 	sub   *nats.Subscription
+	// resumed listens for the consumer's pause advisories: the server does
+	// not wake waiting pull requests when a consumer is resumed, so a job
+	// would wait for the open request to expire; a fresh request wakes it.
+	resumed *nats.Subscription
 
 	mu      sync.Mutex
 	reqs    []*pullReq // open requests, oldest first
@@ -43,6 +47,7 @@ type puller struct {
 	closed  bool          // loop has finished: nothing more is handed over
 	held    []*pulledMsg  // delivered while stopping: put back once closed
 	trouble string        // why the last request failed (503, 409), for a backoff
+	kick    bool          // the consumer was resumed: send a fresh request
 	wake    chan struct{} // a request ended or got its first job
 
 	provisioning atomic.Bool
@@ -83,6 +88,19 @@ func newPuller(f *Fetcher, queue string) (*puller, error) {
 		return nil, err
 	}
 	p.sub = sub
+	adv := "$JS.EVENT.ADVISORY.CONSUMER.PAUSE." + layout.JobsStream + "." + layout.ConsumerName(queue)
+	// Without permission for advisories, resuming still works, only slower.
+	p.resumed, _ = f.cfg.Conn.Subscribe(adv, func(m *nats.Msg) {
+		var a struct {
+			Paused bool `json:"paused"`
+		}
+		if json.Unmarshal(m.Data, &a) == nil && !a.Paused {
+			p.mu.Lock()
+			p.kick = true
+			p.mu.Unlock()
+			p.signal()
+		}
+	})
 	return p, nil
 }
 
@@ -107,8 +125,8 @@ func (p *puller) loop() {
 	for f.ctx.Err() == nil {
 		p.expire()
 		p.mu.Lock()
-		idle, open, trouble := p.idle, len(p.reqs), p.trouble
-		p.trouble = ""
+		idle, open, trouble, kick := p.idle, len(p.reqs), p.trouble, p.kick
+		p.trouble, p.kick = "", false
 		p.mu.Unlock()
 		if trouble != "" {
 			// The server refused a request (no consumer, JetStream
@@ -129,7 +147,7 @@ func (p *puller) loop() {
 			sleepCtx(f.ctx, backoff)
 			continue
 		}
-		if open >= maxOpenPulls || (idle && open > 0) {
+		if open >= maxOpenPulls || (idle && open > 0 && !kick) {
 			select {
 			case <-p.wake:
 			case <-tick.C:
@@ -171,6 +189,9 @@ func (p *puller) loop() {
 		p.f.cfg.PutBack(msg)
 	}
 	_ = p.sub.Unsubscribe()
+	if p.resumed != nil {
+		_ = p.resumed.Unsubscribe()
+	}
 	p.expireAll()
 }
 
