@@ -93,7 +93,7 @@ list, one delay per retry, the last repeating.`,
 	fl.StringSliceVar(&f.ignoreOn, "ignore-on", nil, "never retry errors of these kinds")
 	fl.DurationVar(&f.jobTimeout, "timeout", 0, "limit of one attempt of the job (default: none)")
 	fl.DurationVar(&f.oldTimeout, "job-timeout", 0, "old name of --timeout")
-	_ = fl.MarkDeprecated("job-timeout", "use --timeout")
+	_ = fl.MarkHidden("job-timeout")
 	fl.StringSliceVar(&f.dependsOn, "depends-on", nil, "run only after these jobs completed (ids; repeat or comma-separate)")
 	fl.StringVar(&f.jobID, "job-id", "", "the job's id (default: random); the same id within 2 minutes enqueues nothing new")
 	fl.DurationVar(&f.resultTTL, "result-ttl", 0, "how long the result is kept (default 7 days)")
@@ -201,6 +201,7 @@ func (a *app) buildJob(cmd *cobra.Command, name string, f enqueueFlags) (*naq.Jo
 			return nil, runAt, usagef("--job-timeout is the old name of --timeout: give one")
 		}
 		f.jobTimeout = f.oldTimeout
+		fmt.Fprintln(a.stderr, "naq: --job-timeout is now --timeout (the request timeout is --request-timeout)")
 	}
 	if f.jobTimeout < 0 {
 		return nil, runAt, usagef("--timeout %s must not be negative", f.jobTimeout)

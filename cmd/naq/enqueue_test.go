@@ -98,7 +98,7 @@ func TestEnqueueJSONAndOptions(t *testing.T) {
 	url, c := jobTestServer(t)
 	out, stderr, code := naqAt(t, url, "enqueue", "mail:send", "--json", "-q", "mail", "--job-id", "mail-1",
 		"--args", `["ana@example.com"]`, "--kwargs", `{"subject": "hi", "n": [1, 2]}`,
-		"--retries", "4", "--retry-delay", "1s,5s,30", "--retry-strategy", "exponential", "--job-timeout", "90s",
+		"--retries", "4", "--retry-delay", "1s,5s,30", "--retry-strategy", "exponential", "--timeout", "90s",
 		"--depends-on", "a1,a2", "--result-ttl", "1h", "--retry-on", "http:5xx")
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
@@ -123,7 +123,7 @@ func TestEnqueueJSONAndOptions(t *testing.T) {
 	}
 	// The job is on its queue: a worker on "mail" would get it. Its dependencies
 	// never complete, so cancel it to see it was stored under its id.
-	if _, stderr, code := naqAt(t, url, "job", "cancel", "mail-1"); code != 0 {
+	if _, stderr, code := naqAt(t, url, "job", "cancel", "--yes", "mail-1"); code != 0 {
 		t.Fatalf("cancel: exit %d; stderr:\n%s", code, stderr)
 	}
 	if st, err := c.Status(jobTestCtx(t), "mail-1"); err != nil || st.State != naq.StateCancelled {
@@ -215,10 +215,10 @@ func TestJobStatusResultCancel(t *testing.T) {
 	}
 
 	// Unknown ids.
-	if _, stderr, code = naqAt(t, url, "job", "result", "no-such-job"); code != 1 || !strings.Contains(stderr, "not found") {
+	if _, stderr, code = naqAt(t, url, "job", "result", "no-such-job"); code != 1 || !strings.Contains(stderr, "no record of job no-such-job") {
 		t.Fatalf("result of an unknown job: exit %d, stderr:\n%s", code, stderr)
 	}
-	if _, stderr, code = naqAt(t, url, "job", "status", "no-such-job"); code != 1 || !strings.Contains(stderr, "not found") {
+	if _, stderr, code = naqAt(t, url, "job", "status", "no-such-job"); code != 1 || !strings.Contains(stderr, "no record of job no-such-job") {
 		t.Fatalf("status of an unknown job: exit %d, stderr:\n%s", code, stderr)
 	}
 	if _, _, code = naqAt(t, url, "job", "result", "bad id!"); code != exitUsage {
@@ -237,17 +237,17 @@ func TestJobStatusResultCancel(t *testing.T) {
 	if _, stderr, code = naqAt(t, url, "job", "wait", later.ID, "--wait-timeout", "300ms"); code != 1 || !strings.Contains(stderr, "has not finished") {
 		t.Fatalf("wait with a timeout: exit %d, stderr:\n%s", code, stderr)
 	}
-	out, stderr, code = naqAt(t, url, "job", "cancel", "--json", later.ID)
+	out, stderr, code = naqAt(t, url, "job", "cancel", "--yes", "--json", later.ID)
 	if m := jsonKeys(t, out); code != 0 || string(m["state"]) != `"cancelled"` {
 		t.Fatalf("cancel: exit %d, %s; stderr:\n%s", code, out, stderr)
 	}
 	if _, stderr, code = naqAt(t, url, "job", "wait", later.ID); code != 1 || !strings.Contains(stderr, "cancelled") {
 		t.Fatalf("wait for a cancelled job: exit %d, stderr:\n%s", code, stderr)
 	}
-	if _, stderr, code = naqAt(t, url, "job", "cancel", later.ID); code != 1 || !strings.Contains(stderr, "already finished") {
+	if _, stderr, code = naqAt(t, url, "job", "cancel", "--yes", later.ID); code != 1 || !strings.Contains(stderr, "already finished") {
 		t.Fatalf("second cancel: exit %d, stderr:\n%s", code, stderr)
 	}
-	if _, stderr, code = naqAt(t, url, "job", "cancel", done.ID); code != 1 || !strings.Contains(stderr, "already finished (completed)") {
+	if _, stderr, code = naqAt(t, url, "job", "cancel", "--yes", done.ID); code != 1 || !strings.Contains(stderr, "already finished (completed)") {
 		t.Fatalf("cancel of a completed job: exit %d, stderr:\n%s", code, stderr)
 	}
 }

@@ -109,12 +109,17 @@ func TestQueuePurge(t *testing.T) {
 	e := newOpsEnv(t)
 	enqueueN(t, e, "gone", 3)
 	enqueueN(t, e, "kept", 1)
-	// No terminal to ask on (stdin is a pipe): refused, exit 2, nothing purged.
-	if _, errOut, code := e.runPiped(t, "y\n", "queue", "purge", "gone"); code != 2 || !strings.Contains(errOut, "--yes") {
-		t.Errorf("purge without --yes and no terminal: exit %d: %s", code, errOut)
+	// No answer on stdin (/dev/null): refused, exit 2; "n" from a pipe: not
+	// confirmed, exit 1; nothing purged either way.
+	if errOut := e.exits(t, 2, "queue", "purge", "gone"); !strings.Contains(errOut, "--yes") {
+		t.Errorf("purge without an answer: %s", errOut)
 	}
-	if out := e.ok(t, "queue", "purge", "gone", "--yes"); !strings.Contains(out, "purged 3 jobs from queue gone") {
-		t.Errorf("purge --yes: %s", out)
+	if _, errOut, code := e.runPiped(t, "n\n", "queue", "purge", "gone"); code != 1 || !strings.Contains(errOut, "not confirmed") {
+		t.Errorf("purge answered n: exit %d: %s", code, errOut)
+	}
+	// "y" from a pipe confirms, as on a terminal.
+	if out, errOut, code := e.runPiped(t, "y\n", "queue", "purge", "gone"); code != 0 || !strings.Contains(out, "purged 3 jobs from queue gone") {
+		t.Errorf("echo y | naq queue purge: exit %d: %s %s", code, out, errOut)
 	}
 	var res map[string]any
 	e.json(t, &res, "queue", "purge", "gone", "--yes")
@@ -134,8 +139,15 @@ func TestQueuePurge(t *testing.T) {
 // (re)provisions the consumer; resuming lets the worker take them.
 func TestQueuePauseResume(t *testing.T) {
 	e := newOpsEnv(t)
-	// Paused before any worker ran: the command creates the consumer.
-	if out := e.ok(t, "queue", "pause", "held"); !strings.Contains(out, "queue held paused until resumed") {
+	// A queue naq has never seen is refused (a typo must not create a paused
+	// consumer); --force pauses it before any worker ran, creating the consumer.
+	if errOut := e.exits(t, 1, "queue", "pause", "held"); !strings.Contains(errOut, "does not exist") || !strings.Contains(errOut, "--force") {
+		t.Errorf("pause of an unknown queue: %s", errOut)
+	}
+	if out := e.ok(t, "queue", "list"); strings.Contains(out, "held") {
+		t.Errorf("a refused pause created the queue:\n%s", out)
+	}
+	if out := e.ok(t, "queue", "pause", "held", "--force"); !strings.Contains(out, "queue held paused until resumed") {
 		t.Errorf("pause: %s", out)
 	}
 	var ran atomic.Int32

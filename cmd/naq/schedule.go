@@ -170,12 +170,12 @@ func (a *app) scheduleStateCommand(use, short string, op func(*naq.Client, conte
 		Short: short,
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if use == "cancel" {
-				if err := a.confirm(yes, fmt.Sprintf("cancel %d schedule(s) for good", len(args))); err != nil {
-					return err
-				}
-			}
 			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
+				if use == "cancel" {
+					if err := a.confirmSchedules(ctx, c, yes, "cancel", args); err != nil {
+						return err
+					}
+				}
 				var out []*naq.Schedule
 				for _, id := range args {
 					s, err := op(c, ctx, id)
@@ -199,6 +199,17 @@ func (a *app) scheduleStateCommand(use, short string, op func(*naq.Client, conte
 	return cmd
 }
 
+// confirmSchedules checks that every schedule exists (an unknown id is
+// refused before asking), then asks whether to verb them.
+func (a *app) confirmSchedules(ctx context.Context, c *naq.Client, yes bool, verb string, ids []string) error {
+	for _, id := range ids {
+		if _, err := c.GetSchedule(ctx, id); err != nil {
+			return scheduleErr(id, err)
+		}
+	}
+	return a.confirm(yes, fmt.Sprintf("%s schedule(s) %s for good", verb, strings.Join(ids, ", ")))
+}
+
 func (a *app) scheduleDeleteCommand() *cobra.Command {
 	var yes bool
 	cmd := &cobra.Command{
@@ -208,10 +219,10 @@ func (a *app) scheduleDeleteCommand() *cobra.Command {
 list'. Jobs they already enqueued are not touched. Asks first unless --yes.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.confirm(yes, fmt.Sprintf("delete %d schedule(s)", len(args))); err != nil {
-				return err
-			}
 			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
+				if err := a.confirmSchedules(ctx, c, yes, "delete", args); err != nil {
+					return err
+				}
 				for _, id := range args {
 					if err := c.DeleteSchedule(ctx, id); err != nil {
 						return scheduleErr(id, err)

@@ -31,7 +31,7 @@ func TestScheduleAddListShow(t *testing.T) {
 
 	out = e.ok(t, "schedule", "list")
 	for _, want := range []string{"ID", "FUNCTION", "QUEUE", "STATE", "SCHEDULE", "NEXT RUN", "LAST RUN", "REPEATS LEFT", "FAILURES",
-		"hourly", "reports:build", "every 1h0m0s", `cron "30 6 * * 1-5" Europe/Berlin`, "unlimited", "0/5", "2030-01-02 03:04:05Z"} {
+		"hourly", "reports:build", "every 1h0m0s", `cron "30 6 * * 1-5" Europe/Berlin`, "unlimited", "0/5", "2030-01-02T03:04:05Z"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("schedule list: no %q in\n%s", want, out)
 		}
@@ -152,7 +152,7 @@ func TestScheduleStateAndModify(t *testing.T) {
 		}
 	}
 
-	if out := e.ok(t, "schedule", "cancel", "s1"); !strings.Contains(out, "schedule s1 is cancelled") {
+	if out := e.ok(t, "schedule", "cancel", "s1", "--yes"); !strings.Contains(out, "schedule s1 is cancelled") {
 		t.Errorf("cancel: %s", out)
 	}
 	// A cancelled schedule cannot be paused or resumed; its id can be reused.
