@@ -44,5 +44,7 @@ func AckError(m *nats.Msg) error {
 // a duplicate: its Nats-Msg-Id was stored before, within the stream's
 // duplicate window, and nothing new was stored.
 func IsDuplicate(ack *nats.Msg) bool {
-	return bytes.Contains(ack.Data, []byte(`"duplicate":true`))
+	// The server writes `"duplicate": true` by hand; tolerate either spacing.
+	i := bytes.Index(ack.Data, []byte(`"duplicate":`))
+	return i >= 0 && bytes.HasPrefix(bytes.TrimLeft(ack.Data[i+len(`"duplicate":`):], " "), []byte("true"))
 }
