@@ -128,6 +128,11 @@ func TestFailedListShow(t *testing.T) {
 	if errOut := e.exits(t, 1, "failed", "show", "9999"); !strings.Contains(errOut, "no failed-job record 9999") {
 		t.Errorf("show of a missing record: %s", errOut)
 	}
+	// By the job id a user has, as well as by record sequence.
+	if out := e.ok(t, "failed", "show", e.ids[3]); !strings.Contains(out, "job id:") || !strings.Contains(out, e.ids[3]) ||
+		!strings.Contains(out, "queue:") || !strings.Contains(out, "fb") {
+		t.Errorf("failed show JOB_ID:\n%s", out)
+	}
 	if errOut := e.exits(t, 1, "failed", "show", "abc"); !strings.Contains(errOut, "no failed-job record of job abc") {
 		t.Errorf("show of an unknown job id: %s", errOut)
 	}
