@@ -44,7 +44,12 @@ func TestEnqueueReportsDuplicate(t *testing.T) {
 	if j, err := c.EnqueueAt(ctx, at, "x", nil, naq.JobID("later")); err != nil || j.Duplicate {
 		t.Fatalf("first delayed enqueue: %+v %v", j, err)
 	}
-	if j, err := c.EnqueueAt(ctx, at, "x", nil, naq.JobID("later")); err != nil || !j.Duplicate {
+	if j, err := c.EnqueueAt(ctx, at.Add(time.Hour), "x", nil, naq.JobID("later")); err != nil || !j.Duplicate {
 		t.Fatalf("second delayed enqueue: %+v %v", j, err)
+	}
+	// The duplicate left the first job's record alone: it still runs at the
+	// first time.
+	if st, err := c.Status(ctx, "later"); err != nil || st.NextAttemptAt.Sub(at).Abs() > time.Second {
+		t.Fatalf("status after a duplicate delayed enqueue: %+v %v (want the first run time %s)", st, err, at)
 	}
 }

@@ -3,6 +3,7 @@ package naq
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -55,7 +56,12 @@ func (c *Client) EnqueueJobAt(ctx context.Context, t time.Time, j *Job) error {
 		JobID: j.ID, State: StateScheduled, Name: j.Name, Queue: j.Queue, MaxRetries: j.MaxRetries,
 		EnqueuedAt: j.EnqueuedAt, NextAttemptAt: runAt, UpdatedAt: time.Now().UTC(),
 	})
-	if _, err := c.status.Put(ctx, j.ID, st); err != nil {
+	// The record goes first, so a job due at once cannot run before it; but
+	// it must not overwrite the record of the job a duplicate leaves in place.
+	created := true
+	if _, err := c.status.Create(ctx, j.ID, st); errors.Is(err, jetstream.ErrKeyExists) {
+		created = false
+	} else if err != nil {
 		return fmt.Errorf("naq: schedule job %s: %w", j.ID, err)
 	}
 	ack, err := c.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(layout.JobsStream))
@@ -63,6 +69,11 @@ func (c *Client) EnqueueJobAt(ctx context.Context, t time.Time, j *Job) error {
 		return fmt.Errorf("naq: schedule job %s for %s: %w", j.ID, runAt.Format(time.RFC3339), err)
 	}
 	j.Duplicate = ack.Duplicate
+	if !created && !ack.Duplicate { // an id used before, beyond the duplicate window
+		if _, err := c.status.Put(ctx, j.ID, st); err != nil {
+			return fmt.Errorf("naq: schedule job %s: %w", j.ID, err)
+		}
+	}
 	return nil
 }
 

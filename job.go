@@ -71,7 +71,8 @@ type Job struct {
 	// Duplicate is set by Enqueue, EnqueueJob, EnqueueAt and EnqueueJobAt when
 	// the server already held a job with this ID from the last two minutes:
 	// nothing new was enqueued, and this job's arguments and options were
-	// discarded. It is not part of the wire format.
+	// discarded. It is not part of the wire format. EnqueueMany does not set
+	// it: its jobs are pipelined, and a duplicate is stored as nothing.
 	Duplicate bool
 
 	oneDelay [1]time.Duration // RetryDelay's array when it holds one delay
