@@ -27,7 +27,7 @@ type enqueueFlags struct {
 	retryOn       []string
 	ignoreOn      []string
 	jobTimeout    time.Duration
-	oldTimeout    time.Duration // --job-timeout, the old name of --timeout
+	oldTimeout    time.Duration // --job-timeout, the old name of --timeout, read once in RunE
 	dependsOn     []string
 	jobID         string
 	resultTTL     time.Duration
@@ -70,6 +70,13 @@ list, one delay per retry, the last repeating.`,
   naq enqueue mail:send --file mails.jsonl --retries 3`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("job-timeout") {
+				if cmd.Flags().Changed("timeout") {
+					return usagef("--job-timeout is the old name of --timeout: give one")
+				}
+				f.jobTimeout = f.oldTimeout
+				fmt.Fprintln(a.stderr, "naq: --job-timeout is now --timeout (the request timeout is --request-timeout)")
+			}
 			switch {
 			case f.file != "" && len(args) > 0:
 				return usagef("give a job NAME or --file, not both")
@@ -195,13 +202,6 @@ func (a *app) buildJob(cmd *cobra.Command, name string, f enqueueFlags) (*naq.Jo
 	}
 	if cmd.Flags().Changed("wait-timeout") && !f.wait {
 		return nil, runAt, usagef("--wait-timeout goes with --wait")
-	}
-	if cmd.Flags().Changed("job-timeout") {
-		if cmd.Flags().Changed("timeout") {
-			return nil, runAt, usagef("--job-timeout is the old name of --timeout: give one")
-		}
-		f.jobTimeout = f.oldTimeout
-		fmt.Fprintln(a.stderr, "naq: --job-timeout is now --timeout (the request timeout is --request-timeout)")
 	}
 	if f.jobTimeout < 0 {
 		return nil, runAt, usagef("--timeout %s must not be negative", f.jobTimeout)

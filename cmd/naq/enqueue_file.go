@@ -41,9 +41,6 @@ func (a *app) runEnqueueFile(cmd *cobra.Command, f enqueueFlags) error {
 			return usagef("--%s does not go with --file (set per-job values in the file's lines)", name)
 		}
 	}
-	if cmd.Flags().Changed("job-timeout") {
-		f.jobTimeout = f.oldTimeout
-	}
 	// The flags are the defaults of every line: checked once, without a name.
 	if _, _, err := a.buildJob(cmd, "defaults", f); err != nil {
 		return err
@@ -173,7 +170,6 @@ func (a *app) lineJob(cmd *cobra.Command, line []byte, f enqueueFlags) (*naq.Job
 		}
 		lf.jobTimeout = d
 	}
-	lf.oldTimeout = lf.jobTimeout // buildJob takes --job-timeout's value when that flag was given
 	if fj.DependsOn != nil {
 		lf.dependsOn = fj.DependsOn
 	}

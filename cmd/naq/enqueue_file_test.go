@@ -82,6 +82,12 @@ func TestEnqueueFile(t *testing.T) {
 	}
 	e.exits(t, 2, "enqueue", "--file", filepath.Join(t.TempDir(), "missing.jsonl"))
 
+	// The old --job-timeout name is noted once, not once per line.
+	_, errOut, code = e.run(t, "enqueue", "--file", writeLines(t, `{"name": "a"}`, `{"name": "b"}`, `{"name": "c"}`), "-q", "old", "--job-timeout", "5s")
+	if code != 0 || strings.Count(errOut, "--job-timeout is now --timeout") != 1 {
+		t.Errorf("enqueue --file --job-timeout: exit %d\n%s", code, errOut)
+	}
+
 	// From stdin, with --json.
 	out, errOut, code = e.runPiped(t, `{"name": "a"}`+"\n"+`{"name": "b"}`+"\n", "enqueue", "--file", "-", "-q", "piped", "--json")
 	if code != 0 || !strings.Contains(out, `"enqueued": 2`) {

@@ -92,13 +92,25 @@ func (a *app) commands() []*cobra.Command {
 	}
 }
 
-// logLevels are the names --log-level takes.
-var logLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+// logLevel reads --log-level: debug, info, warn or error, in any case.
+func logLevel(s string) (slog.Level, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "debug":
+		return slog.LevelDebug, true
+	case "info":
+		return slog.LevelInfo, true
+	case "warn":
+		return slog.LevelWarn, true
+	case "error":
+		return slog.LevelError, true
+	}
+	return slog.LevelInfo, false
+}
 
 // checkGlobalFlags refuses global flags that cannot be right, before any
 // command runs: a typo must not silently fall back to a default.
 func (a *app) checkGlobalFlags(cmd *cobra.Command) error {
-	if _, ok := logLevels[strings.ToLower(strings.TrimSpace(a.logLevel))]; !ok {
+	if _, ok := logLevel(a.logLevel); !ok {
 		return usagef("--log-level %q: want debug, info, warn or error", a.logLevel)
 	}
 	// 0, the default, lets naq choose; given on the command line, it is a
@@ -114,7 +126,7 @@ func (a *app) checkGlobalFlags(cmd *cobra.Command) error {
 
 // logger logs to stderr at the chosen level.
 func (a *app) logger() *slog.Logger {
-	lvl := logLevels[strings.ToLower(strings.TrimSpace(a.logLevel))]
+	lvl, _ := logLevel(a.logLevel)
 	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: lvl}))
 }
 
