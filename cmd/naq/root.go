@@ -159,7 +159,8 @@ func (a *app) natsErrors(log *slog.Logger) nats.ErrHandler {
 // connectRetrying dials like connect, but a server that is not up yet is
 // waited for, forever, with a log line per try: the long-running commands
 // (worker, scheduler) may start before NATS does, as under systemd or in a
-// container group. It fails only when ctx ends (nil, ctx.Err()).
+// container group. It fails when ctx ends (nil, ctx.Err()), or at once when
+// the server refuses the credentials.
 func (a *app) connectRetrying(ctx context.Context, log *slog.Logger) (*nats.Conn, error) {
 	wait := time.Second
 	for {
@@ -169,6 +170,9 @@ func (a *app) connectRetrying(ctx context.Context, log *slog.Logger) (*nats.Conn
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if errors.Is(err, nats.ErrAuthorization) || strings.Contains(strings.ToLower(err.Error()), "authorization") {
+			return nil, err // the server is up and said no: waiting will not change that
 		}
 		log.Warn("cannot reach NATS yet; retrying until it is up", "url", a.url, "err", err, "retry_in", wait)
 		select {

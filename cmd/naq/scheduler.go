@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -33,7 +35,10 @@ waits for it, logging each try, and it reconnects forever.`,
 			log := a.logger()
 			nc, err := a.connectRetrying(cmd.Context(), log)
 			if err != nil {
-				return nil // stopped (SIGINT, SIGTERM) before NATS came up
+				if errors.Is(err, context.Canceled) {
+					return nil // stopped (SIGINT, SIGTERM) before NATS came up
+				}
+				return err
 			}
 			defer nc.Close()
 			log.Info("connected to NATS", "url", nc.ConnectedUrlRedacted())

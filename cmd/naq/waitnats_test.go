@@ -78,3 +78,13 @@ func TestWorkerAndSchedulerWaitForNATS(t *testing.T) {
 		t.Errorf("worker exit %d\n%s", code, wErr)
 	}
 }
+
+// A server that is up and refuses the credentials is not waited for: the
+// worker says so and exits 1.
+func TestWorkerWrongTokenFailsAtOnce(t *testing.T) {
+	url := startServer(t, "--auth-token", "right")
+	_, errOut, code := runNaq(t, []string{"NAQ_NATS_URL=" + url, "NAQ_NATS_TOKEN=wrong"}, "worker", "--target", "http://127.0.0.1:1/")
+	if code != 1 || !strings.Contains(errOut, "check the user, password, token or credentials") || strings.Contains(errOut, "retrying") {
+		t.Errorf("worker with a wrong token: exit %d\n%s", code, errOut)
+	}
+}

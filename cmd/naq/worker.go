@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -105,7 +106,10 @@ func (a *app) runWorker(cmd *cobra.Command, queues []string, f workerFlags) erro
 	ctx := cmd.Context()
 	nc, err := a.connectRetrying(ctx, log)
 	if err != nil {
-		return nil // stopped (SIGINT, SIGTERM) before NATS came up
+		if errors.Is(err, context.Canceled) {
+			return nil // stopped (SIGINT, SIGTERM) before NATS came up
+		}
+		return err
 	}
 	defer nc.Close()
 	log.Info("connected to NATS", "url", nc.ConnectedUrlRedacted())
