@@ -56,3 +56,12 @@ func (a *app) dialOptions() []naq.DialOption {
 	}
 	return opts
 }
+
+// serverURL is the URL the commands connect to: --url, else the environment,
+// else the default. It may hold credentials: redact it before showing it.
+func (a *app) serverURL() string {
+	if a.url != "" {
+		return a.url
+	}
+	return naq.URLFromEnv()
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/redact"
 )
 
 // app holds what every command shares: streams, global flags, connections.
@@ -174,7 +175,7 @@ func (a *app) connectRetrying(ctx context.Context, log *slog.Logger) (*nats.Conn
 		if errors.Is(err, nats.ErrAuthorization) || strings.Contains(strings.ToLower(err.Error()), "authorization") {
 			return nil, err // the server is up and said no: waiting will not change that
 		}
-		log.Warn("cannot reach NATS yet; retrying until it is up", "url", a.url, "err", err, "retry_in", wait)
+		log.Warn("cannot reach NATS yet; retrying until it is up", "url", redact.URL(a.serverURL()), "err", err, "retry_in", wait)
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/naqgo/naq/internal/redact"
 	"github.com/naqgo/naq/scheduler"
 )
 
@@ -41,7 +42,7 @@ waits for it, logging each try, and it reconnects forever.`,
 				return err
 			}
 			defer nc.Close()
-			log.Info("connected to NATS", "url", nc.ConnectedUrlRedacted())
+			log.Info("connected to NATS", "url", redact.URL(nc.ConnectedUrl()))
 			var mu sync.Mutex
 			say := func(format string, args ...any) {
 				mu.Lock()

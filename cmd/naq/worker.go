@@ -112,7 +112,7 @@ func (a *app) runWorker(cmd *cobra.Command, queues []string, f workerFlags) erro
 		return err
 	}
 	defer nc.Close()
-	log.Info("connected to NATS", "url", nc.ConnectedUrlRedacted())
+	log.Info("connected to NATS", "url", redact.URL(nc.ConnectedUrl()))
 	nc.SetDisconnectErrHandler(func(_ *nats.Conn, err error) {
 		if err != nil {
 			log.Warn("lost the NATS connection; reconnecting", "err", err)
