@@ -1,8 +1,9 @@
 # The naq command in a small image:
 #
 #   docker build -t naq --build-arg VERSION=$(git describe --always --dirty) .
-#   docker run -d --name naq -p 4222:4222 -v naq-data:/data naq               # the server
-#   docker run --rm -e NAQ_NATS_URL=nats://naq:4222 naq worker --target http://app:8080/jobs
+#   docker run -d --name naq -p 4222:4222 -v naq-data:/data naq \
+#     server --host 0.0.0.0 --store /data --auth-token "$TOKEN"             # the server
+#   docker run --rm -e NAQ_NATS_URL=nats://naq:4222 -e NAQ_NATS_TOKEN="$TOKEN" naq worker --target http://app:8080/jobs
 #
 # See docs/deployment.md.
 FROM golang:1.26 AS build
@@ -21,4 +22,6 @@ COPY --from=build --chown=65532:65532 /out/data /data
 VOLUME /data
 EXPOSE 4222 6222 8222
 ENTRYPOINT ["/usr/local/bin/naq"]
-CMD ["server", "--host", "0.0.0.0", "--store", "/data"]
+# No default server: one listening beyond the container needs credentials,
+# which an image must not carry. Give the command and its flags at run time.
+CMD ["--help"]
