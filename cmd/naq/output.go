@@ -71,7 +71,7 @@ func (a *app) confirm(yes bool, question string) error {
 	}
 	tty := isTerminal(a.stdin)
 	if tty {
-		fmt.Fprintf(a.stderr, "%s? [y/N] ", question)
+		fmt.Fprintf(a.stderr, "%s? [y/N] ", strings.TrimSuffix(question, "?"))
 	}
 	line, err := bufio.NewReader(a.stdin).ReadString('\n')
 	ans := strings.ToLower(strings.TrimSpace(line))
