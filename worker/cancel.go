@@ -67,7 +67,14 @@ func (r *run) watchCancellations(ctx context.Context) error {
 		}
 	}
 	r.goBackground(func() {
-		defer func() { _ = w.Stop() }()
+		defer func() {
+			// Stopping the watch asks the server to drop its consumer; with no
+			// server that waits seconds for nothing, and the server drops an
+			// idle watch's consumer by itself.
+			if r.sh.Conn.IsConnected() {
+				_ = w.Stop()
+			}
+		}()
 		for {
 			select {
 			case <-r.bg.Done():
