@@ -26,6 +26,7 @@ type Client struct {
 	defaultQueue string
 	layout       layout.Config
 	pending      bool // write a pending status record at enqueue
+	events       bool // publish an enqueued event per job
 	results      jetstream.KeyValue
 	status       jetstream.KeyValue
 
@@ -45,6 +46,7 @@ type clientConfig struct {
 	defaultQueue string
 	layout       layout.Config
 	pending      bool
+	events       bool
 }
 
 // ClientOption configures NewClient.
@@ -98,7 +100,7 @@ func NewClient(ctx context.Context, nc *nats.Conn, opts ...ClientOption) (*Clien
 		return nil, fmt.Errorf("naq: jetstream: %w", err)
 	}
 	cfg.layout.Logger = cfg.logger
-	c := &Client{nc: nc, js: js, log: cfg.logger, defaultQueue: cfg.defaultQueue, layout: cfg.layout, pending: cfg.pending}
+	c := &Client{nc: nc, js: js, log: cfg.logger, defaultQueue: cfg.defaultQueue, layout: cfg.layout, pending: cfg.pending, events: cfg.events}
 	jobs, err := layout.EnsureJobsStream(ctx, js, cfg.layout)
 	if err != nil {
 		return nil, err
@@ -168,12 +170,14 @@ func (c *Client) EnqueueJob(ctx context.Context, j *Job) error {
 		return err
 	}
 	if c.pending {
-		return c.publishPipelined(ctx, []*Job{j}, func(int) (*nats.Msg, error) { return msg, nil })
+		err = c.publishPipelined(ctx, []*Job{j}, func(int) (*nats.Msg, error) { return msg, nil })
+	} else if err = c.requester.Publish(ctx, msg); err != nil {
+		err = fmt.Errorf("naq: enqueue job %s on %s: %w", j.ID, j.Queue, err)
 	}
-	if err := c.requester.Publish(ctx, msg); err != nil {
-		return fmt.Errorf("naq: enqueue job %s on %s: %w", j.ID, j.Queue, err)
+	if err == nil && c.events {
+		c.enqueued(j)
 	}
-	return nil
+	return err
 }
 
 // pendingMsg is the status record of a job just enqueued.
