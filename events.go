@@ -118,36 +118,76 @@ func (f EventFilter) validate() error {
 	return nil
 }
 
-// FollowEvents calls fn for each event that matches f, as it is published,
-// until ctx ends; then it returns nil. Events are delivered in order, one at
-// a time; a body that is not an event is skipped. It sees what is published
-// while it runs: for earlier events, see EventHistory.
-func (c *Client) FollowEvents(ctx context.Context, f EventFilter, fn func(Event)) error {
+// EventStream is a live subscription to events (SubscribeEvents).
+type EventStream struct {
+	sub *nats.Subscription
+	ch  chan *nats.Msg
+	f   EventFilter
+}
+
+// SubscribeEvents subscribes to the events that match f. It returns once the
+// server knows the subscription: every event published after that reaches
+// it. A reader that falls more than 4096 events behind loses events (the
+// connection reports a slow consumer); events are not stored for it. Close
+// it when done.
+func (c *Client) SubscribeEvents(ctx context.Context, f EventFilter) (*EventStream, error) {
 	if err := f.validate(); err != nil {
-		return err
+		return nil, err
 	}
-	ch := make(chan *nats.Msg, 4096)
-	sub, err := c.nc.ChanSubscribe(f.subject(), ch)
-	if err != nil {
-		return fmt.Errorf("naq: follow events: %w", err)
+	s := &EventStream{ch: make(chan *nats.Msg, 4096), f: f}
+	var err error
+	if s.sub, err = c.nc.ChanSubscribe(f.subject(), s.ch); err != nil {
+		return nil, fmt.Errorf("naq: follow events: %w", err)
 	}
-	defer func() { _ = sub.Unsubscribe() }()
-	// The subscription is known to the server once the flush returns, so an
-	// event published after FollowEvents started is not missed.
-	if err := c.nc.FlushWithContext(ctx); err != nil && ctx.Err() == nil {
-		return fmt.Errorf("naq: follow events: %w", err)
+	fctx, cancel := ctx, context.CancelFunc(func() {})
+	if _, ok := ctx.Deadline(); !ok { // the flush needs a deadline
+		fctx, cancel = context.WithTimeout(ctx, 10*time.Second)
 	}
+	defer cancel()
+	if err := c.nc.FlushWithContext(fctx); err != nil {
+		_ = s.sub.Unsubscribe()
+		return nil, fmt.Errorf("naq: follow events: %w", err)
+	}
+	return s, nil
+}
+
+// Next returns the next matching event, in the order they arrived; a body
+// that is not an event is skipped. It returns ctx's error when ctx ends.
+func (s *EventStream) Next(ctx context.Context) (Event, error) {
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
-		case m := <-ch:
+			return Event{}, ctx.Err()
+		case m := <-s.ch:
 			var e Event
-			if json.Unmarshal(m.Data, &e) != nil || !f.match(&e) {
+			if json.Unmarshal(m.Data, &e) != nil || !s.f.match(&e) {
 				continue
 			}
-			fn(e)
+			return e, nil
 		}
+	}
+}
+
+// Close ends the subscription.
+func (s *EventStream) Close() error { return s.sub.Unsubscribe() }
+
+// FollowEvents calls fn for each event that matches f, as it is published,
+// until ctx ends; then it returns nil. For earlier events, see EventHistory.
+func (c *Client) FollowEvents(ctx context.Context, f EventFilter, fn func(Event)) error {
+	s, err := c.SubscribeEvents(ctx, f)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	defer func() { _ = s.Close() }()
+	for {
+		e, err := s.Next(ctx)
+		if err != nil {
+			return nil
+		}
+		fn(e)
 	}
 }
 

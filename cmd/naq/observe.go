@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/pflag"
+
+	"github.com/naqgo/naq/worker"
+)
+
+// observeFlags are the worker's --events and --metrics-addr.
+type observeFlags struct {
+	events      bool
+	metricsAddr string
+}
+
+func (f *observeFlags) register(fl *pflag.FlagSet) {
+	fl.BoolVar(&f.events, "events", false, "publish lifecycle events (see 'naq events')")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address, at /metrics (for example 127.0.0.1:9464)")
+}
+
+// options returns the worker options the flags ask for, and a function that
+// starts the metrics endpoint (a no-op without --metrics-addr).
+func (f *observeFlags) options() ([]worker.Option, func(*slog.Logger) (stop func(), err error)) {
+	var opts []worker.Option
+	if f.events {
+		opts = append(opts, worker.WithEvents())
+	}
+	if f.metricsAddr == "" {
+		return opts, func(*slog.Logger) (func(), error) { return func() {}, nil }
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	opts = append(opts, worker.WithMetrics(reg))
+	return opts, func(log *slog.Logger) (func(), error) { return serveMetrics(f.metricsAddr, reg, log) }
+}
+
+// serveMetrics serves reg at http://addr/metrics until stop is called. An
+// address that cannot be listened on is an error at start, not a log line
+// later.
+func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics endpoint stopped", "err", err)
+		}
+	}()
+	log.Info("serving metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	}, nil
+}
