@@ -27,6 +27,7 @@ type Client struct {
 	layout       layout.Config
 	pending      bool // write a pending status record at enqueue
 	events       bool // publish an enqueued event per job
+	hooks        []EnqueueHook
 	results      jetstream.KeyValue
 	status       jetstream.KeyValue
 
@@ -47,6 +48,7 @@ type clientConfig struct {
 	layout       layout.Config
 	pending      bool
 	events       bool
+	hooks        []EnqueueHook
 }
 
 // ClientOption configures NewClient.
@@ -100,7 +102,8 @@ func NewClient(ctx context.Context, nc *nats.Conn, opts ...ClientOption) (*Clien
 		return nil, fmt.Errorf("naq: jetstream: %w", err)
 	}
 	cfg.layout.Logger = cfg.logger
-	c := &Client{nc: nc, js: js, log: cfg.logger, defaultQueue: cfg.defaultQueue, layout: cfg.layout, pending: cfg.pending, events: cfg.events}
+	c := &Client{nc: nc, js: js, log: cfg.logger, defaultQueue: cfg.defaultQueue, layout: cfg.layout, pending: cfg.pending, events: cfg.events,
+		hooks: cfg.hooks}
 	jobs, err := layout.EnsureJobsStream(ctx, js, cfg.layout)
 	if err != nil {
 		return nil, err
@@ -169,10 +172,14 @@ func (c *Client) EnqueueJob(ctx context.Context, j *Job) error {
 	if err != nil {
 		return err
 	}
+	done := c.beforeEnqueue(ctx, []*Job{j}, []*nats.Msg{msg})
 	if c.pending {
 		err = c.publishPipelined(ctx, []*Job{j}, func(int) (*nats.Msg, error) { return msg, nil })
 	} else if err = c.requester.Publish(ctx, msg); err != nil {
 		err = fmt.Errorf("naq: enqueue job %s on %s: %w", j.ID, j.Queue, err)
+	}
+	if done != nil {
+		done(err)
 	}
 	if err == nil && c.events {
 		c.enqueued(j)

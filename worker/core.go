@@ -46,6 +46,7 @@ func New(nc *nats.Conn, opts ...Option) (*Worker, error) {
 	}
 	mux := NewMux()
 	mux.HandleFallback(o.fallback)
+	mux.Use(o.mw...)
 	return &Worker{nc: nc, opts: o, mux: mux, ready: make(chan struct{})}, nil
 }
 

@@ -37,6 +37,9 @@ func (r *run) execute(d *delivery) outcome {
 		defer cancelT()
 	}
 	hctx = jobctx.With(hctx, job)
+	if r.w.opts.headers {
+		hctx = context.WithValue(hctx, headerKey{}, d.msg.Headers())
+	}
 	o := outcome{started: time.Now().UTC()}
 	seq := d.md.Sequence.Stream
 	r.inflight.add(seq, &running{job: job, msg: d.msg, started: o.started, touched: o.started, cancel: cancel, naks: d.naks})

@@ -253,3 +253,13 @@ func queueOf(subject string) string {
 	}
 	return q
 }
+
+type headerKey struct{}
+
+// MessageHeader returns the headers of the message that brought the job a
+// handler runs (nil unless the worker has WithMessageHeaders, or for a job
+// sent without headers). Middleware reads trace context from it.
+func MessageHeader(ctx context.Context) nats.Header {
+	h, _ := ctx.Value(headerKey{}).(nats.Header)
+	return h
+}

@@ -19,6 +19,8 @@ type options struct {
 	fallback Handler
 	events   bool
 	metrics  *Metrics
+	headers  bool // handler contexts carry the message's headers
+	mw       []Middleware
 	err      error // an option's error, reported by New
 }
 
@@ -121,4 +123,14 @@ func WithMetrics(reg prometheus.Registerer) Option {
 	return func(o *options) {
 		o.metrics, o.err = newMetrics(reg)
 	}
+}
+
+// WithMessageHeaders gives handlers the headers of their job's message,
+// through MessageHeader. It costs a context value per job, so it is off
+// unless asked for.
+func WithMessageHeaders() Option { return func(o *options) { o.headers = true } }
+
+// WithMiddleware adds middleware around every handler, as Use does.
+func WithMiddleware(mw ...Middleware) Option {
+	return func(o *options) { o.mw = append(o.mw, mw...) }
 }
