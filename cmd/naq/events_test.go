@@ -6,7 +6,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -119,4 +123,53 @@ func TestEventsHistoryNeedsPersistence(t *testing.T) {
 	if out := e.ok(t, "events", "history", j.ID); !strings.Contains(out, "completed") || !strings.Contains(out, j.ID) {
 		t.Errorf("history table %q", out)
 	}
+}
+
+func TestServerAndWorkerMetrics(t *testing.T) {
+	serverAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	url := startServer(t, "--metrics", serverAddr)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	nc, err := dialTest(t, ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := naq.NewClient(ctx, nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Enqueue(ctx, "x", nil, naq.Queue("nobody")); err != nil {
+		t.Fatal(err)
+	}
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`"done"`))
+	}))
+	defer target.Close()
+	workerAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	startHTTPWorker(t, url, "--target", target.URL, "--metrics-addr", workerAddr, "-q", "web")
+	j, err := c.Enqueue(ctx, "tasks:anything", nil, naq.Queue("web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := awaitJobResult(t, c, j.ID); res.Status != naq.StateCompleted {
+		t.Fatalf("result %+v", res)
+	}
+	opsWaitFor(t, 30*time.Second, "the worker's counter", func() bool {
+		return strings.Contains(httpGet(t, "http://"+workerAddr+"/metrics"),
+			`naq_worker_jobs_processed_total{function="other",outcome="completed",queue="web"} 1`)
+	})
+	opsWaitFor(t, 30*time.Second, "the server's queue gauge", func() bool {
+		return strings.Contains(httpGet(t, "http://"+serverAddr+"/metrics"), `naq_queue_pending_jobs{queue="nobody"} 1`)
+	})
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }

@@ -9,11 +9,15 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/pflag"
 
+	"github.com/naqgo/naq/embedded"
+	"github.com/naqgo/naq/naqprom"
 	"github.com/naqgo/naq/worker"
 )
 
@@ -41,19 +45,21 @@ func (f *observeFlags) options() ([]worker.Option, func(*slog.Logger) (stop func
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts = append(opts, worker.WithMetrics(reg))
-	return opts, func(log *slog.Logger) (func(), error) { return serveMetrics(f.metricsAddr, reg, log) }
+	return opts, func(log *slog.Logger) (func(), error) {
+		return serveMetrics(f.metricsAddr, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), log)
+	}
 }
 
-// serveMetrics serves reg at http://addr/metrics until stop is called. An
+// serveMetrics serves h at http://addr/metrics until stop is called. An
 // address that cannot be listened on is an error at start, not a log line
 // later.
-func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
+func serveMetrics(addr string, h http.Handler, log *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--metrics-addr: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", h)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan struct{})
 	go func() {
@@ -69,4 +75,32 @@ func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (stop
 		_ = srv.Shutdown(ctx)
 		<-done
 	}, nil
+}
+
+// serveQueueMetrics serves the queue gauges of the server's JetStream (see
+// package naqprom) at http://addr/metrics, through an in-process connection.
+func serveQueueMetrics(srv *embedded.Server, log *slog.Logger, f serverFlags) (stop func(), err error) {
+	var auth []nats.Option // the metrics' own connection logs in as clients must
+	if f.authUser != "" {
+		auth = append(auth, nats.UserInfo(f.authUser, f.authPass))
+	}
+	if f.authToken != "" {
+		auth = append(auth, nats.Token(f.authToken))
+	}
+	addr := f.metrics
+	nc, err := srv.Connect(auth...)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics: %w", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("--metrics: %w", err)
+	}
+	stopHTTP, err := serveMetrics(addr, naqprom.Handler(js, naqprom.WithLogger(log)), log)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return func() { stopHTTP(); nc.Close() }, nil
 }
