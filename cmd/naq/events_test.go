@@ -173,3 +173,22 @@ func httpGet(t *testing.T, url string) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+func TestWorkerSaysWhenItsTargetCannotBeReached(t *testing.T) {
+	e := newOpsEnv(t)
+	target := "http://127.0.0.1:" + strconv.Itoa(freePort(t)) + "/jobs"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, naqBin, "worker", "--target", target)
+	cmd.Env = naqEnv(e.env)
+	var errOut lockedBuffer
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	opsWaitFor(t, 30*time.Second, "the worker to start", func() bool { return strings.Contains(errOut.String(), "worker started") })
+	if out := errOut.String(); !strings.Contains(out, "the HTTP target cannot be reached") || !strings.Contains(out, "level=WARN") {
+		t.Errorf("stderr:\n%s", out)
+	}
+}

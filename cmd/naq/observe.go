@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -103,4 +104,22 @@ func serveQueueMetrics(srv *embedded.Server, log *slog.Logger, f serverFlags) (s
 		return nil, err
 	}
 	return func() { stopHTTP(); nc.Close() }, nil
+}
+
+// checkTarget says at start, at warn, when the HTTP target does not accept
+// connections: the worker runs anyway (the target may come up later), but
+// its jobs fail with kind http:connection and are retried until it does.
+func checkTarget(ctx context.Context, u *url.URL, log *slog.Logger) {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	d := net.Dialer{Timeout: 3 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	if err != nil {
+		log.Warn("the HTTP target cannot be reached; its jobs will fail with kind http:connection and be retried by their policy",
+			"target", u.Redacted(), "err", err)
+		return
+	}
+	_ = conn.Close()
 }

@@ -125,6 +125,7 @@ func (a *app) runWorker(cmd *cobra.Command, queues []string, f workerFlags) erro
 		return usagef("%v", err)
 	}
 	log.Info("delivering jobs over HTTP", "queues", queues, "target", target.shown)
+	checkTarget(ctx, u, log)
 	stopMetrics, err := serveMetrics(log)
 	if err != nil {
 		return err
