@@ -83,11 +83,14 @@ func PublishEvent(nc *nats.Conn, e *Event) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}
-	data, err := json.Marshal(e)
+	bp := eventBufs.Get().(*[]byte)
+	*bp = e.appendJSON((*bp)[:0])
+	err := nc.Publish(EventSubject(e), *bp) // copies the bytes: the buffer goes back at once
+	eventBufs.Put(bp)
 	if err != nil {
-		return fmt.Errorf("naq: encode event: %w", err)
+		return fmt.Errorf("naq: publish event: %w", err)
 	}
-	return nc.Publish(EventSubject(e), data)
+	return nil
 }
 
 // EventFilter selects events; zero fields select everything.
