@@ -79,6 +79,11 @@ func (c *Client) EnqueueMany(ctx context.Context, jobs []*Job, opts ...BulkOptio
 		return err
 	}
 	done := c.beforeEnqueue(ctx, jobs, msgs)
+	if c.events {
+		for _, j := range jobs {
+			c.enqueued(j)
+		}
+	}
 	if cfg.atomic {
 		err = c.publishAtomic(ctx, msgs)
 	} else {
@@ -90,11 +95,6 @@ func (c *Client) EnqueueMany(ctx context.Context, jobs []*Job, opts ...BulkOptio
 	}
 	if done != nil {
 		done(err)
-	}
-	if err == nil && c.events {
-		for _, j := range jobs {
-			c.enqueued(j)
-		}
 	}
 	return err
 }

@@ -173,6 +173,9 @@ func (c *Client) EnqueueJob(ctx context.Context, j *Job) error {
 		return err
 	}
 	done := c.beforeEnqueue(ctx, []*Job{j}, []*nats.Msg{msg})
+	if c.events {
+		c.enqueued(j)
+	}
 	if c.pending {
 		err = c.publishPipelined(ctx, []*Job{j}, func(int) (*nats.Msg, error) { return msg, nil })
 	} else if err = c.requester.Publish(ctx, msg); err != nil {
@@ -180,9 +183,6 @@ func (c *Client) EnqueueJob(ctx context.Context, j *Job) error {
 	}
 	if done != nil {
 		done(err)
-	}
-	if err == nil && c.events {
-		c.enqueued(j)
 	}
 	return err
 }

@@ -271,7 +271,10 @@ func (c *Client) EventHistory(ctx context.Context, jobID string) ([]Event, error
 }
 
 // WithEvents makes the client publish an enqueued event for each job that
-// Enqueue or EnqueueJob stores.
+// Enqueue, EnqueueJob or EnqueueMany sends. The event goes out just before
+// the job, on the same connection, so a follower sees it before any worker
+// event of the job; an enqueue that then fails returns its error, and its
+// enqueued event is followed by nothing.
 func WithEvents() ClientOption {
 	return func(c *clientConfig) error { c.events = true; return nil }
 }

@@ -133,11 +133,12 @@ func (ob *observer) ran(job *naq.Job, d time.Duration) {
 	}
 }
 
-// later reports a put-back: a retry (err set), a snooze or a shutdown.
-func (ob *observer) later(t naq.EventType, job *naq.Job, delay time.Duration, err error, msg string) {
+// later reports a put-back: a retry (err set), a snooze or a shutdown;
+// ran is how long the attempt ran (0 for a job that did not run).
+func (ob *observer) later(t naq.EventType, job *naq.Job, delay time.Duration, err error, msg string, ran time.Duration) {
 	if t == naq.EventRetryScheduled {
 		f := ob.job(naq.EventFailed, job, err)
-		f.Message = "retrying"
+		f.Message, f.DurationMS = "retrying", ms(ran)
 		ob.emit(f)
 	}
 	e := ob.job(t, job, err)

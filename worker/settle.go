@@ -33,14 +33,14 @@ func (r *run) settle(d *delivery, o outcome) {
 		// Forced shutdown: put the job back at once, its attempt not counted.
 		r.logLater(job, 0, nil, "job put back: the worker shut down while running it")
 		if r.obs != nil {
-			r.obs.later(naq.EventPutBack, job, 0, nil, "shutdown")
+			r.obs.later(naq.EventPutBack, job, 0, nil, "shutdown", 0)
 		}
 		r.later(r.io, job, m, 0, job.Attempt-1, "worker shut down while running it", d.naks)
 		return
 	case snooze != nil:
 		r.logLater(job, snooze.Delay, nil, "job snoozed")
 		if r.obs != nil {
-			r.obs.later(naq.EventSnoozed, job, snooze.Delay, nil, "")
+			r.obs.later(naq.EventSnoozed, job, snooze.Delay, nil, "", 0)
 		}
 		r.later(r.io, job, m, snooze.Delay, job.Attempt-1, "", d.naks)
 		return
@@ -51,7 +51,7 @@ func (r *run) settle(d *delivery, o outcome) {
 			c.retried.Add(1)
 		}
 		if r.obs != nil {
-			r.obs.later(naq.EventRetryScheduled, job, delay, o.err, "")
+			r.obs.later(naq.EventRetryScheduled, job, delay, o.err, "", time.Since(o.started))
 		}
 		r.later(r.io, job, m, delay, job.Attempt, o.err.Error(), d.naks)
 		return
@@ -177,6 +177,6 @@ func (r *run) putBack(m jetstream.Msg) {
 	}
 	r.sh.Logger.Debug("job put back unrun", "job", job.ID, "queue", job.Queue)
 	if r.obs != nil {
-		r.obs.later(naq.EventPutBack, job, 0, nil, "unrun")
+		r.obs.later(naq.EventPutBack, job, 0, nil, "unrun", 0)
 	}
 }

@@ -154,6 +154,9 @@ func eventLine(e naq.Event) string {
 	if e.Queue != "" {
 		fmt.Fprintf(&b, "  queue=%s", e.Queue)
 	}
+	if len(e.Queues) > 0 {
+		fmt.Fprintf(&b, "  queues=%s", strings.Join(e.Queues, ","))
+	}
 	if e.Function != "" {
 		fmt.Fprintf(&b, "  function=%s", e.Function)
 	}
@@ -165,6 +168,9 @@ func eventLine(e naq.Event) string {
 	}
 	if e.DelayMS > 0 {
 		fmt.Fprintf(&b, "  back_in=%s", time.Duration(e.DelayMS*float64(time.Millisecond)).Round(time.Millisecond))
+	}
+	if e.ErrorKind != "" {
+		fmt.Fprintf(&b, "  kind=%s", e.ErrorKind)
 	}
 	if e.Error != "" {
 		fmt.Fprintf(&b, "  error=%q", e.Error)
