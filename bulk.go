@@ -72,19 +72,31 @@ func (c *Client) EnqueueMany(ctx context.Context, jobs []*Job, opts ...BulkOptio
 	for _, o := range opts {
 		o(&cfg)
 	}
-	keep := cfg.atomic || len(jobs) <= keepEncodings
+	// Hooks write into each message's headers: those batches keep theirs.
+	keep := cfg.atomic || len(jobs) <= keepEncodings || len(c.hooks) > 0
 	msgs, err := c.encodeAll(jobs, keep)
 	if err != nil {
 		return err
 	}
+	done := c.beforeEnqueue(ctx, jobs, msgs)
+	if c.events {
+		for _, j := range jobs {
+			c.enqueued(j)
+		}
+	}
 	if cfg.atomic {
-		return c.publishAtomic(ctx, msgs)
+		err = c.publishAtomic(ctx, msgs)
+	} else {
+		msgAt := func(i int) (*nats.Msg, error) { return c.jobMsg(jobs[i]) }
+		if keep {
+			msgAt = func(i int) (*nats.Msg, error) { return msgs[i], nil }
+		}
+		err = c.publishPipelined(ctx, jobs, msgAt)
 	}
-	msgAt := func(i int) (*nats.Msg, error) { return c.jobMsg(jobs[i]) }
-	if keep {
-		msgAt = func(i int) (*nats.Msg, error) { return msgs[i], nil }
+	if done != nil {
+		done(err)
 	}
-	return c.publishPipelined(ctx, jobs, msgAt)
+	return err
 }
 
 // keepEncodings is the largest batch whose encodings EnqueueMany keeps from

@@ -3,7 +3,6 @@ package naq
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -26,6 +25,8 @@ type Client struct {
 	defaultQueue string
 	layout       layout.Config
 	pending      bool // write a pending status record at enqueue
+	events       bool // publish an enqueued event per job
+	hooks        []EnqueueHook
 	results      jetstream.KeyValue
 	status       jetstream.KeyValue
 
@@ -45,6 +46,8 @@ type clientConfig struct {
 	defaultQueue string
 	layout       layout.Config
 	pending      bool
+	events       bool
+	hooks        []EnqueueHook
 }
 
 // ClientOption configures NewClient.
@@ -98,7 +101,8 @@ func NewClient(ctx context.Context, nc *nats.Conn, opts ...ClientOption) (*Clien
 		return nil, fmt.Errorf("naq: jetstream: %w", err)
 	}
 	cfg.layout.Logger = cfg.logger
-	c := &Client{nc: nc, js: js, log: cfg.logger, defaultQueue: cfg.defaultQueue, layout: cfg.layout, pending: cfg.pending}
+	c := &Client{nc: nc, js: js, log: cfg.logger, defaultQueue: cfg.defaultQueue, layout: cfg.layout, pending: cfg.pending, events: cfg.events,
+		hooks: cfg.hooks}
 	jobs, err := layout.EnsureJobsStream(ctx, js, cfg.layout)
 	if err != nil {
 		return nil, err
@@ -167,9 +171,16 @@ func (c *Client) EnqueueJob(ctx context.Context, j *Job) error {
 	if err != nil {
 		return err
 	}
+	done := c.beforeEnqueue(ctx, []*Job{j}, []*nats.Msg{msg})
+	if c.events {
+		c.enqueued(j)
+	}
 	var record <-chan struct{}
 	if c.pending {
 		if record, err = c.writePending(ctx, j); err != nil {
+			if done != nil {
+				done(err)
+			}
 			return err
 		}
 	}
@@ -182,7 +193,13 @@ func (c *Client) EnqueueJob(ctx context.Context, j *Job) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("naq: enqueue job %s on %s: %w", j.ID, j.Queue, err)
+		err = fmt.Errorf("naq: enqueue job %s on %s: %w", j.ID, j.Queue, err)
+	}
+	if done != nil {
+		done(err)
+	}
+	if err != nil {
+		return err
 	}
 	j.Duplicate = dup
 	return nil
@@ -246,134 +263,6 @@ func (c *Client) jobMsg(j *Job) (*nats.Msg, error) {
 			ErrPayloadTooLarge, j.ID, len(data), max)
 	}
 	return msg, nil
-}
-
-// Status returns the job's lifecycle record. A finished job's record comes
-// from its result; a running, retrying, scheduled or cancelled one from
-// naq_job_status. ErrJobNotFound means no record: the id is unknown, the job
-// has expired, or no worker has picked it up yet.
-func (c *Client) Status(ctx context.Context, id string) (*JobStatus, error) {
-	r, err := c.result(ctx, id)
-	if errors.Is(err, ErrForeignRecord) {
-		// A result naq-go cannot read: the status record may still say how
-		// the job ended.
-		if rec, recErr := c.statusRecord(ctx, id); recErr == nil {
-			return rec, nil
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	rec, recErr := c.statusRecord(ctx, id)
-	if r == nil && errors.Is(recErr, ErrJobNotFound) {
-		rec, recErr = c.delayedStatus(ctx, id)
-	}
-	if r == nil {
-		if recErr == nil && rec.State == StateScheduled && !rec.NextAttemptAt.After(time.Now()) {
-			rec.State = StatePending // its time came: it waits in its queue
-		}
-		return rec, recErr
-	}
-	st := StatusFromResult(r)
-	if recErr == nil {
-		st.MaxRetries = rec.MaxRetries
-	}
-	return st, nil
-}
-
-func (c *Client) statusRecord(ctx context.Context, id string) (*JobStatus, error) {
-	e, err := c.status.Get(ctx, id)
-	if err != nil {
-		if layout.IsNotFound(err) {
-			return nil, fmt.Errorf("%w: %s", ErrJobNotFound, id)
-		}
-		return nil, fmt.Errorf("naq: status of job %s: %w", id, err)
-	}
-	return DecodeStatus(id, e.Value(), e.Created())
-}
-
-// Result returns a finished job's result. ErrResultNotReady means the job is
-// known but has not finished; ErrJobNotFound that nothing is known of it.
-func (c *Client) Result(ctx context.Context, id string) (*Result, error) {
-	r, err := c.result(ctx, id)
-	if err != nil || r != nil {
-		return r, err
-	}
-	if _, err := c.statusRecord(ctx, id); errors.Is(err, ErrJobNotFound) {
-		if _, err := c.delayedStatus(ctx, id); err != nil {
-			return nil, err
-		}
-	} else if err != nil {
-		return nil, err
-	}
-	return nil, fmt.Errorf("%w: %s", ErrResultNotReady, id)
-}
-
-// result reads the job's result; nil, nil when there is none.
-func (c *Client) result(ctx context.Context, id string) (*Result, error) {
-	if err := layout.ValidateJobID(id); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidJob, err)
-	}
-	e, err := c.results.Get(ctx, id)
-	if err != nil {
-		if layout.IsNotFound(err) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("naq: result of job %s: %w", id, err)
-	}
-	return DecodeResult(id, e.Value())
-}
-
-// DecodeResult reads job id's record from naq_results: naq-go's, or Python
-// naq's {status, result, error, traceback}, as JSON or pickled plain data.
-// Any other record wraps ErrForeignRecord.
-func DecodeResult(id string, data []byte) (*Result, error) {
-	data, err := recordJSON(data)
-	if err != nil {
-		return nil, fmt.Errorf("naq: result of job %s: %w", id, err)
-	}
-	var r Result
-	if err := json.Unmarshal(data, &r); err != nil || r.Status == "" {
-		return nil, fmt.Errorf("naq: result of job %s: %w: not a result record", id, ErrForeignRecord)
-	}
-	if r.JobID == "" {
-		r.JobID = id
-	}
-	return &r, nil
-}
-
-// Wait blocks until the job finishes and returns its result; a failed job's
-// result comes with its *JobFailedError. It watches the job's key in the
-// results bucket: no polling.
-func (c *Client) Wait(ctx context.Context, id string) (*Result, error) {
-	if err := layout.ValidateJobID(id); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidJob, err)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	w, err := c.results.Watch(ctx, id, jetstream.IgnoreDeletes())
-	if err != nil {
-		return nil, fmt.Errorf("naq: wait for job %s: %w", id, err)
-	}
-	defer w.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("naq: wait for job %s: %w", id, ctx.Err())
-		case e, ok := <-w.Updates():
-			if !ok {
-				return nil, fmt.Errorf("naq: wait for job %s: watcher closed", id)
-			}
-			if e == nil || e.Operation() != jetstream.KeyValuePut {
-				continue
-			}
-			r, err := DecodeResult(id, e.Value())
-			if err != nil {
-				return nil, err
-			}
-			return r, r.Err()
-		}
-	}
 }
 
 // Purge removes every pending job of queue and returns how many it removed.

@@ -57,21 +57,33 @@ const (
 
 // WorkerInfo is a worker's heartbeat record in naq_workers.
 type WorkerInfo struct {
-	ID                string        `json:"worker_id"`
-	Hostname          string        `json:"hostname"`
-	PID               int           `json:"pid"`
-	Queues            []string      `json:"queues"`
-	Concurrency       int           `json:"concurrency"`
-	State             WorkerState   `json:"status"`
-	RunningJobs       []string      `json:"running_jobs"`
-	Processed         int64         `json:"processed"`
-	Failed            int64         `json:"failed"`
-	StartedAt         time.Time     `json:"started_at"`
-	LastHeartbeat     time.Time     `json:"last_heartbeat"`
-	HeartbeatInterval time.Duration `json:"heartbeat_interval_ns"`
+	ID          string      `json:"worker_id"`
+	Hostname    string      `json:"hostname"`
+	PID         int         `json:"pid"`
+	Queues      []string    `json:"queues"`
+	Concurrency int         `json:"concurrency"`
+	State       WorkerState `json:"status"`
+	RunningJobs []string    `json:"running_jobs"`
+	Processed   int64       `json:"processed"`
+	Failed      int64       `json:"failed"`
+	// QueueStats counts per queue since the worker started.
+	QueueStats        map[string]QueueCounters `json:"queue_stats,omitempty"`
+	StartedAt         time.Time                `json:"started_at"`
+	LastHeartbeat     time.Time                `json:"last_heartbeat"`
+	HeartbeatInterval time.Duration            `json:"heartbeat_interval_ns"`
 	// Stale is set by ListWorkers when no heartbeat came for two intervals.
 	Stale bool `json:"-"`
 	// Foreign marks a Python naq worker: its record names no queues,
 	// concurrency or counters, and at most one running job.
 	Foreign bool `json:"foreign,omitempty"`
+}
+
+// QueueCounters are a worker's counts for one queue: jobs processed (a final
+// record stored: completed, failed or cancelled), failed for good, retries
+// scheduled, and jobs running now.
+type QueueCounters struct {
+	Processed int64 `json:"processed"`
+	Failed    int64 `json:"failed"`
+	Retried   int64 `json:"retried"`
+	InFlight  int64 `json:"in_flight"`
 }

@@ -173,6 +173,10 @@ func (r *run) malformed(m jetstream.Msg, decodeErr error) {
 	r.sh.Logger.Warn("malformed job moved to the failed-jobs stream", "subject", m.Subject(), "err", decodeErr)
 	_ = m.Ack()
 	r.failedCount.Add(1)
+	if r.obs != nil {
+		r.obs.emit(&naq.Event{Type: naq.EventMalformed, JobID: "malformed", Queue: queueOf(m.Subject()),
+			ErrorKind: "malformed", Error: decodeErr.Error()})
+	}
 }
 
 // resumedCounts reads the counts a long wait's schedule left on the job's

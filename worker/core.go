@@ -37,12 +37,16 @@ func New(nc *nats.Conn, opts ...Option) (*Worker, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.err != nil {
+		return nil, o.err
+	}
 	o.cfg = o.config().withDefaults()
 	if err := o.cfg.validate(); err != nil {
 		return nil, err
 	}
 	mux := NewMux()
 	mux.HandleFallback(o.fallback)
+	mux.Use(o.mw...)
 	return &Worker{nc: nc, opts: o, mux: mux, ready: make(chan struct{})}, nil
 }
 
@@ -104,6 +108,8 @@ type run struct {
 	ackWait   time.Duration // the shortest of the queues' consumers
 
 	processed, failedCount atomic.Int64
+	perQueue               []queueCounters // by the index of the queue in Config.Queues
+	obs                    *observer       // events and metrics; nil when off
 
 	fetcher *fetch.Fetcher
 	writer  *asyncpub.Writer // the job path's writes
@@ -134,7 +140,8 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &run{w: w, sh: sh, inflight: newInflight(), cancelled: &cancelSet{ids: map[string]struct{}{}}}
+	r := &run{w: w, sh: sh, inflight: newInflight(), cancelled: &cancelSet{ids: map[string]struct{}{}},
+		perQueue: make([]queueCounters, len(sh.Config.Queues)), obs: w.newObserver(sh)}
 	if r.jobs, err = NewJobStatusManager(ctx, sh); err != nil {
 		return nil, err
 	}
@@ -162,6 +169,9 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 		sh.Logger.Warn("heartbeat failed", "err", err)
 	}
 	sh.Logger.Info("worker started", "queues", sh.Config.Queues, "concurrency", sh.Config.Concurrency)
+	if r.obs != nil {
+		r.obs.worker(naq.EventWorkerStarted, sh.Config.Queues)
+	}
 	return r, nil
 }
 
@@ -265,6 +275,10 @@ func (r *run) stop() {
 	r.bookkeeping(r.status.Unregister)
 	if r.started {
 		sh.Logger.Info("worker stopped", "processed", r.processed.Load(), "failed", r.failedCount.Load())
+		if r.obs != nil {
+			r.obs.worker(naq.EventWorkerStopped, sh.Config.Queues)
+			_ = sh.Conn.Flush() // the last event goes out before the caller closes the connection
+		}
 	}
 }
 
@@ -322,7 +336,8 @@ func (r *run) goBackground(f func()) {
 }
 
 func (r *run) activity() Activity {
-	return Activity{RunningJobs: r.inflight.ids(), Processed: r.processed.Load(), Failed: r.failedCount.Load()}
+	return Activity{RunningJobs: r.inflight.ids(), Processed: r.processed.Load(), Failed: r.failedCount.Load(),
+		QueueStats: r.queueStats()}
 }
 
 // cancelRunning cancels every running handler (a forced shutdown). Handler

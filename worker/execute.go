@@ -37,6 +37,9 @@ func (r *run) execute(d *delivery) outcome {
 		defer cancelT()
 	}
 	hctx = jobctx.With(hctx, job)
+	if r.w.opts.headers {
+		hctx = context.WithValue(hctx, headerKey{}, d.msg.Headers())
+	}
 	o := outcome{started: time.Now().UTC()}
 	seq := d.md.Sequence.Stream
 	r.inflight.add(seq, &running{job: job, msg: d.msg, started: o.started, touched: o.started, cancel: cancel, naks: d.naks})
@@ -46,8 +49,14 @@ func (r *run) execute(d *delivery) outcome {
 	if r.forced.Load() { // forced shutdown began before the add
 		cancel(context.Canceled)
 	}
+	if r.obs != nil {
+		r.obs.started(job)
+	}
 	o.value, o.traceback, o.err = r.call(hctx, job)
 	o.hasRecord = r.inflight.remove(seq)
+	if r.obs != nil {
+		r.obs.ran(job, time.Since(o.started))
+	}
 
 	if cause := context.Cause(hctx); errors.Is(cause, naq.ErrCancelled) {
 		o.err = SkipRetry(&Error{Kind: KindCancelled, Err: fmt.Errorf("job cancelled while running")})

@@ -57,6 +57,17 @@ func (f *inflight) ids() []string {
 	return ids
 }
 
+// queues lists the queue of each running job.
+func (f *inflight) queues() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	qs := make([]string, 0, len(f.jobs))
+	for _, r := range f.jobs {
+		qs = append(qs, r.job.Queue)
+	}
+	return qs
+}
+
 func (f *inflight) len() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

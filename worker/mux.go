@@ -44,6 +44,17 @@ type Mux struct {
 	middleware []Middleware
 }
 
+// names returns the registered handler names.
+func (m *Mux) names() map[string]bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make(map[string]bool, len(m.handlers))
+	for n := range m.handlers {
+		out[n] = true
+	}
+	return out
+}
+
 // NewMux returns an empty Mux.
 func NewMux() *Mux { return &Mux{handlers: map[string]Handler{}} }
 

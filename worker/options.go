@@ -3,6 +3,8 @@ package worker
 import (
 	"log/slog"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // options collects New's options. Field options are kept apart from the base
@@ -15,6 +17,11 @@ type options struct {
 	logger   *slog.Logger
 	name     string
 	fallback Handler
+	events   bool
+	metrics  *Metrics
+	headers  bool // handler contexts carry the message's headers
+	mw       []Middleware
+	err      error // an option's error, reported by New
 }
 
 // config is the base with every field option applied, in order.
@@ -103,3 +110,27 @@ func WithName(name string) Option { return func(o *options) { o.name = name } }
 // a job fails without retry: "no handler registered for <name>". Middleware
 // wraps h like any other handler.
 func WithFallback(h Handler) Option { return func(o *options) { o.fallback = h } }
+
+// WithEvents publishes the worker's lifecycle events (started, completed,
+// failed, retry_scheduled...; see naq.Event) as core NATS messages. They
+// cost a publish each and are stored only when the naq_events stream
+// exists.
+func WithEvents() Option { return func(o *options) { o.events = true } }
+
+// WithMetrics registers the worker's Prometheus metrics on reg (see
+// docs/observability.md). Workers of one process may share a registry.
+func WithMetrics(reg prometheus.Registerer) Option {
+	return func(o *options) {
+		o.metrics, o.err = newMetrics(reg)
+	}
+}
+
+// WithMessageHeaders gives handlers the headers of their job's message,
+// through MessageHeader. It costs a context value per job, so it is off
+// unless asked for.
+func WithMessageHeaders() Option { return func(o *options) { o.headers = true } }
+
+// WithMiddleware adds middleware around every handler, as Use does.
+func WithMiddleware(mw ...Middleware) Option {
+	return func(o *options) { o.mw = append(o.mw, mw...) }
+}

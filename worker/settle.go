@@ -31,13 +31,29 @@ func (r *run) settle(d *delivery, o outcome) {
 	switch snooze := asSnooze(o.err); {
 	case o.err != nil && r.forced.Load():
 		// Forced shutdown: put the job back at once, its attempt not counted.
+		r.logLater(job, 0, nil, "job put back: the worker shut down while running it")
+		if r.obs != nil {
+			r.obs.later(naq.EventPutBack, job, 0, nil, "shutdown", 0)
+		}
 		r.later(r.io, job, m, 0, job.Attempt-1, "worker shut down while running it", d.naks)
 		return
 	case snooze != nil:
+		r.logLater(job, snooze.Delay, nil, "job snoozed")
+		if r.obs != nil {
+			r.obs.later(naq.EventSnoozed, job, snooze.Delay, nil, "", 0)
+		}
 		r.later(r.io, job, m, snooze.Delay, job.Attempt-1, "", d.naks)
 		return
 	case o.err != nil && r.shouldRetry(job, o.err):
-		r.later(r.io, job, m, max(r.retryDelay(job), retryFloor(o.err)), job.Attempt, o.err.Error(), d.naks)
+		delay := max(r.retryDelay(job), retryFloor(o.err))
+		r.logLater(job, delay, o.err, "")
+		if c := r.counters(job.Queue); c != nil {
+			c.retried.Add(1)
+		}
+		if r.obs != nil {
+			r.obs.later(naq.EventRetryScheduled, job, delay, o.err, "", time.Since(o.started))
+		}
+		r.later(r.io, job, m, delay, job.Attempt, o.err.Error(), d.naks)
 		return
 	}
 	var value []byte
@@ -158,5 +174,9 @@ func (r *run) putBack(m jetstream.Msg) {
 	}
 	if err != nil {
 		r.sh.Logger.Warn("could not record a put-back; it counts as a delivery without an answer", "job", job.ID, "err", err)
+	}
+	r.sh.Logger.Debug("job put back unrun", "job", job.ID, "queue", job.Queue)
+	if r.obs != nil {
+		r.obs.later(naq.EventPutBack, job, 0, nil, "unrun", 0)
 	}
 }

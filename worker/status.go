@@ -22,6 +22,7 @@ type Activity struct {
 	RunningJobs []string
 	Processed   int64
 	Failed      int64
+	QueueStats  map[string]naq.QueueCounters
 }
 
 // StatusManager keeps the worker's record in naq_workers: written at every
@@ -84,7 +85,7 @@ func (m *StatusManager) Record() naq.WorkerInfo {
 	return naq.WorkerInfo{
 		ID: id.ID, Hostname: id.Hostname, PID: id.PID, Queues: m.sh.Config.Queues,
 		Concurrency: m.sh.Config.Concurrency, State: state, RunningJobs: a.RunningJobs,
-		Processed: a.Processed, Failed: a.Failed, StartedAt: id.StartedAt,
+		Processed: a.Processed, Failed: a.Failed, QueueStats: a.QueueStats, StartedAt: id.StartedAt,
 		LastHeartbeat: time.Now().UTC(), HeartbeatInterval: m.sh.Config.HeartbeatInterval,
 	}
 }

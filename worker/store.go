@@ -23,7 +23,7 @@ import (
 func (r *run) finish(d *delivery, res *naq.Result, writeStatus bool) {
 	job, m, md := d.job, d.msg, d.md
 	res.Error, res.Traceback = clip(res.Error), clip(res.Traceback)
-	f := &finishing{r: r, d: d, failed: res.Status == naq.StateFailed}
+	f := &finishing{r: r, d: d, res: res, failed: res.Status == naq.StateFailed}
 	if f.failed {
 		rec := &naq.FailedJob{
 			JobID: job.ID, Name: job.Name, Queue: job.Queue, Error: deref(res.Error), ErrorKind: res.ErrorKind,
@@ -65,6 +65,7 @@ func clip(s *string) *string {
 type finishing struct {
 	r      *run
 	d      *delivery
+	res    *naq.Result // the final record, for the log line and the event
 	failed bool
 	result nats.Msg // the result's write, in the same allocation
 	buf    *[]byte  // the result's encoding, back to its pool once stored
@@ -196,9 +197,19 @@ func (f *finishing) stored() {
 			r.sh.Logger.Warn("ack failed; the job may run again", "job", job.ID, "err", err)
 		}
 		r.processed.Add(1)
+		c := r.counters(job.Queue)
+		if c != nil {
+			c.processed.Add(1)
+		}
 		if f.failed {
 			r.failedCount.Add(1)
-			r.sh.Logger.Info("job failed", "job", job.ID, "name", job.Name, "attempts", job.Attempt)
+			if c != nil {
+				c.failed.Add(1)
+			}
+		}
+		r.logFinal(job, f.res)
+		if r.obs != nil {
+			r.obs.final(job, f.res)
 		}
 	})
 	if f.retries > 0 {

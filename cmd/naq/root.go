@@ -88,6 +88,7 @@ func (a *app) commands() []*cobra.Command {
 		a.scheduleCommand(),
 		a.schedulerCommand(),
 		a.workersCommand(),
+		a.eventsCommand(),
 		a.benchCommand(),
 		a.versionCommand(),
 	}

@@ -37,6 +37,7 @@ type serverFlags struct {
 	routes      string
 	syncAlways  bool
 	securityFlags
+	metrics string
 }
 
 func (a *app) serverCommand() *cobra.Command {
@@ -91,6 +92,7 @@ docs/security.md.`,
 	fl.StringVar(&f.routes, "routes", "", "other cluster nodes, comma-separated nats-route://host:port")
 	fl.BoolVar(&f.syncAlways, "sync-always", false, "fsync every write (survives power loss; much slower)")
 	f.securityFlags.register(fl)
+	fl.StringVar(&f.metrics, "metrics", "", "serve queue gauges for Prometheus on this address, at /metrics (for example 127.0.0.1:9465)")
 	return cmd
 }
 
@@ -220,6 +222,14 @@ func (a *app) runServer(cmd *cobra.Command, f serverFlags) error {
 	}
 	attrs = append(attrs, f.securityAttrs()...)
 	log.Info("naq server ready", attrs...)
+	if f.metrics != "" {
+		stopMetrics, err := serveQueueMetrics(srv, log, f)
+		if err != nil {
+			srv.Shutdown()
+			return err
+		}
+		defer stopMetrics()
+	}
 
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()

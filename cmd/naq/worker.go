@@ -24,6 +24,7 @@ type workerFlags struct {
 	shutdownTimeout   time.Duration
 	name              string
 	heartbeatInterval time.Duration
+	observe           observeFlags
 }
 
 func (a *app) workerCommand() *cobra.Command {
@@ -64,6 +65,7 @@ examples/goworker).`,
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long running jobs may finish after SIGINT/SIGTERM")
 	fl.StringVar(&f.name, "name", "naq-http-worker", "worker name (prefix of its id in 'naq workers')")
 	fl.DurationVar(&f.heartbeatInterval, "heartbeat-interval", 15*time.Second, "how often the worker rewrites its record")
+	f.observe.register(fl)
 	return cmd
 }
 
@@ -97,6 +99,8 @@ func (a *app) runWorker(cmd *cobra.Command, queues []string, f workerFlags) erro
 		worker.WithLogger(log),
 		worker.WithFallback(target),
 	}
+	obsOpts, serveMetrics := f.observe.options()
+	opts = append(opts, obsOpts...)
 	// Check the configuration before connecting: every setting comes from a
 	// flag or an argument, so an error is a usage error.
 	if _, err := worker.New(nil, opts...); err != nil {
@@ -127,6 +131,12 @@ func (a *app) runWorker(cmd *cobra.Command, queues []string, f workerFlags) erro
 		return usagef("%v", err)
 	}
 	log.Info("delivering jobs over HTTP", "queues", queues, "target", target.shown)
+	checkTarget(ctx, u, log)
+	stopMetrics, err := serveMetrics(log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	if err := w.Run(ctx); err != nil {
 		if errors.Is(err, naq.ErrInvalidQueue) {
 			return usagef("%v", err)

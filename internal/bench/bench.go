@@ -17,7 +17,11 @@
 //   - process: a worker.Worker with a no-op handler working off N queued jobs,
 //     timed from the worker's start until the queue is empty and all N results
 //     are stored, against a bare Consume() (default options) + Ack() of N
-//     messages, timed until its stream is empty.
+//     messages, timed until its stream is empty;
+//   - process-observed: process again, on jobs enqueued with trace context,
+//     by a worker with events, metrics and tracing on (a tracer provider
+//     with no exporter, a registry nobody scrapes), against the process line
+//     of the same round.
 //
 // The raw runs use their own stream, configured as naq_jobs is, so the two
 // never share state.
@@ -77,6 +81,9 @@ const (
 	Bulk       = "bulk"
 	BulkAtomic = "bulk-atomic"
 	Process    = "process"
+	// ProcessObserved is process with events, metrics and tracing on; its
+	// baseline is the process line of the same round.
+	ProcessObserved = "process-observed"
 )
 
 // Scenario is one line of the report: a naq operation and its raw baseline.
@@ -140,6 +147,8 @@ var scenarioDefs = []Scenario{
 	{Name: Bulk, Description: "Client.EnqueueMany (pipelined)", Baseline: "js.PublishAsync + wait all", Target: 0.60},
 	{Name: BulkAtomic, Description: "Client.EnqueueMany (AllOrNothing)", Baseline: "js.PublishAsync + wait all"},
 	{Name: Process, Description: "worker.Worker, no-op handler", Baseline: "Consume() + Ack()", Target: 0.50},
+	{Name: ProcessObserved, Description: "process with events, Prometheus metrics and OpenTelemetry tracing on (no exporter attached)",
+		Baseline: "process (naq, same round)", Target: 0.90},
 	{Name: EnqueueFloor, Description: "bare js.Publish with Nats-Msg-Id (the floor of an idempotent enqueue)", Baseline: "js.Publish (sync)"},
 	{Name: BulkFloor, Description: "bare js.PublishAsync with Nats-Msg-Id (the floor of an idempotent bulk enqueue)", Baseline: "js.PublishAsync + wait all"},
 	{Name: ProcessFloor, Description: "bare Consume() + one stored write per message before its Ack (the floor of result-before-ack)", Baseline: "Consume() + Ack()"},

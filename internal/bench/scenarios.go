@@ -134,6 +134,14 @@ func (e *env) round(ctx context.Context, first bool) (*roundResult, error) {
 		func() error {
 			return pair(set(res.raw, Process, e.rawConsume), set(res.naq, Process, e.naqProcess))
 		},
+		func() error {
+			r, err := e.naqProcessObserved(ctx)
+			if err != nil {
+				return fmt.Errorf("%s: %w", ProcessObserved, err)
+			}
+			res.naq[ProcessObserved] = r
+			return nil
+		},
 		set(res.naq, BulkAtomic, e.naqEnqueueAtomic),
 		set(res.naq, BulkFloor, e.floorBulk),
 		set(res.naq, ProcessFloor, e.floorProcess),
@@ -147,6 +155,7 @@ func (e *env) round(ctx context.Context, first bool) (*roundResult, error) {
 	res.raw[BulkFloor] = res.raw[Bulk]
 	res.raw[EnqueueFloor] = res.raw[Enqueue]
 	res.raw[ProcessFloor] = res.raw[Process]
+	res.raw[ProcessObserved] = res.naq[Process]
 	res.processed, res.results = e.processed, e.stored
 	return res, nil
 }
@@ -265,7 +274,10 @@ func (e *env) naqEnqueueAtomic(ctx context.Context) (run, error) {
 // naqProcess starts a worker with a no-op handler on the N queued jobs and
 // times it until the queue is empty and all N results are stored. The results
 // bucket is emptied afterwards.
-func (e *env) naqProcess(ctx context.Context) (run, error) {
+func (e *env) naqProcess(ctx context.Context) (run, error) { return e.naqProcessWith(ctx) }
+
+// naqProcessWith is naqProcess with more worker options.
+func (e *env) naqProcessWith(ctx context.Context, opts ...worker.Option) (run, error) {
 	n := e.cfg.Jobs
 	e.processed, e.stored = 0, 0
 	queued, err := streamMsgs(ctx, e.jobs)
@@ -275,8 +287,8 @@ func (e *env) naqProcess(ctx context.Context) (run, error) {
 	if err := e.results.Purge(ctx); err != nil {
 		return run{}, err
 	}
-	w, err := worker.New(e.workerNC, worker.WithQueues(queue), worker.WithConcurrency(e.cfg.Concurrency),
-		worker.WithLogger(e.logger), worker.WithName("naqbench"))
+	w, err := worker.New(e.workerNC, append([]worker.Option{worker.WithQueues(queue), worker.WithConcurrency(e.cfg.Concurrency),
+		worker.WithLogger(e.logger), worker.WithName("naqbench")}, opts...)...)
 	if err != nil {
 		return run{}, err
 	}

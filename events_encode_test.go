@@ -1,0 +1,37 @@
+package naq
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// The hand-made encoding must read back as encoding/json's does.
+func TestEventEncodingMatchesEncodingJSON(t *testing.T) {
+	events := []Event{
+		{Type: EventStarted, JobID: "abc", Time: time.Date(2026, 5, 1, 9, 30, 0, 250000000, time.UTC)},
+		{Type: EventRetryScheduled, JobID: "j1", Time: time.Now().UTC(), WorkerID: "w-1", Queue: "q", Function: "tasks:x",
+			Attempt: 2, MaxRetries: 3, DurationMS: 12.5, DelayMS: 4000, ErrorKind: "http:5xx",
+			Error: "quote \" backslash \\ newline \n tab \t nul \x00 bell \x07 é ✓ \u2028 bad \xff end", Message: "retrying"},
+		{Type: EventWorkerStarted, JobID: "worker:w-1", Time: time.Now(), Queues: []string{"a", "b"}},
+	}
+	for _, e := range events {
+		got := e.appendJSON(nil)
+		if !json.Valid(got) {
+			t.Fatalf("invalid JSON: %s", got)
+		}
+		var back, want Event
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Fatal(err)
+		}
+		std, _ := json.Marshal(e)
+		if err := json.Unmarshal(std, &want); err != nil {
+			t.Fatal(err)
+		}
+		gb, _ := json.Marshal(back)
+		wb, _ := json.Marshal(want)
+		if string(gb) != string(wb) {
+			t.Errorf("read back\n%s\nwant\n%s", gb, wb)
+		}
+	}
+}

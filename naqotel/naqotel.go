@@ -1,0 +1,143 @@
+// Package naqotel traces naq jobs with OpenTelemetry: a producer span for
+// each enqueue, whose W3C trace context (traceparent, tracestate) travels in
+// the job message's headers, and a consumer span around each attempt's
+// handler that continues the producer's trace. A job that arrives without
+// the header (from an older producer, Python naq, or naq enqueue) starts a
+// new trace. Programs that do not import this package carry no OTel code.
+//
+//	c, _ := naq.NewClient(ctx, nc, naqotel.ClientOption())
+//	w, _ := worker.New(nc, append(naqotel.WorkerOptions(), worker.WithQueues("emails"))...)
+package naqotel
+
+import (
+	"context"
+	"errors"
+
+	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/worker"
+)
+
+const scope = "github.com/naqgo/naq/naqotel"
+
+// Attribute keys set on naq spans.
+const (
+	AttrJobID    = attribute.Key("naq.job.id")
+	AttrQueue    = attribute.Key("naq.queue")
+	AttrFunction = attribute.Key("naq.function")
+	AttrAttempt  = attribute.Key("naq.job.attempt")
+	AttrOutcome  = attribute.Key("naq.job.outcome")
+	AttrKind     = attribute.Key("naq.error.kind")
+)
+
+type config struct {
+	tp   trace.TracerProvider
+	prop propagation.TextMapPropagator
+}
+
+// Option configures the client hook and the middleware.
+type Option func(*config)
+
+// WithTracerProvider uses tp (default: otel.GetTracerProvider()).
+func WithTracerProvider(tp trace.TracerProvider) Option { return func(c *config) { c.tp = tp } }
+
+// WithPropagator uses p (default: W3C trace context and baggage).
+func WithPropagator(p propagation.TextMapPropagator) Option { return func(c *config) { c.prop = p } }
+
+func newConfig(opts []Option) config {
+	c := config{prop: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.tp == nil {
+		c.tp = otel.GetTracerProvider()
+	}
+	return c
+}
+
+// headerCarrier lets a propagator read and write NATS headers. nats.Header
+// is case-sensitive; W3C names are lower case, and so are the keys here.
+type headerCarrier nats.Header
+
+func (h headerCarrier) Get(k string) string {
+	if v := h[k]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func (h headerCarrier) Set(k, v string) { h[k] = []string{v} }
+
+func (h headerCarrier) Keys() []string {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// EnqueueHook starts a producer span for each job and injects its context
+// into the job's message headers.
+func EnqueueHook(opts ...Option) naq.EnqueueHook {
+	c := newConfig(opts)
+	tracer := c.tp.Tracer(scope)
+	return func(ctx context.Context, j *naq.Job, h nats.Header) func(error) {
+		ctx, span := tracer.Start(ctx, "naq.enqueue "+j.Name, trace.WithSpanKind(trace.SpanKindProducer),
+			trace.WithAttributes(AttrJobID.String(j.ID), AttrQueue.String(j.Queue), AttrFunction.String(j.Name)))
+		c.prop.Inject(ctx, headerCarrier(h))
+		return func(err error) {
+			if err != nil {
+				span.RecordError(err)
+				span.SetStatus(codes.Error, err.Error())
+			}
+			span.End()
+		}
+	}
+}
+
+// ClientOption is naq.WithEnqueueHook(EnqueueHook(opts...)).
+func ClientOption(opts ...Option) naq.ClientOption { return naq.WithEnqueueHook(EnqueueHook(opts...)) }
+
+// Middleware runs each attempt's handler in a consumer span that continues
+// the trace found in the job's message headers (the worker needs
+// worker.WithMessageHeaders; WorkerOptions sets both).
+func Middleware(opts ...Option) worker.Middleware {
+	c := newConfig(opts)
+	tracer := c.tp.Tracer(scope)
+	return func(next worker.Handler) worker.Handler {
+		return worker.HandlerFunc(func(ctx context.Context, job *naq.Job) (any, error) {
+			if h := worker.MessageHeader(ctx); h != nil {
+				ctx = c.prop.Extract(ctx, headerCarrier(h))
+			}
+			ctx, span := tracer.Start(ctx, "naq.process "+job.Name, trace.WithSpanKind(trace.SpanKindConsumer),
+				trace.WithAttributes(AttrJobID.String(job.ID), AttrQueue.String(job.Queue),
+					AttrFunction.String(job.Name), AttrAttempt.Int(job.Attempt)))
+			defer span.End()
+			v, err := next.ProcessJob(ctx, job)
+			var snooze *worker.SnoozeError
+			switch {
+			case errors.As(err, &snooze):
+				span.SetAttributes(AttrOutcome.String("snoozed"))
+			case err != nil:
+				span.RecordError(err)
+				span.SetStatus(codes.Error, err.Error())
+				span.SetAttributes(AttrOutcome.String("error"), AttrKind.String(worker.ErrorKind(err)))
+			default:
+				span.SetAttributes(AttrOutcome.String("completed"))
+			}
+			return v, err
+		})
+	}
+}
+
+// WorkerOptions are the worker options that trace handlers: the message
+// headers in the handler's context, and Middleware.
+func WorkerOptions(opts ...Option) []worker.Option {
+	return []worker.Option{worker.WithMessageHeaders(), worker.WithMiddleware(Middleware(opts...))}
+}
