@@ -2,7 +2,6 @@ package naq
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -40,13 +39,7 @@ func (c *Client) Cancel(ctx context.Context, id string) error {
 	if _, err := kv.Put(ctx, id, []byte(now.Format(time.RFC3339Nano))); err != nil {
 		return fmt.Errorf("naq: cancel job %s: %w", id, err)
 	}
-	msg := "job cancelled"
-	res, _ := json.Marshal(&Result{Status: StateCancelled, Error: &msg, JobID: id, ErrorKind: "naq:Cancelled", FinishedAt: now})
-	if _, err := c.results.Create(ctx, id, res); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-		return fmt.Errorf("naq: cancel job %s: %w", id, err)
-	}
-	st, _ := json.Marshal(&JobStatus{JobID: id, State: StateCancelled, Error: msg, FinishedAt: now, UpdatedAt: now})
-	if _, err := c.status.Put(ctx, id, st); err != nil {
+	if err := c.records.Cancel(ctx, id, now); err != nil {
 		return fmt.Errorf("naq: cancel job %s: %w", id, err)
 	}
 	return nil

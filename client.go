@@ -2,7 +2,6 @@ package naq
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/naqgo/naq/internal/asyncpub"
 	"github.com/naqgo/naq/internal/layout"
+	"github.com/naqgo/naq/internal/records"
 )
 
 // Client is the producer side: it enqueues jobs and reads their status and
@@ -27,8 +27,7 @@ type Client struct {
 	pending      bool // write a pending status record at enqueue
 	events       bool // publish an enqueued event per job
 	hooks        []EnqueueHook
-	results      jetstream.KeyValue
-	status       jetstream.KeyValue
+	records      records.Store // naq_results and naq_job_status
 
 	mu        sync.Mutex
 	cancelled jetstream.KeyValue    // provisioned on first use
@@ -111,10 +110,10 @@ func NewClient(ctx context.Context, nc *nats.Conn, opts ...ClientOption) (*Clien
 	if c.requester, err = asyncpub.NewRequester(nc); err != nil {
 		return nil, fmt.Errorf("naq: %w", err)
 	}
-	if c.results, err = layout.EnsureResultsBucket(ctx, js, cfg.layout); err != nil {
+	if c.records.Results, err = layout.EnsureResultsBucket(ctx, js, cfg.layout); err != nil {
 		return nil, err
 	}
-	if c.status, err = layout.EnsureStatusBucket(ctx, js, cfg.layout); err != nil {
+	if c.records.Status, err = layout.EnsureStatusBucket(ctx, js, cfg.layout); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -219,14 +218,10 @@ func (c *Client) writePending(ctx context.Context, j *Job) (<-chan struct{}, err
 
 // pendingMsg is the status record of a job just enqueued.
 func pendingMsg(j *Job) *nats.Msg {
-	st, _ := json.Marshal(&JobStatus{
+	return records.PendingMsg(&records.Status{
 		JobID: j.ID, State: StatePending, Name: j.Name, Queue: j.Queue, MaxRetries: j.MaxRetries,
 		EnqueuedAt: j.EnqueuedAt, UpdatedAt: time.Now().UTC(),
 	})
-	// Only where there is no record yet: enqueueing a job again must not
-	// reset the record of a job that is already running or retrying.
-	return &nats.Msg{Subject: layout.StatusSubject(j.ID), Data: st,
-		Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: []string{"0"}}}
 }
 
 // jobMsg validates j, fills the client's defaults and encodes it as a message.

@@ -5,7 +5,6 @@ package naq
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/naqgo/naq/internal/layout"
+	"github.com/naqgo/naq/internal/records"
 )
 
 // Status returns the job's lifecycle record. A finished job's record comes
@@ -35,28 +35,24 @@ func (c *Client) Status(ctx context.Context, id string) (*JobStatus, error) {
 	if r == nil && errors.Is(recErr, ErrJobNotFound) {
 		rec, recErr = c.delayedStatus(ctx, id)
 	}
-	if r == nil {
-		if recErr == nil && rec.State == StateScheduled && !rec.NextAttemptAt.After(time.Now()) {
-			rec.State = StatePending // its time came: it waits in its queue
+	if recErr != nil {
+		if r == nil {
+			return nil, recErr
 		}
-		return rec, recErr
+		rec = nil // a result says enough
 	}
-	st := StatusFromResult(r)
-	if recErr == nil {
-		st.MaxRetries = rec.MaxRetries
-	}
-	return st, nil
+	st := records.Merge((*records.Result)(r), (*records.Status)(rec), time.Now())
+	return (*JobStatus)(st), nil
 }
 
+// statusRecord reads the job's status record; ErrJobNotFound when there is
+// none.
 func (c *Client) statusRecord(ctx context.Context, id string) (*JobStatus, error) {
-	e, err := c.status.Get(ctx, id)
-	if err != nil {
-		if layout.IsNotFound(err) {
-			return nil, fmt.Errorf("%w: %s", ErrJobNotFound, id)
-		}
-		return nil, fmt.Errorf("naq: status of job %s: %w", id, err)
+	st, err := c.records.StatusRecord(ctx, id)
+	if err == nil && st == nil {
+		return nil, fmt.Errorf("%w: %s", ErrJobNotFound, id)
 	}
-	return DecodeStatus(id, e.Value(), e.Created())
+	return (*JobStatus)(st), err
 }
 
 // Result returns a finished job's result. ErrResultNotReady means the job is
@@ -81,32 +77,16 @@ func (c *Client) result(ctx context.Context, id string) (*Result, error) {
 	if err := layout.ValidateJobID(id); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidJob, err)
 	}
-	e, err := c.results.Get(ctx, id)
-	if err != nil {
-		if layout.IsNotFound(err) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("naq: result of job %s: %w", id, err)
-	}
-	return DecodeResult(id, e.Value())
+	r, err := c.records.Result(ctx, id)
+	return (*Result)(r), err
 }
 
 // DecodeResult reads job id's record from naq_results: naq-go's, or Python
 // naq's {status, result, error, traceback}, as JSON or pickled plain data.
 // Any other record wraps ErrForeignRecord.
 func DecodeResult(id string, data []byte) (*Result, error) {
-	data, err := recordJSON(data)
-	if err != nil {
-		return nil, fmt.Errorf("naq: result of job %s: %w", id, err)
-	}
-	var r Result
-	if err := json.Unmarshal(data, &r); err != nil || r.Status == "" {
-		return nil, fmt.Errorf("naq: result of job %s: %w: not a result record", id, ErrForeignRecord)
-	}
-	if r.JobID == "" {
-		r.JobID = id
-	}
-	return &r, nil
+	r, err := records.DecodeResult(id, data)
+	return (*Result)(r), err
 }
 
 // Wait blocks until the job finishes and returns its result; a failed job's
@@ -118,7 +98,7 @@ func (c *Client) Wait(ctx context.Context, id string) (*Result, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w, err := c.results.Watch(ctx, id, jetstream.IgnoreDeletes())
+	w, err := c.records.Results.Watch(ctx, id, jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, fmt.Errorf("naq: wait for job %s: %w", id, err)
 	}

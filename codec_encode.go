@@ -150,18 +150,8 @@ func appendScalar(b []byte, v any) (_ []byte, ok bool) {
 	return b, false
 }
 
-// appendString appends s as a JSON string; the plain-ASCII case is copied.
-func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
+// appendString appends s as a JSON string.
+func appendString(b []byte, s string) []byte { return jsonscan.AppendString(b, s) }
 
 // appendStrings appends ss as a JSON array, or none for a nil slice.
 func appendStrings(b []byte, ss []string, none string) []byte {

@@ -2,8 +2,6 @@ package naq
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -11,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/naqgo/naq/internal/layout"
+	"github.com/naqgo/naq/internal/records"
 )
 
 // DelayedJob is a job waiting for its time on the server: a delayed job, or a
@@ -52,16 +51,14 @@ func (c *Client) EnqueueJobAt(ctx context.Context, t time.Time, j *Job) error {
 	runAt := t.UTC()
 	layout.ScheduleAt(msg, runAt, msg.Subject)
 	msg.Subject = layout.DelayedSubject(j.ID)
-	st, _ := json.Marshal(&JobStatus{
+	st := &records.Status{
 		JobID: j.ID, State: StateScheduled, Name: j.Name, Queue: j.Queue, MaxRetries: j.MaxRetries,
 		EnqueuedAt: j.EnqueuedAt, NextAttemptAt: runAt, UpdatedAt: time.Now().UTC(),
-	})
+	}
 	// The record goes first, so a job due at once cannot run before it; but
 	// it must not overwrite the record of the job a duplicate leaves in place.
-	created := true
-	if _, err := c.status.Create(ctx, j.ID, st); errors.Is(err, jetstream.ErrKeyExists) {
-		created = false
-	} else if err != nil {
+	created, err := c.records.CreateStatus(ctx, st)
+	if err != nil {
 		return fmt.Errorf("naq: schedule job %s: %w", j.ID, err)
 	}
 	ack, err := c.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(layout.JobsStream))
@@ -70,7 +67,7 @@ func (c *Client) EnqueueJobAt(ctx context.Context, t time.Time, j *Job) error {
 	}
 	j.Duplicate = ack.Duplicate
 	if !created && !ack.Duplicate { // an id used before, beyond the duplicate window
-		if _, err := c.status.Put(ctx, j.ID, st); err != nil {
+		if err := c.records.PutStatus(ctx, st); err != nil {
 			return fmt.Errorf("naq: schedule job %s: %w", j.ID, err)
 		}
 	}

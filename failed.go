@@ -139,10 +139,8 @@ func (c *Client) RequeueFailed(ctx context.Context, seq uint64) (*Job, error) {
 	}
 	// A fresh message id: the job id alone may still be inside the dedup window.
 	msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s-requeue-%d", job.ID, seq))
-	for _, kv := range []jetstream.KeyValue{c.results, c.status} {
-		if err := kv.Purge(ctx, job.ID); err != nil {
-			return nil, fmt.Errorf("naq: requeue job %s: clear old records: %w", job.ID, err)
-		}
+	if err := c.records.Clear(ctx, job.ID); err != nil {
+		return nil, fmt.Errorf("naq: requeue job %s: clear old records: %w", job.ID, err)
 	}
 	if _, err := c.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(layout.JobsStream)); err != nil {
 		return nil, fmt.Errorf("naq: requeue job %s: %w", job.ID, err)

@@ -2,40 +2,21 @@ package naq
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/naqgo/naq/internal/pickle"
+	"github.com/naqgo/naq/internal/records"
 )
 
 // ErrForeignRecord: a record naq-go cannot read, written by another naq
 // (Python naq pickles its schedules, for one). Listings skip such records and
 // say how many in one log line; reading one by its key returns this error.
-var ErrForeignRecord = errors.New("naq: record written by another naq in a form naq-go cannot read")
+var ErrForeignRecord = records.ErrForeign
 
 // pythonHeartbeat is Python naq's fixed heartbeat interval: its worker
 // records do not say theirs.
 const pythonHeartbeat = 15 * time.Second
-
-// recordJSON returns a record as JSON: JSON as it is, a pickled dict of plain
-// values (as Python naq writes worker records, and any record in pickle mode)
-// converted. Anything else wraps ErrForeignRecord.
-func recordJSON(data []byte) ([]byte, error) {
-	if !pickle.IsPickle(data) {
-		return data, nil
-	}
-	m, err := pickle.DecodeDict(data)
-	if err != nil {
-		return nil, fmt.Errorf("%w (%v)", ErrForeignRecord, err)
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("%w (%v)", ErrForeignRecord, err)
-	}
-	return b, nil
-}
 
 // logSkipped writes the one line a listing gives for the records it skipped.
 func logSkipped(log *slog.Logger, n int, one, many string) {
@@ -63,7 +44,7 @@ type pythonWorker struct {
 // decodeWorker reads a heartbeat record: naq-go's, or Python naq's (pickled).
 func decodeWorker(data []byte) (WorkerInfo, error) {
 	var w WorkerInfo
-	data, err := recordJSON(data)
+	data, err := records.JSON(data)
 	if err != nil {
 		return w, err
 	}
@@ -96,7 +77,7 @@ type failedRecord struct {
 // decodeFailedData reads a failed-job record; stored is the time the stream
 // stored it, the failure time of a record that does not say its own.
 func decodeFailedData(data []byte, stored time.Time) (*FailedJob, error) {
-	data, err := recordJSON(data)
+	data, err := records.JSON(data)
 	if err != nil {
 		return nil, err
 	}
@@ -120,22 +101,10 @@ func decodeFailedData(data []byte, stored time.Time) (*FailedJob, error) {
 	return &f, nil
 }
 
-// pythonStates maps the bare words Python naq stores in naq_job_status.
-var pythonStates = map[string]State{
-	"pending": StatePending, "running": StateRunning, "completed": StateCompleted, "failed": StateFailed,
-	"retry": StateRetrying, "scheduled": StateScheduled, "cancelled": StateCancelled,
-}
-
 // DecodeStatus reads job id's record from naq_job_status: naq-go's JSON, or
 // the bare state word Python naq writes ("completed", "failed"); updated is
 // when the record was written. Any other record wraps ErrForeignRecord.
 func DecodeStatus(id string, data []byte, updated time.Time) (*JobStatus, error) {
-	var st JobStatus
-	if err := json.Unmarshal(data, &st); err == nil {
-		return &st, nil
-	}
-	if s, ok := pythonStates[string(data)]; ok {
-		return &JobStatus{JobID: id, State: s, UpdatedAt: updated.UTC()}, nil
-	}
-	return nil, fmt.Errorf("%w: status of job %s", ErrForeignRecord, id)
+	st, err := records.DecodeStatus(id, data, updated)
+	return (*JobStatus)(st), err
 }

@@ -3,28 +3,28 @@ package naq
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"time"
+
+	"github.com/naqgo/naq/internal/records"
 )
 
-// State is a job's place in its lifecycle.
-type State string
+// State is a job's place in its lifecycle; its Terminal method reports
+// whether it is a final state (completed, failed or cancelled).
+type State = records.State
 
 // Job states. Completed, Failed and Cancelled are terminal.
 const (
-	StateScheduled State = "scheduled"
-	StatePending   State = "pending"
-	StateRunning   State = "running"
-	StateRetrying  State = "retrying"
-	StateCompleted State = "completed"
-	StateFailed    State = "failed"
-	StateCancelled State = "cancelled"
+	StateScheduled State = records.StateScheduled
+	StatePending   State = records.StatePending
+	StateRunning   State = records.StateRunning
+	StateRetrying  State = records.StateRetrying
+	StateCompleted State = records.StateCompleted
+	StateFailed    State = records.StateFailed
+	StateCancelled State = records.StateCancelled
 )
 
-// Terminal reports whether s is a final state.
-func (s State) Terminal() bool {
-	return s == StateCompleted || s == StateFailed || s == StateCancelled
-}
+// Result and JobStatus have internal/records' Result and Status fields, one
+// for one: records encodes, decodes and stores them, and the pointers convert.
 
 // Result is a finished job's record in the naq_results bucket. Its first four
 // fields are Python naq's result format; the others are naq-go's additions,
@@ -100,91 +100,15 @@ type JobStatus struct {
 
 // StatusFromResult derives the status record a finished job's result implies.
 func StatusFromResult(r *Result) *JobStatus {
-	s := &JobStatus{
-		JobID: r.JobID, State: r.Status, Name: r.Name, Queue: r.Queue, Attempts: r.Attempts,
-		WorkerID: r.WorkerID, EnqueuedAt: r.EnqueuedAt, StartedAt: r.StartedAt,
-		FinishedAt: r.FinishedAt, UpdatedAt: r.FinishedAt,
-	}
-	if r.Error != nil {
-		s.Error = *r.Error
-	}
-	return s
+	return (*JobStatus)(records.FromResult((*records.Result)(r)))
 }
 
 // MarshalJSON writes the result by hand: a worker writes one for every job.
 func (r *Result) MarshalJSON() ([]byte, error) {
-	return r.AppendJSON(make([]byte, 0, r.sizeHint())), nil
-}
-
-// sizeHint is about the length of the result's JSON, so it is written into
-// one allocation: the fixed part (keys and three times) and the variable
-// fields, escapes aside.
-func (r *Result) sizeHint() int {
-	n := 320 + len(r.Value) + len(r.JobID) + len(r.Name) + len(r.Queue) + len(r.ErrorKind) + len(r.WorkerID)
-	if r.Error != nil {
-		n += len(*r.Error)
-	}
-	if r.Traceback != nil {
-		n += len(*r.Traceback)
-	}
-	return n
+	return records.EncodeResult((*records.Result)(r)), nil
 }
 
 // AppendJSON appends the result's JSON to b.
 func (r *Result) AppendJSON(b []byte) []byte {
-	b = append(b, `{"status":`...)
-	b = appendString(b, string(r.Status))
-	b = append(b, `,"result":`...)
-	if len(r.Value) == 0 {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, r.Value...)
-	}
-	b = append(b, `,"error":`...)
-	b = appendOptString(b, r.Error)
-	b = append(b, `,"traceback":`...)
-	b = appendOptString(b, r.Traceback)
-	b = appendField(b, "job_id", r.JobID)
-	b = appendField(b, "function", r.Name)
-	b = appendField(b, "queue_name", r.Queue)
-	b = appendField(b, "error_kind", r.ErrorKind)
-	if r.Attempts != 0 {
-		b = append(b, `,"attempts":`...)
-		b = strconv.AppendInt(b, int64(r.Attempts), 10)
-	}
-	b = appendField(b, "worker_id", r.WorkerID)
-	b = appendTime(b, "enqueued_at", r.EnqueuedAt)
-	b = appendTime(b, "started_at", r.StartedAt)
-	b = appendTime(b, "finished_at", r.FinishedAt)
-	return append(b, '}')
-}
-
-func appendOptString(b []byte, s *string) []byte {
-	if s == nil {
-		return append(b, "null"...)
-	}
-	return appendString(b, *s)
-}
-
-// appendField appends ,"key":"value" unless value is empty.
-func appendField(b []byte, key, value string) []byte {
-	if value == "" {
-		return b
-	}
-	b = append(b, ',', '"')
-	b = append(b, key...)
-	b = append(b, '"', ':')
-	return appendString(b, value)
-}
-
-// appendTime appends ,"key":"<RFC 3339>" unless t is zero.
-func appendTime(b []byte, key string, t time.Time) []byte {
-	if t.IsZero() {
-		return b
-	}
-	b = append(b, ',', '"')
-	b = append(b, key...)
-	b = append(b, `":"`...)
-	b = t.AppendFormat(b, time.RFC3339Nano)
-	return append(b, '"')
+	return records.AppendResult(b, (*records.Result)(r))
 }

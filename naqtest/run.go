@@ -2,7 +2,6 @@ package naqtest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/naqgo/naq"
 	"github.com/naqgo/naq/internal/layout"
+	"github.com/naqgo/naq/internal/records"
 )
 
 // RunQueued runs the jobs waiting in the worker's queues, and the jobs those
@@ -101,12 +101,12 @@ func (e *Env) RunQueued(ctx context.Context) []*naq.Result {
 			if u.Operation() != jetstream.KeyValuePut {
 				continue
 			}
-			var r naq.Result
-			if err := json.Unmarshal(u.Value(), &r); err != nil {
-				e.t.Fatalf("naqtest: RunQueued: result of job %s: %v", u.Key(), err)
+			r, err := records.DecodeResult(u.Key(), u.Value())
+			if err != nil {
+				e.t.Fatalf("naqtest: RunQueued: %v", err)
 			}
 			r.JobID = u.Key()
-			results[r.JobID] = &r
+			results[r.JobID] = (*naq.Result)(r)
 		case <-tick.C:
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/naqgo/naq/internal/records"
 )
 
 // Error gives an error a kind, which a job's retry_on and ignore_on lists match.
@@ -27,7 +29,7 @@ func (e *Error) ErrorKind() string { return e.Kind }
 // Kinds used by the worker itself.
 const (
 	KindTimeout   = "builtins:TimeoutError"
-	KindCancelled = "naq:Cancelled"
+	KindCancelled = records.CancelledKind
 	KindPanic     = "naq:Panic"
 	KindNoHandler = "naq:NoHandler"
 	KindBind      = "naq:BindError"

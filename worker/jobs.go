@@ -1,12 +1,12 @@
 package worker
 
-// JobStatusManager: job status records, results and dependency checks in
-// naq_job_status and naq_results, and the records' constructors. Not here:
+// JobStatusManager: the worker's writes of job status records and results
+// (encoded, keyed and read through internal/records), dependency checks, and
+// the records' constructors. Not here:
 // the failed-jobs stream (failed.go) or the worker's own record (status.go).
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -17,14 +17,14 @@ import (
 
 	"github.com/naqgo/naq"
 	"github.com/naqgo/naq/internal/layout"
+	"github.com/naqgo/naq/internal/records"
 )
 
 // JobStatusManager writes job status records and results, and checks
 // dependencies.
 type JobStatusManager struct {
-	sh      *Shared
-	results jetstream.KeyValue
-	status  jetstream.KeyValue
+	sh    *Shared
+	store records.Store
 
 	// bucketTTL is the results bucket's max age: a result kept that long
 	// needs no TTL header of its own, which spares the server a per-message
@@ -57,7 +57,8 @@ func NewJobStatusManager(ctx context.Context, sh *Shared) (*JobStatusManager, er
 	if err != nil {
 		sh.Logger.Warn("results are written one by one", "err", err)
 	}
-	m := &JobStatusManager{sh: sh, results: results, status: status, bucketTTL: layout.DefaultResultTTL, batched: batched}
+	m := &JobStatusManager{sh: sh, store: records.Store{Results: results, Status: status},
+		bucketTTL: layout.DefaultResultTTL, batched: batched}
 	// A bucket another naq made keeps its own max age, and may not take
 	// per-message TTLs: results then live as long as the bucket keeps them.
 	limit := int(sh.Conn.MaxPayload())
@@ -83,20 +84,11 @@ func NewJobStatusManager(ctx context.Context, sh *Shared) (*JobStatusManager, er
 // setResultMsg makes msg the write of job's encoded result: a Nats-TTL
 // header only for a TTL other than the bucket's.
 func (m *JobStatusManager) setResultMsg(msg *nats.Msg, job *naq.Job, data []byte) {
-	*msg = nats.Msg{Subject: layout.ResultSubject(job.ID), Data: data}
-	if ttl := resultTTL(job); ttl != m.bucketTTL && m.perJobTTL {
-		msg.Header = nats.Header{jetstream.MsgTTLHeader: []string{ttl.String()}}
+	ttl := records.TTL(job.ResultTTL)
+	if ttl == m.bucketTTL || !m.perJobTTL {
+		ttl = 0
 	}
-}
-
-// resultTTL is how long job's result is kept: whole seconds (as the server
-// takes them), at least one.
-func resultTTL(job *naq.Job) time.Duration {
-	ttl := job.ResultTTL
-	if ttl <= 0 {
-		ttl = layout.DefaultResultTTL
-	}
-	return max(ttl.Round(time.Second), time.Second)
+	records.SetResultMsg(msg, job.ID, data, ttl)
 }
 
 // resultMsgInto makes msg the write of res as job's result, with the job's
@@ -107,7 +99,7 @@ func (m *JobStatusManager) resultMsgInto(msg *nats.Msg, job *naq.Job, res *naq.R
 	if buf == nil {
 		buf = new([]byte)
 	}
-	*buf = res.AppendJSON((*buf)[:0])
+	*buf = records.AppendResult((*buf)[:0], (*records.Result)(res))
 	m.setResultMsg(msg, job, *buf)
 	return buf
 }
@@ -133,12 +125,8 @@ func (m *JobStatusManager) releaseBuf(buf *[]byte) {
 // StoreResult writes a job's result and waits until the server has stored
 // it.
 func (m *JobStatusManager) StoreResult(ctx context.Context, job *naq.Job, res *naq.Result) error {
-	data, err := res.MarshalJSON()
-	if err != nil {
-		return fmt.Errorf("encode result of job %s: %w", job.ID, err)
-	}
 	msg := new(nats.Msg)
-	m.setResultMsg(msg, job, data)
+	m.setResultMsg(msg, job, records.EncodeResult((*records.Result)(res)))
 	if _, err := m.sh.JS.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("store result of job %s: %w", job.ID, err)
 	}
@@ -158,11 +146,7 @@ func (m *JobStatusManager) publishStatus(st *naq.JobStatus) error {
 // statusMsg is the message that stores st as its job's status record.
 func (m *JobStatusManager) statusMsg(st *naq.JobStatus) (*nats.Msg, error) {
 	st.UpdatedAt = time.Now().UTC()
-	data, err := json.Marshal(st)
-	if err != nil {
-		return nil, fmt.Errorf("encode status of job %s: %w", st.JobID, err)
-	}
-	return &nats.Msg{Subject: layout.StatusSubject(st.JobID), Data: data}, nil
+	return records.StatusMsg((*records.Status)(st))
 }
 
 // SetStatus writes a job's status record and waits until it is stored.
@@ -179,30 +163,18 @@ func (m *JobStatusManager) SetStatus(ctx context.Context, st *naq.JobStatus) err
 
 // Status reads a job's status record; nil when there is none.
 func (m *JobStatusManager) Status(ctx context.Context, id string) (*naq.JobStatus, error) {
-	e, err := m.status.Get(ctx, id)
-	if err != nil {
-		if layout.IsNotFound(err) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("status of job %s: %w", id, err)
-	}
-	return naq.DecodeStatus(id, e.Value(), e.Created())
+	st, err := m.store.StatusRecord(ctx, id)
+	return (*naq.JobStatus)(st), err
 }
 
-// Result reads a job's result; nil when there is none.
+// Result reads a job's result; nil when there is none or it is one naq-go
+// cannot read (the status record may then say how the job ended).
 func (m *JobStatusManager) Result(ctx context.Context, id string) (*naq.Result, error) {
-	e, err := m.results.Get(ctx, id)
-	if err != nil {
-		if layout.IsNotFound(err) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("result of job %s: %w", id, err)
+	r, err := m.store.Result(ctx, id)
+	if errors.Is(err, records.ErrForeign) {
+		return nil, nil
 	}
-	r, err := naq.DecodeResult(id, e.Value())
-	if errors.Is(err, naq.ErrForeignRecord) {
-		return nil, nil // unreadable: the status record may say how the job ended
-	}
-	return r, err
+	return (*naq.Result)(r), err
 }
 
 // DependencyState says whether a job's dependencies let it run.
@@ -225,22 +197,17 @@ func (m *JobStatusManager) CheckDependencies(ctx context.Context, job *naq.Job) 
 		if err != nil {
 			return 0, "", err
 		}
-		switch {
-		case r == nil:
-			st, err := m.Status(ctx, dep)
-			if err != nil {
+		var st *naq.JobStatus
+		if r == nil {
+			if st, err = m.Status(ctx, dep); err != nil {
 				return 0, "", err
 			}
-			if st != nil && (st.State == naq.StateFailed || st.State == naq.StateCancelled) {
-				return DepsFailed, dep, nil
-			}
-			if st != nil && st.State == naq.StateCompleted {
-				continue // its result is gone or unreadable; its status says enough
-			}
-			state, waitingFor = DepsWaiting, dep
-		case r.Status == naq.StateCompleted:
-		default:
+		}
+		switch records.Dependency((*records.Result)(r), (*records.Status)(st)) {
+		case records.DepFailed:
 			return DepsFailed, dep, nil
+		case records.DepWaiting:
+			state, waitingFor = DepsWaiting, dep
 		}
 	}
 	return state, waitingFor, nil

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/records"
 )
 
 // finish stores the result (and, for a failure, the failed-job record and a
@@ -41,7 +42,7 @@ func (r *run) finish(d *delivery, res *naq.Result, writeStatus bool) {
 		}
 	}
 	if writeStatus {
-		st := naq.StatusFromResult(res)
+		st := (*naq.JobStatus)(records.FromResult((*records.Result)(res)))
 		st.MaxRetries = job.MaxRetries
 		if sm, err := r.jobs.statusMsg(st); err == nil {
 			f.extra[f.n], f.n = sm, f.n+1

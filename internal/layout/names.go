@@ -75,12 +75,6 @@ func FailedSubject(q string) string { return FailedSubjectPrefix + q }
 // ConsumerName is the durable consumer that every worker of queue q shares.
 func ConsumerName(q string) string { return ConsumerPrefix + q }
 
-// ResultSubject is the KV subject of job id's result.
-func ResultSubject(id string) string { return "$KV." + ResultsBucket + "." + id }
-
-// StatusSubject is the KV subject of job id's status record.
-func StatusSubject(id string) string { return "$KV." + StatusBucket + "." + id }
-
 // WorkerSubject is the KV subject of a worker's heartbeat record.
 func WorkerSubject(id string) string { return "$KV." + WorkersBucket + "." + id }
 
