@@ -204,6 +204,21 @@ func (c *Client) EnqueueJob(ctx context.Context, j *Job) error {
 	return nil
 }
 
+// lazyBucket provisions a bucket the first time the client needs it.
+func (c *Client) lazyBucket(ctx context.Context, kv *jetstream.KeyValue,
+	ensure func(context.Context, jetstream.JetStream, layout.Config) (jetstream.KeyValue, error)) (jetstream.KeyValue, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if *kv == nil {
+		b, err := ensure(ctx, c.js, c.layout)
+		if err != nil {
+			return nil, err
+		}
+		*kv = b
+	}
+	return *kv, nil
+}
+
 // writePending sends j's pending status record, in parallel with the job;
 // the channel closes once the server has answered.
 func (c *Client) writePending(ctx context.Context, j *Job) (<-chan struct{}, error) {

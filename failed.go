@@ -2,6 +2,7 @@ package naq
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,6 +16,45 @@ import (
 // ErrNotRequeueable: a failed-job record without an original job (a malformed
 // message, or a record written by Python naq).
 var ErrNotRequeueable = errors.New("naq: failed record cannot be requeued")
+
+// FailedJob is a record in the naq_failed_jobs stream: a job that failed for
+// good, with the whole original job so it can be requeued, or a message that
+// was not a valid job, with its raw bytes and the decode error.
+type FailedJob struct {
+	JobID      string    `json:"job_id,omitempty"`
+	Name       string    `json:"function,omitempty"`
+	Queue      string    `json:"queue_name"`
+	Error      string    `json:"error"`
+	ErrorKind  string    `json:"error_kind,omitempty"`
+	Traceback  string    `json:"traceback,omitempty"`
+	Attempts   int       `json:"attempts"`
+	MaxRetries int       `json:"max_retries"`
+	EnqueuedAt time.Time `json:"enqueued_at,omitzero"`
+	FailedAt   time.Time `json:"failed_at"`
+	WorkerID   string    `json:"worker_id,omitempty"`
+	// Job is the original wire job, byte for byte.
+	Job json.RawMessage `json:"job,omitempty"`
+	// Malformed marks a message that was not a valid naq job; Raw holds its
+	// bytes and Error the decode error.
+	Malformed bool   `json:"malformed,omitempty"`
+	Raw       []byte `json:"raw,omitempty"`
+	// RawEncoding says how Raw is written in JSON: "base64", since raw bytes
+	// need not be text.
+	RawEncoding string `json:"raw_encoding,omitempty"`
+	// Subject and StreamSeq locate the original message in naq_jobs.
+	Subject   string `json:"subject,omitempty"`
+	StreamSeq uint64 `json:"stream_seq,omitempty"`
+	// ArgsRepr and KwargsRepr are the Python repr() of the arguments, all a
+	// record written by Python naq keeps of them.
+	ArgsRepr   string `json:"args_repr,omitempty"`
+	KwargsRepr string `json:"kwargs_repr,omitempty"`
+	// Foreign marks a record written by Python naq: it holds no job to
+	// requeue, and its failure time is when the stream stored it.
+	Foreign bool `json:"foreign,omitempty"`
+
+	// Seq is the record's sequence in naq_failed_jobs (set when read back).
+	Seq uint64 `json:"-"`
+}
 
 // failedStream provisions naq_failed_jobs the first time the client needs it.
 func (c *Client) failedStream(ctx context.Context) (jetstream.Stream, error) {

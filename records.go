@@ -98,17 +98,7 @@ type JobStatus struct {
 	Naks int `json:"naks,omitempty"`
 }
 
-// StatusFromResult derives the status record a finished job's result implies.
-func StatusFromResult(r *Result) *JobStatus {
-	return (*JobStatus)(records.FromResult((*records.Result)(r)))
-}
-
 // MarshalJSON writes the result by hand: a worker writes one for every job.
 func (r *Result) MarshalJSON() ([]byte, error) {
 	return records.EncodeResult((*records.Result)(r)), nil
-}
-
-// AppendJSON appends the result's JSON to b.
-func (r *Result) AppendJSON(b []byte) []byte {
-	return records.AppendResult(b, (*records.Result)(r))
 }

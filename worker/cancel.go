@@ -1,5 +1,9 @@
 package worker
 
+// Cancellations as a worker sees them: naq_cancelled mirrored in memory and
+// watched, so a cancelled job never starts and a running one has its context
+// cancelled. Not here: cancelling a job (the client's Cancel).
+
 import (
 	"context"
 	"fmt"

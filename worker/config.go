@@ -1,5 +1,8 @@
 package worker
 
+// Config, a worker's settings, with their defaults and checks. Not here: the
+// options that set them (options.go).
+
 import (
 	"errors"
 	"fmt"

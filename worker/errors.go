@@ -1,5 +1,9 @@
 package worker
 
+// Error kinds, every one the worker uses, and the errors a handler returns to
+// steer what happens next: SkipRetry, Snooze, RetryAfter. Not here: what the
+// worker does with them (settle.go).
+
 import (
 	"context"
 	"errors"

@@ -1,5 +1,9 @@
 package worker
 
+// The second step of a delivered job: its handler run under its timeout and
+// cancellation, a panic caught. Not here: admitting it (admit.go) or
+// settling the outcome (settle.go).
+
 import (
 	"context"
 	"errors"

@@ -1,5 +1,9 @@
 package worker
 
+// The jobs running now, by stream sequence, and the keepalive that touches
+// their deliveries and writes running records for long ones. Not here:
+// running them (execute.go).
+
 import (
 	"context"
 	"sync"

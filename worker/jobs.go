@@ -1,9 +1,9 @@
 package worker
 
-// JobStatusManager: the worker's writes of job status records and results
-// (encoded, keyed and read through internal/records), dependency checks, and
-// the records' constructors. Not here:
-// the failed-jobs stream (failed.go) or the worker's own record (status.go).
+// JobStatusManager: job status records and results as the worker writes and
+// reads them (through internal/records, which encodes and keys them),
+// dependency checks, and the records' constructors. Not here: the
+// failed-jobs stream (failed.go) or the worker's own record (status.go).
 
 import (
 	"context"

@@ -1,5 +1,8 @@
 package worker
 
+// Put-backs of an hour or more, handed to the server as a schedule instead
+// of a delayed nak. Not here: deciding to put a job back (settle.go).
+
 import (
 	"context"
 	"strconv"

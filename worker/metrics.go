@@ -1,5 +1,8 @@
 package worker
 
+// Metrics: the worker's Prometheus counters and histograms, fed from its
+// lifecycle events. Not here: the events themselves (observe.go).
+
 import (
 	"errors"
 

@@ -1,5 +1,8 @@
 package worker
 
+// Handlers: the Handler interface, typed handlers, middleware and the Mux
+// that routes a job to the handler registered under its name.
+
 import (
 	"context"
 	"fmt"

@@ -1,5 +1,9 @@
 package worker
 
+// Options of New: each With* sets one Config field or a part that is not
+// configuration (logger, handlers, events, metrics). Not here: Config and
+// its defaults (config.go).
+
 import (
 	"log/slog"
 	"time"

@@ -1,5 +1,9 @@
 package worker
 
+// The third step of a delivered job: what its outcome leads to, a put-back
+// (retry, snooze, shutdown) or its final record. Not here: storing that
+// record before the ack (store.go).
+
 import (
 	"context"
 	"encoding/json"

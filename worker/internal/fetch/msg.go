@@ -1,5 +1,8 @@
 package fetch
 
+// A pulled message: the jetstream.Msg a handler gets, answered on its reply
+// subject without nats.go's consumer. Not here: pulling it (pull.go).
+
 import (
 	"context"
 	"errors"

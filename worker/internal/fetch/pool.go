@@ -1,5 +1,8 @@
 package fetch
 
+// The pool of handler goroutines that runs delivered messages: up to one per
+// slot, parked while idle. Not here: how many may run (slots.go).
+
 import (
 	"runtime"
 	"sync"

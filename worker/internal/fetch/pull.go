@@ -1,5 +1,9 @@
 package fetch
 
+// One queue's puller: its loop of pull requests sized to the free slots, and
+// what it does with each message that arrives. Not here: the open requests'
+// bookkeeping (requests.go).
+
 import (
 	"context"
 	"encoding/json"

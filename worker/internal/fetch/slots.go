@@ -1,5 +1,8 @@
 package fetch
 
+// Slots: how many jobs may run at once, taken before a pull asks for them
+// and freed when a job's call returns.
+
 import (
 	"sync"
 	"time"

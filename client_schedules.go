@@ -1,5 +1,9 @@
 package naq
 
+// The client's recurring schedules in naq_schedules: add, read, list, pause,
+// resume, update, modify, cancel, delete. Not here: the Schedule type and its options
+// (schedule.go), or the scheduler that runs them (package scheduler).
+
 import (
 	"context"
 	"encoding/json"
