@@ -196,26 +196,7 @@ func (c *Client) RequeueFailed(ctx context.Context, seq uint64) (*Job, error) {
 // each record. Records that cannot be requeued are left in place and reported
 // in the joined error.
 func (c *Client) RequeueAllFailed(ctx context.Context, queue string, progress func(done, total int)) (int, error) {
-	recs, err := c.ListFailed(ctx, queue, 0)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	var errs []error
-	for i, rec := range recs {
-		if _, err := c.RequeueFailed(ctx, rec.Seq); err != nil {
-			errs = append(errs, err)
-		} else {
-			n++
-		}
-		if progress != nil {
-			progress(i+1, len(recs))
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	return n, errors.Join(errs...)
+	return c.RequeueFailedMatching(ctx, FailedFilter{Queue: queue}, progress)
 }
 
 // DeleteFailed removes failed record seq.

@@ -11,10 +11,6 @@ import (
 	"github.com/naqgo/naq/internal/layout"
 )
 
-// indefinitePause is how long "naq queue pause" pauses without --until or
-// --for: in effect until "naq queue resume".
-const indefinitePause = 100 * 365 * 24 * time.Hour
-
 func (a *app) queueCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "queue",
@@ -36,11 +32,10 @@ func (a *app) queueListCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
-				snap, err := queueSnapshot(ctx, c.JetStream())
+				qs, err := c.Queues(ctx)
 				if err != nil {
 					return err
 				}
-				qs := snap.sorted()
 				return a.show(qs, func() error {
 					if len(qs) == 0 {
 						_, err := fmt.Fprintln(a.stdout, "no queues")
@@ -49,7 +44,7 @@ func (a *app) queueListCommand() *cobra.Command {
 					rows := make([][]string, 0, len(qs))
 					for _, q := range qs {
 						rows = append(rows, []string{q.Queue, fmt.Sprint(q.Messages), fmt.Sprint(q.Pending),
-							fmt.Sprint(q.Running), fmt.Sprint(q.WaitingPulls), q.state()})
+							fmt.Sprint(q.Running), fmt.Sprint(q.WaitingPulls), queueState(&q)})
 					}
 					return a.printTable([]string{"QUEUE", "MESSAGES", "PENDING", "RUNNING", "WAITING PULLS", "STATE"}, rows)
 				})
@@ -78,7 +73,7 @@ answered in between per second (0s: no rate).`,
 				}
 			}
 			return a.clientDo(cmd, interval, func(ctx context.Context, c *naq.Client) error {
-				qs, err := queueStats(ctx, c, args, interval)
+				qs, err := c.QueueStats(ctx, args, interval)
 				if err != nil {
 					return err
 				}
@@ -90,7 +85,7 @@ answered in between per second (0s: no rate).`,
 	return cmd
 }
 
-func (a *app) printQueueStats(qs []queueInfo) error {
+func (a *app) printQueueStats(qs []naq.QueueInfo) error {
 	if len(qs) == 0 {
 		_, err := fmt.Fprintln(a.stdout, "no queues")
 		return err
@@ -105,76 +100,23 @@ func (a *app) printQueueStats(qs []queueInfo) error {
 			workers = fmt.Sprint(*q.Workers)
 		}
 		rows = append(rows, []string{q.Queue, fmt.Sprint(q.Pending), fmt.Sprint(q.Running), fmt.Sprint(q.Redelivered),
-			workers, fmt.Sprint(q.WaitingPulls), rate, q.state()})
+			workers, fmt.Sprint(q.WaitingPulls), rate, queueState(&q)})
 	}
 	return a.printTable([]string{"QUEUE", "PENDING", "RUNNING", "REDELIVERED", "WORKERS", "WAITING PULLS", "RATE", "STATE"}, rows)
 }
 
-// queueStats gathers the stats of the named queues (none: all known ones),
-// sampling twice interval apart for the rate.
-func queueStats(ctx context.Context, c *naq.Client, names []string, interval time.Duration) ([]queueInfo, error) {
-	js := c.JetStream()
-	first, err := queueSnapshot(ctx, js)
-	if err != nil {
-		return nil, err
+// queueState says whether workers take the queue's jobs.
+func queueState(q *naq.QueueInfo) string {
+	switch {
+	case !q.Consumer:
+		return "no consumer"
+	case q.PausedIndefinitely():
+		return "paused"
+	case q.Paused:
+		return "paused until " + fmtTime(*q.PausedUntil)
+	default:
+		return "active"
 	}
-	pick := func(s snapshot) []queueInfo {
-		if len(names) == 0 {
-			return s.sorted()
-		}
-		out := make([]queueInfo, 0, len(names))
-		for _, n := range names {
-			q, ok := s[n]
-			if !ok {
-				q = &queueInfo{Queue: n}
-			}
-			out = append(out, *q)
-		}
-		return out
-	}
-	qs := pick(first)
-	if interval > 0 {
-		start := time.Now()
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(interval):
-		}
-		second, err := queueSnapshot(ctx, js)
-		if err != nil {
-			return nil, err
-		}
-		elapsed := time.Since(start).Seconds()
-		qs = pick(second)
-		for i := range qs {
-			q := &qs[i]
-			if !q.Consumer {
-				continue
-			}
-			var before int64
-			if p, ok := first[q.Queue]; ok && p.Consumer {
-				before = p.answered
-			}
-			r := float64(max(q.answered-before, 0)) / elapsed
-			q.Rate = &r
-		}
-	}
-	workers, err := c.ListWorkers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for i := range qs {
-		n := 0
-		for _, w := range workers {
-			for _, wq := range w.Queues {
-				if wq == qs[i].Queue && !w.Stale {
-					n++
-				}
-			}
-		}
-		qs[i].Workers = &n
-	}
-	return qs, nil
 }
 
 func (a *app) queuePurgeCommand() *cobra.Command {

@@ -6,23 +6,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/naqgo/naq"
 	"github.com/naqgo/naq/internal/layout"
 )
-
-// knownQueue reports whether q has jobs or a consumer: a name naq has seen.
-// Pausing or deleting any other name is most likely a typo.
-func knownQueue(ctx context.Context, js jetstream.JetStream, q string) (bool, error) {
-	snap, err := queueSnapshot(ctx, js)
-	if err != nil {
-		return false, err
-	}
-	_, ok := snap[q]
-	return ok, nil
-}
 
 // unknownQueueErr refuses an unknown queue name.
 func unknownQueueErr(q, force string) error {
@@ -45,7 +33,7 @@ A queue naq has never seen (no jobs, no consumer) is refused, as a likely typo;
 enqueued on it wait.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			deadline := time.Now().Add(indefinitePause)
+			var deadline time.Time // zero: until resumed
 			switch {
 			case until != "" && dur != 0:
 				return usagef("give --until or --for, not both")
@@ -69,19 +57,18 @@ enqueued on it wait.`,
 				}
 			}
 			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
-				js := c.JetStream()
 				if !force {
 					for _, q := range args {
-						if ok, err := knownQueue(ctx, js, q); err != nil {
-							return err
-						} else if !ok {
+						if _, err := c.Queue(ctx, q); errors.Is(err, naq.ErrQueueNotFound) {
 							return unknownQueueErr(q, "; nothing paused (--force pauses it anyway)")
+						} else if err != nil {
+							return err
 						}
 					}
 				}
-				var out []pauseState
+				var out []naq.QueuePause
 				for _, q := range args {
-					st, err := pauseQueue(ctx, js, q, deadline)
+					st, err := c.PauseQueue(ctx, q, deadline)
 					if err != nil {
 						return err
 					}
@@ -111,16 +98,12 @@ learn of the resume from the server's pause advisory.`,
 				}
 			}
 			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
-				var out []pauseState
+				var out []naq.QueuePause
 				for _, q := range args {
-					_, err := c.JetStream().ResumeConsumer(ctx, layout.JobsStream, layout.ConsumerName(q))
-					if errors.Is(err, jetstream.ErrConsumerNotFound) {
-						return fmt.Errorf("queue %s has no consumer (no worker has run on it): nothing to resume", q)
+					if err := c.ResumeQueue(ctx, q); err != nil {
+						return err
 					}
-					if err != nil {
-						return fmt.Errorf("resume queue %s: %w", q, err)
-					}
-					out = append(out, pauseState{Queue: q})
+					out = append(out, naq.QueuePause{Queue: q})
 				}
 				return a.printPause(out)
 			})
@@ -145,25 +128,18 @@ stop or reconfigure workers first. Asks first unless --yes.`,
 				return usagef("%v", err)
 			}
 			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
-				js := c.JetStream()
-				snap, err := queueSnapshot(ctx, js)
-				if err != nil {
-					return err
-				}
-				info, ok := snap[q]
-				if !ok {
+				info, err := c.Queue(ctx, q)
+				if errors.Is(err, naq.ErrQueueNotFound) {
 					return unknownQueueErr(q, ": nothing deleted")
+				} else if err != nil {
+					return err
 				}
 				if err := a.confirm(yes, fmt.Sprintf("delete queue %s and its %d job(s)", q, info.Messages)); err != nil {
 					return err
 				}
-				n, err := c.Purge(ctx, q)
+				n, err := c.DeleteQueue(ctx, q)
 				if err != nil {
 					return err
-				}
-				err = js.DeleteConsumer(ctx, layout.JobsStream, layout.ConsumerName(q))
-				if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-					return fmt.Errorf("delete the consumer of queue %s (its %d jobs are gone): %w", q, n, err)
 				}
 				return a.show(map[string]any{"queue": q, "purged": n, "deleted": true}, func() error {
 					_, err := fmt.Fprintf(a.stdout, "deleted queue %s (%d jobs removed)\n", q, n)
@@ -176,22 +152,14 @@ stop or reconfigure workers first. Asks first unless --yes.`,
 	return cmd
 }
 
-// pauseState is what pause and resume print.
-type pauseState struct {
-	Queue       string     `json:"queue"`
-	Paused      bool       `json:"paused"`
-	PausedUntil *time.Time `json:"paused_until,omitempty"`
-	Created     bool       `json:"consumer_created,omitempty"`
-}
-
-func (a *app) printPause(sts []pauseState) error {
+func (a *app) printPause(sts []naq.QueuePause) error {
 	return a.show(sts, func() error {
 		for _, st := range sts {
 			var err error
 			switch {
 			case !st.Paused:
 				_, err = fmt.Fprintf(a.stdout, "queue %s resumed\n", st.Queue)
-			case st.PausedUntil != nil && time.Until(*st.PausedUntil) < indefinitePause/2:
+			case st.PausedUntil != nil && time.Until(*st.PausedUntil) < naq.PauseIndefinitely/2:
 				_, err = fmt.Fprintf(a.stdout, "queue %s paused until %s\n", st.Queue, fmtTime(*st.PausedUntil))
 			default:
 				_, err = fmt.Fprintf(a.stdout, "queue %s paused until resumed (naq queue resume %s)\n", st.Queue, st.Queue)
@@ -202,31 +170,4 @@ func (a *app) printPause(sts []pauseState) error {
 		}
 		return nil
 	})
-}
-
-// pauseQueue pauses the consumer of q until deadline, creating the consumer
-// (as a worker would) when no worker has made it yet.
-func pauseQueue(ctx context.Context, js jetstream.JetStream, q string, deadline time.Time) (pauseState, error) {
-	st := pauseState{Queue: q}
-	resp, err := js.PauseConsumer(ctx, layout.JobsStream, layout.ConsumerName(q), deadline)
-	if errors.Is(err, jetstream.ErrConsumerNotFound) {
-		s, serr := js.Stream(ctx, layout.JobsStream)
-		if serr != nil {
-			return st, fmt.Errorf("pause queue %s: %w", q, serr)
-		}
-		if _, serr := layout.EnsureConsumer(ctx, s, q, layout.ConsumerConfig{}); serr != nil {
-			return st, fmt.Errorf("pause queue %s: %w", q, serr)
-		}
-		st.Created = true
-		resp, err = js.PauseConsumer(ctx, layout.JobsStream, layout.ConsumerName(q), deadline)
-	}
-	if err != nil {
-		return st, fmt.Errorf("pause queue %s: %w", q, err)
-	}
-	st.Paused = resp.Paused
-	if resp.Paused {
-		t := resp.PauseUntil.UTC()
-		st.PausedUntil = &t
-	}
-	return st, nil
 }
