@@ -176,3 +176,21 @@ func (c *Client) matchingFailed(ctx context.Context, f FailedFilter) ([]uint64, 
 		q.From = page.Next
 	}
 }
+
+// FailedCounts returns the failed-job records of each queue, from one stream
+// info: no record is read.
+func (c *Client) FailedCounts(ctx context.Context) (map[string]uint64, error) {
+	s, err := c.failedStream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(layout.FailedSubjectPrefix+"*"))
+	if err != nil {
+		return nil, fmt.Errorf("naq: count failed jobs: %w", err)
+	}
+	out := make(map[string]uint64, len(info.State.Subjects))
+	for subj, n := range info.State.Subjects {
+		out[subj[len(layout.FailedSubjectPrefix):]] = n
+	}
+	return out, nil
+}

@@ -89,6 +89,7 @@ func (a *app) commands() []*cobra.Command {
 		a.schedulerCommand(),
 		a.workersCommand(),
 		a.eventsCommand(),
+		a.dashboardCommand(),
 		a.benchCommand(),
 		a.versionCommand(),
 	}

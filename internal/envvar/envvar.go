@@ -20,3 +20,10 @@ const (
 	LogLevel        = "NAQ_LOG_LEVEL"        // CLI log level
 	ClusterPassword = "NAQ_CLUSTER_PASSWORD" // `naq server`: password of the cluster's routes
 )
+
+// The dashboard's own login (`naq dashboard`), apart from the NATS one.
+const (
+	DashboardToken    = "NAQ_DASHBOARD_TOKEN"    // bearer token the browser must present
+	DashboardUser     = "NAQ_DASHBOARD_USER"     // basic-auth user (with DashboardPassword)
+	DashboardPassword = "NAQ_DASHBOARD_PASSWORD" // basic-auth password
+)

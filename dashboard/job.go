@@ -1,0 +1,123 @@
+package dashboard
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/naqgo/naq"
+)
+
+func (h *Handler) jobLookup(w http.ResponseWriter, r *http.Request) {
+	id := strings.TrimSpace(r.URL.Query().Get("id"))
+	if id == "" {
+		h.fail(w, r, http.StatusBadRequest, errors.New("give a job id"))
+		return
+	}
+	http.Redirect(w, r, h.cfg.prefix+"/jobs/"+url.PathEscape(id), http.StatusSeeOther)
+}
+
+type dependency struct {
+	ID    string
+	State string
+}
+
+type jobView struct {
+	ID         string
+	Status     *naq.JobStatus
+	StatusErr  string
+	Result     *naq.Result
+	Job        *naq.Job // from its message or failed record, when known
+	Message    *naq.QueuedJob
+	FailedSeq  uint64
+	Args       []string
+	Kwargs     map[string]string
+	Deps       []dependency
+	Events     []naq.Event
+	EventsNote string
+	RunningFor time.Duration
+	Cancelable bool
+}
+
+func (h *Handler) job(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	v := jobView{ID: r.PathValue("id")}
+	st, err := h.c.Status(ctx, v.ID)
+	switch {
+	case errors.Is(err, naq.ErrInvalidJob):
+		h.fail(w, r, http.StatusBadRequest, err)
+		return
+	case errors.Is(err, naq.ErrJobNotFound):
+		v.StatusErr = "no status record: the id is unknown, the job expired, or no worker has picked it up yet"
+	case err != nil:
+		v.StatusErr = err.Error()
+	default:
+		v.Status = st
+	}
+	if st != nil && st.State.Terminal() {
+		if res, err := h.c.Result(ctx, v.ID); err == nil {
+			v.Result = res
+		}
+	}
+	if st != nil && st.State == naq.StateRunning && !st.StartedAt.IsZero() {
+		v.RunningFor = time.Since(st.StartedAt)
+	}
+	v.Cancelable = st == nil || !st.State.Terminal()
+	// The job's arguments live in its message (while it waits or runs) or in
+	// its failed record: the pages that link here say where.
+	q := r.URL.Query()
+	if s, err := strconv.ParseUint(q.Get("seq"), 10, 64); err == nil {
+		if m, err := h.c.QueuedJobAt(ctx, s); err == nil && m.Job != nil && m.Job.ID == v.ID {
+			v.Message, v.Job = m, m.Job
+		}
+	}
+	if s, err := strconv.ParseUint(q.Get("failed"), 10, 64); err == nil && v.Job == nil {
+		if rec, err := h.c.FailedJob(ctx, s); err == nil && rec.JobID == v.ID && len(rec.Job) > 0 {
+			if j, err := naq.DecodeJob(rec.Job); err == nil {
+				v.Job, v.FailedSeq = j, s
+			}
+		}
+	}
+	if v.Job != nil {
+		for _, a := range v.Job.Args {
+			v.Args = append(v.Args, prettyJSON(a))
+		}
+		v.Kwargs = map[string]string{}
+		for k, a := range v.Job.Kwargs {
+			v.Kwargs[k] = prettyJSON(a)
+		}
+		for _, d := range v.Job.DependsOn {
+			dep := dependency{ID: d, State: "unknown"}
+			if ds, err := h.c.Status(ctx, d); err == nil {
+				dep.State = string(ds.State)
+			}
+			v.Deps = append(v.Deps, dep)
+		}
+	}
+	evs, err := h.c.EventHistory(ctx, v.ID)
+	switch {
+	case errors.Is(err, naq.ErrEventsNotStored):
+		v.EventsNote = "events are not stored (naq events persist turns that on)"
+	case err != nil:
+		v.EventsNote = err.Error()
+	default:
+		v.Events = evs
+	}
+	h.render(w, r, "job", "Job "+v.ID, v)
+}
+
+func (h *Handler) jobCancel(w http.ResponseWriter, r *http.Request) {
+	if !h.checkPost(w, r) {
+		return
+	}
+	id := r.PathValue("id")
+	if err := h.c.Cancel(r.Context(), id); err != nil {
+		h.fail(w, r, statusOf(err), err)
+		return
+	}
+	h.back(w, r, "/jobs/"+url.PathEscape(id), fmt.Sprintf("job %s cancelled", id))
+}
