@@ -82,6 +82,9 @@ func (h *Handler) job(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if v.Job == nil && st != nil && (st.State == naq.StateRunning || st.State == naq.StateRetrying) && st.Queue != "" {
+		v.Message, v.Job = h.findDelivered(r, st.Queue, v.ID)
+	}
 	if v.Job != nil {
 		for _, a := range v.Job.Args {
 			v.Args = append(v.Args, prettyJSON(a))
@@ -108,6 +111,35 @@ func (h *Handler) job(w http.ResponseWriter, r *http.Request) {
 		v.Events = evs
 	}
 	h.render(w, r, "job", "Job "+v.ID, v)
+}
+
+// maxDeliveredScan bounds the look for a running job's message: the
+// messages handed to workers and not yet answered, a window the size of the
+// queue's running jobs.
+const maxDeliveredScan = 200
+
+// findDelivered finds a running or retrying job's message among the queue's
+// delivered ones (between the consumer's ack floor and its delivered
+// sequence), reading at most maxDeliveredScan of them.
+func (h *Handler) findDelivered(r *http.Request, queue, id string) (*naq.QueuedJob, *naq.Job) {
+	qi, err := h.c.Queue(r.Context(), queue)
+	if err != nil || !qi.Consumer {
+		return nil, nil
+	}
+	page, err := h.c.QueueJobs(r.Context(), queue, qi.AckFloor+1, maxDeliveredScan)
+	if err != nil {
+		return nil, nil
+	}
+	for i := range page.Jobs {
+		m := &page.Jobs[i]
+		if !m.Delivered {
+			break
+		}
+		if m.Job != nil && m.Job.ID == id {
+			return m, m.Job
+		}
+	}
+	return nil, nil
 }
 
 func (h *Handler) jobCancel(w http.ResponseWriter, r *http.Request) {
