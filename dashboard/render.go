@@ -59,6 +59,10 @@ type page struct {
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, name, title string, data any) {
+	h.renderStatus(w, r, http.StatusOK, name, title, data)
+}
+
+func (h *Handler) renderStatus(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
 	pg := page{Title: title, Nav: name, Prefix: h.cfg.prefix, ReadOnly: h.cfg.readOnly, Now: time.Now(), Data: data}
 	if !h.cfg.readOnly {
 		pg.CSRF = h.csrfToken(w, r)
@@ -74,13 +78,13 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, name, title str
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)
 }
 
 // fail shows an error page with the error's text (escaped like all text).
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, err error) {
-	w.WriteHeader(status)
-	h.render(w, r, "error", "Error", map[string]any{"Status": status, "Error": err.Error()})
+	h.renderStatus(w, r, status, "error", "Error", map[string]any{"Status": status, "Error": err.Error()})
 }
 
 // back redirects to the page the action was taken on, with a message.
