@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,26 @@ func TestPagesRenderEscaped(t *testing.T) {
 	code, body := f.get(t, strings.ReplaceAll(link[1], "&amp;", "&"))
 	if code != 200 || !strings.Contains(body, "&lt;script&gt;document.title=") || strings.Contains(body, "<script>document") {
 		t.Errorf("job page of the hostile job: %d\n%s", code, body)
+	}
+	// Malformed messages: their bytes as text, or as a hex dump.
+	page, err := f.client.FailedPage(t.Context(), naq.FailedQuery{FailedFilter: naq.FailedFilter{ErrorKind: "malformed"}})
+	if err != nil || len(page.Records) != 2 {
+		t.Fatalf("malformed records: %+v %v", page, err)
+	}
+	text, bin := page.Records[0], page.Records[1]
+	if string(text.Raw) != badText { // the worker records them in the order it meets them
+		text, bin = bin, text
+	}
+	_, body = f.get(t, "/failed/"+strconv.FormatUint(text.Seq, 10))
+	if !strings.Contains(body, "&lt;script&gt;alert(&#39;raw&#39;)&lt;/script&gt;") || strings.Contains(body, "<script>alert") {
+		t.Errorf("malformed text record:\n%s", body)
+	}
+	_, body = f.get(t, "/failed/"+strconv.FormatUint(bin.Seq, 10))
+	if !strings.Contains(body, "00000000  ff fe 3c 73 63 72 69 70 74 3e") || strings.Contains(body, "<script>alert") {
+		t.Errorf("malformed binary record:\n%s", body)
+	}
+	if _, body := f.get(t, "/failed?kind=malformed"); !strings.Contains(body, "malformed message") {
+		t.Errorf("failed list filtered by kind malformed:\n%s", body)
 	}
 	if code, _ := f.get(t, "/queues/no%20such"); code != http.StatusBadRequest {
 		t.Errorf("invalid queue name: %d", code)

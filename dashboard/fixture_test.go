@@ -21,6 +21,12 @@ import (
 // every page as text.
 const evilArgs = `<script>document.title="pwned"</script><img src=x onerror=alert(1)>`
 
+// Malformed messages the failed pages must show as inert text.
+const (
+	badText  = `{"function": "<script>alert('raw')</script>"`
+	badBytes = "\xff\xfe<script>alert(2)</script>"
+)
+
 // fixture is a real server with a worker, jobs in every state, and the
 // dashboard served over HTTP.
 type fixture struct {
@@ -80,6 +86,12 @@ func newFixture(t *testing.T, opts ...dashboard.Option) *fixture {
 		f.failed = append(f.failed, j.ID)
 		f.wait(t, j.ID)
 	}
+	// Messages that are not jobs: one text, one not even UTF-8.
+	for _, raw := range []string{badText, badBytes} {
+		if err := nc.Publish("naq.queue.emails", []byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	j, err := c.Enqueue(ctx, "block", nil, naq.Queue("reports"))
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +126,7 @@ func newFixture(t *testing.T, opts ...dashboard.Option) *fixture {
 	f.sched = s.ID
 	testutil.Eventually(t, 10*time.Second, "failed records", func() bool {
 		n, _ := c.FailedCounts(ctx)
-		return n["emails"] == 3
+		return n["emails"] == 5
 	})
 
 	opts = append([]dashboard.Option{dashboard.WithLogger(testutil.Logger()), dashboard.WithRefresh(time.Second, time.Second)}, opts...)
