@@ -122,9 +122,14 @@ func queuedJob(m *jetstream.RawStreamMsg, queue string) QueuedJob {
 	return qj
 }
 
+// pageLimit is the page size asked for: 50 when not given, at most
+// MaxPageSize.
 func pageLimit(limit int) int {
-	if limit <= 0 || limit > MaxPageSize {
-		return min(max(limit, 50), MaxPageSize)
+	switch {
+	case limit <= 0:
+		return 50
+	case limit > MaxPageSize:
+		return MaxPageSize
 	}
 	return limit
 }

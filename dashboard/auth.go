@@ -48,9 +48,11 @@ func (h *Handler) tokenAuth(next http.Handler) http.HandlerFunc {
 		}
 		// A browser opens the dashboard once with ?token=...: the token moves
 		// into a cookie and out of the address bar (and of later Referers).
+		// The cookie is SameSite=Lax, so a link from an alert opens the page;
+		// POSTs need the CSRF token besides.
 		if q := r.URL.Query(); r.Method == http.MethodGet && equal(q.Get("token"), h.cfg.token) {
 			http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: h.cfg.token, Path: h.cookiePath(),
-				HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+				HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
 			q.Del("token")
 			u := *r.URL
 			u.RawQuery = q.Encode()
@@ -82,7 +84,7 @@ func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request) string {
 		_, _ = rand.Read(b)
 		v = base64.RawURLEncoding.EncodeToString(b)
 		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: v, Path: h.cookiePath(),
-			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
 	}
 	return h.sign(v)
 }
@@ -111,7 +113,7 @@ func (h *Handler) checkPost(w http.ResponseWriter, r *http.Request) bool {
 // no link can put words on a page.
 func (h *Handler) setFlash(w http.ResponseWriter, msg string) {
 	http.SetCookie(w, &http.Cookie{Name: "naq_dashboard_flash", Value: url.QueryEscape(msg), Path: h.cookiePath(),
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: 60})
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 60})
 }
 
 func (h *Handler) takeFlash(w http.ResponseWriter, r *http.Request) string {
