@@ -18,7 +18,7 @@ import (
 type FailedFilter struct {
 	Queue     string // queue the job failed on ("unknown": malformed messages without one)
 	Function  string // the job's function name
-	ErrorKind string // the failure's kind (ErrorKind), "malformed" for malformed messages
+	ErrorKind string // the failure's kind (ErrorKind); "malformed" matches every malformed message
 }
 
 // Match reports whether r passes the filter.
@@ -29,14 +29,8 @@ func (f FailedFilter) Match(r *FailedJob) bool {
 	if f.Function != "" && r.Name != f.Function {
 		return false
 	}
-	if f.ErrorKind != "" {
-		kind := r.ErrorKind
-		if r.Malformed {
-			kind = "malformed"
-		}
-		if kind != f.ErrorKind {
-			return false
-		}
+	if f.ErrorKind != "" && f.ErrorKind != r.ErrorKind && (f.ErrorKind != "malformed" || !r.Malformed) {
+		return false
 	}
 	return true
 }

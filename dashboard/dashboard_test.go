@@ -84,8 +84,10 @@ func TestPagesRenderEscaped(t *testing.T) {
 	if !strings.Contains(body, "00000000  ff fe 3c 73 63 72 69 70 74 3e") || strings.Contains(body, "<script>alert") {
 		t.Errorf("malformed binary record:\n%s", body)
 	}
-	if _, body := f.get(t, "/failed?kind=malformed"); !strings.Contains(body, "malformed message") {
-		t.Errorf("failed list filtered by kind malformed:\n%s", body)
+	for _, kind := range []string{"malformed", "naq:MalformedJob"} {
+		if _, body := f.get(t, "/failed?kind="+url.QueryEscape(kind)); strings.Count(body, "malformed message") != 2 || strings.Contains(body, "flaky") {
+			t.Errorf("failed list filtered by kind %s:\n%s", kind, body)
+		}
 	}
 	if code, _ := f.get(t, "/queues/no%20such"); code != http.StatusBadRequest {
 		t.Errorf("invalid queue name: %d", code)
