@@ -70,11 +70,11 @@ type Event struct {
 // EventSubject is the subject of an event: worker-side events carry the
 // context worker.<worker_id>, producer-side ones queue.<queue>.
 func EventSubject(e *Event) string {
-	ctx := "queue." + e.Queue
+	// One concatenation each: one allocation per event, not two.
 	if e.WorkerID != "" {
-		ctx = "worker." + e.WorkerID
+		return EventsSubjectPrefix + "." + e.JobID + ".worker." + e.WorkerID + "." + string(e.Type)
 	}
-	return EventsSubjectPrefix + "." + e.JobID + "." + ctx + "." + string(e.Type)
+	return EventsSubjectPrefix + "." + e.JobID + ".queue." + e.Queue + "." + string(e.Type)
 }
 
 // PublishEvent sends e as a core NATS message: no one stores it unless the

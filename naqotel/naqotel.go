@@ -12,6 +12,7 @@ package naqotel
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel"
@@ -110,31 +111,82 @@ func ClientOption(opts ...Option) naq.ClientOption { return naq.WithEnqueueHook(
 func Middleware(opts ...Option) worker.Middleware {
 	c := newConfig(opts)
 	tracer := c.tp.Tracer(scope)
+	fields := c.prop.Fields()
+	var names spanNames
 	return func(next worker.Handler) worker.Handler {
 		return worker.HandlerFunc(func(ctx context.Context, job *naq.Job) (any, error) {
-			if h := worker.MessageHeader(ctx); h != nil {
+			if h := worker.MessageHeader(ctx); h != nil && carries(h, fields) {
 				ctx = c.prop.Extract(ctx, headerCarrier(h))
 			}
-			ctx, span := tracer.Start(ctx, "naq.process "+job.Name, trace.WithSpanKind(trace.SpanKindConsumer),
-				trace.WithAttributes(AttrJobID.String(job.ID), AttrQueue.String(job.Queue),
-					AttrFunction.String(job.Name), AttrAttempt.Int(job.Attempt)))
+			ctx, span := tracer.Start(ctx, names.of(job.Name), trace.WithSpanKind(trace.SpanKindConsumer))
 			defer span.End()
 			v, err := next.ProcessJob(ctx, job)
+			// The attributes go on in one call, once the outcome is known:
+			// one allocation of the span's attribute list instead of one at
+			// the start and a larger one for the outcome. A sampler sees the
+			// span's name (which names the function), not its attributes.
+			outcome, kind := "completed", ""
 			var snooze *worker.SnoozeError
 			switch {
 			case errors.As(err, &snooze):
-				span.SetAttributes(AttrOutcome.String("snoozed"))
+				outcome = "snoozed"
 			case err != nil:
 				span.RecordError(err)
 				span.SetStatus(codes.Error, err.Error())
-				span.SetAttributes(AttrOutcome.String("error"), AttrKind.String(worker.ErrorKind(err)))
-			default:
-				span.SetAttributes(AttrOutcome.String("completed"))
+				outcome, kind = "error", worker.ErrorKind(err)
 			}
+			attrs := [6]attribute.KeyValue{AttrJobID.String(job.ID), AttrQueue.String(job.Queue),
+				AttrFunction.String(job.Name), AttrAttempt.Int(job.Attempt), AttrOutcome.String(outcome)}
+			n := 5
+			if kind != "" {
+				attrs[5], n = AttrKind.String(kind), 6
+			}
+			span.SetAttributes(attrs[:n]...)
 			return v, err
 		})
 	}
 }
+
+// carries reports whether h has any of the propagator's fields: a job sent
+// without trace context (by Python naq, naq enqueue, a producer without
+// tracing) then skips the extraction.
+func carries(h nats.Header, fields []string) bool {
+	for _, f := range fields {
+		if _, ok := h[f]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// spanNames keeps each function's span name, built once: handler names are
+// few, and the worker's label rule bounds them no further than its handlers.
+type spanNames struct {
+	mu sync.RWMutex
+	m  map[string]string
+}
+
+func (s *spanNames) of(function string) string {
+	s.mu.RLock()
+	n, ok := s.m[function]
+	s.mu.RUnlock()
+	if ok {
+		return n
+	}
+	n = "naq.process " + function
+	s.mu.Lock()
+	if s.m == nil {
+		s.m = map[string]string{}
+	}
+	if len(s.m) < maxSpanNames {
+		s.m[function] = n
+	}
+	s.mu.Unlock()
+	return n
+}
+
+// maxSpanNames bounds the kept names: a producer can send jobs of any name.
+const maxSpanNames = 1024
 
 // WorkerOptions are the worker options that trace handlers: the message
 // headers in the handler's context, and Middleware.

@@ -40,9 +40,10 @@ func (r *run) execute(d *delivery) outcome {
 		hctx, cancelT = context.WithTimeout(hctx, job.Timeout)
 		defer cancelT()
 	}
-	hctx = jobctx.With(hctx, job)
 	if r.w.opts.headers {
-		hctx = context.WithValue(hctx, headerKey{}, d.msg.Headers())
+		hctx = jobctx.WithHeader(hctx, job, d.msg.Headers())
+	} else {
+		hctx = jobctx.With(hctx, job)
 	}
 	o := outcome{started: time.Now().UTC()}
 	seq := d.md.Sequence.Stream

@@ -5,6 +5,9 @@ package worker
 
 import (
 	"errors"
+	"maps"
+	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -91,4 +94,73 @@ func (m *Metrics) count(e *naq.Event, queue, function string) {
 	case naq.EventMalformed:
 		m.malformed.Inc()
 	}
+}
+
+// The series a job updates on every run (in flight, duration, completed) are
+// looked up once per label pair and kept: WithLabelValues hashes and checks
+// its values on every call, a few hundred nanoseconds a job. The label
+// values are bounded (see observer.queue and observer.function), so the map
+// is too. Readers take no lock: the map is replaced, never changed.
+type seriesKind uint8
+
+const (
+	seriesInFlight seriesKind = iota
+	seriesDuration
+	seriesCompleted
+)
+
+type seriesKey struct {
+	queue, function string
+	kind            seriesKind
+}
+
+type seriesCache struct {
+	m    *Metrics
+	mu   sync.Mutex
+	seen atomic.Pointer[map[seriesKey]any]
+}
+
+func (c *seriesCache) get(k seriesKey) any {
+	if p := c.seen.Load(); p != nil {
+		if s, ok := (*p)[k]; ok {
+			return s
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.seen.Load()
+	if old != nil {
+		if s, ok := (*old)[k]; ok {
+			return s
+		}
+	}
+	var s any
+	switch k.kind {
+	case seriesInFlight:
+		s = c.m.inFlight.WithLabelValues(k.queue)
+	case seriesDuration:
+		s = c.m.duration.WithLabelValues(k.queue, k.function)
+	default:
+		s = c.m.processed.WithLabelValues(k.queue, k.function, "completed")
+	}
+	next := make(map[seriesKey]any, 1)
+	if old != nil {
+		next = make(map[seriesKey]any, len(*old)+1)
+		maps.Copy(next, *old)
+	}
+	next[k] = s
+	c.seen.Store(&next)
+	return s
+}
+
+func (c *seriesCache) inFlight(queue string) prometheus.Gauge {
+	return c.get(seriesKey{queue: queue, kind: seriesInFlight}).(prometheus.Gauge)
+}
+
+func (c *seriesCache) duration(queue, function string) prometheus.Observer {
+	return c.get(seriesKey{queue, function, seriesDuration}).(prometheus.Observer)
+}
+
+func (c *seriesCache) completed(queue, function string) prometheus.Counter {
+	return c.get(seriesKey{queue, function, seriesCompleted}).(prometheus.Counter)
 }

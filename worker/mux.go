@@ -45,6 +45,10 @@ type Mux struct {
 	handlers   map[string]Handler
 	fallback   Handler
 	middleware []Middleware
+	// chains are the handlers wrapped in the middleware, built once per name
+	// (and for the fallback under "") rather than for every job, and dropped
+	// when a handler or middleware is added.
+	chains map[string]Handler
 }
 
 // names returns the registered handler names.
@@ -74,6 +78,7 @@ func (m *Mux) Handle(name string, h Handler) {
 		panic(fmt.Sprintf("worker: a handler is already registered for %q", name))
 	}
 	m.handlers[name] = h
+	m.chains = nil
 }
 
 // HandleFallback registers h for jobs whose name has no handler of its own,
@@ -83,6 +88,7 @@ func (m *Mux) HandleFallback(h Handler) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.fallback = h
+	m.chains = nil
 }
 
 // HandleFunc registers f under name.
@@ -95,6 +101,7 @@ func (m *Mux) Use(mw ...Middleware) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.middleware = append(m.middleware, mw...)
+	m.chains = nil
 }
 
 // ProcessJob dispatches job to its handler. A job whose name has no handler
@@ -102,19 +109,40 @@ func (m *Mux) Use(mw ...Middleware) {
 // without retry: "no handler registered for <name>".
 func (m *Mux) ProcessJob(ctx context.Context, job *naq.Job) (any, error) {
 	m.mu.RLock()
-	h, ok := m.handlers[job.Name]
-	if !ok && m.fallback != nil {
-		h, ok = m.fallback, true
-	}
-	mw := m.middleware
+	h, ok := m.chains[job.Name]
 	m.mu.RUnlock()
 	if !ok {
-		h = HandlerFunc(func(context.Context, *naq.Job) (any, error) {
+		h = m.chain(job.Name)
+	}
+	return h.ProcessJob(ctx, job)
+}
+
+// chain builds and keeps the handler for name wrapped in the middleware. A
+// name with no handler of its own shares the fallback's chain, so names a
+// producer makes up cannot grow the map.
+func (m *Mux) chain(name string) Handler {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	key, h := name, m.handlers[name]
+	if h == nil {
+		key, h = "", m.fallback
+		if c, ok := m.chains[key]; ok {
+			return c
+		}
+	}
+	if h == nil {
+		// Without a fallback, the default: the job fails for want of a
+		// handler, through the middleware like any other.
+		h = HandlerFunc(func(_ context.Context, job *naq.Job) (any, error) {
 			return nil, SkipRetry(&Error{Kind: "naq:NoHandler", Err: fmt.Errorf("no handler registered for %s", job.Name)})
 		})
 	}
-	for i := len(mw) - 1; i >= 0; i-- {
-		h = mw[i](h)
+	for i := len(m.middleware) - 1; i >= 0; i-- {
+		h = m.middleware[i](h)
 	}
-	return h.ProcessJob(ctx, job)
+	if m.chains == nil {
+		m.chains = map[string]Handler{}
+	}
+	m.chains[key] = h
+	return h
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/jobctx"
 	"github.com/naqgo/naq/internal/layout"
 )
 
@@ -59,6 +60,7 @@ type observer struct {
 	workerID string
 	events   bool
 	metrics  *Metrics
+	series   *seriesCache // metrics' per-job series, when metrics are on
 	known    map[string]bool // registered handler names: the function label's values
 	queues   map[string]bool // the worker's queues: the queue label's values
 	log      *slog.Logger
@@ -73,8 +75,12 @@ func (w *Worker) newObserver(sh *Shared) *observer {
 	for _, q := range sh.Config.Queues {
 		queues[q] = true
 	}
-	return &observer{nc: sh.Conn, workerID: sh.Identity.ID, events: w.opts.events, metrics: w.opts.metrics,
+	ob := &observer{nc: sh.Conn, workerID: sh.Identity.ID, events: w.opts.events, metrics: w.opts.metrics,
 		known: w.mux.names(), queues: queues, log: sh.Logger}
+	if ob.metrics != nil {
+		ob.series = &seriesCache{m: ob.metrics}
+	}
+	return ob
 }
 
 // function is the metrics label of a job name: registered names as they are,
@@ -98,7 +104,12 @@ func (ob *observer) queue(q string) string {
 // emit publishes e when events are on and counts it when metrics are.
 func (ob *observer) emit(e *naq.Event) {
 	if ob.metrics != nil {
-		ob.metrics.count(e, ob.queue(e.Queue), ob.function(e.Function))
+		q, f := ob.queue(e.Queue), ob.function(e.Function)
+		if e.Type == naq.EventCompleted {
+			ob.series.completed(q, f).Inc()
+		} else {
+			ob.metrics.count(e, q, f)
+		}
 	}
 	if !ob.events {
 		return
@@ -109,8 +120,11 @@ func (ob *observer) emit(e *naq.Event) {
 	}
 }
 
-func (ob *observer) job(t naq.EventType, job *naq.Job, err error) *naq.Event {
-	e := &naq.Event{Type: t, JobID: job.ID, Queue: job.Queue, Function: job.Name, Attempt: job.Attempt, MaxRetries: job.MaxRetries}
+// job is an event of job's. A value, not a pointer: events are built,
+// published and dropped on the job's path, and on the stack they cost no
+// allocation.
+func (ob *observer) job(t naq.EventType, job *naq.Job, err error) naq.Event {
+	e := naq.Event{Type: t, JobID: job.ID, Queue: job.Queue, Function: job.Name, Attempt: job.Attempt, MaxRetries: job.MaxRetries}
 	if err != nil {
 		e.ErrorKind, e.Error = ErrorKind(err), err.Error()
 	}
@@ -120,16 +134,17 @@ func (ob *observer) job(t naq.EventType, job *naq.Job, err error) *naq.Event {
 // started and ran bracket a handler's run.
 func (ob *observer) started(job *naq.Job) {
 	if ob.metrics != nil {
-		ob.metrics.inFlight.WithLabelValues(ob.queue(job.Queue)).Inc()
+		ob.series.inFlight(ob.queue(job.Queue)).Inc()
 	}
-	ob.emit(ob.job(naq.EventStarted, job, nil))
+	e := ob.job(naq.EventStarted, job, nil)
+	ob.emit(&e)
 }
 
 func (ob *observer) ran(job *naq.Job, d time.Duration) {
 	if ob.metrics != nil {
 		q := ob.queue(job.Queue)
-		ob.metrics.inFlight.WithLabelValues(q).Dec()
-		ob.metrics.duration.WithLabelValues(q, ob.function(job.Name)).Observe(d.Seconds())
+		ob.series.inFlight(q).Dec()
+		ob.series.duration(q, ob.function(job.Name)).Observe(d.Seconds())
 	}
 }
 
@@ -139,11 +154,11 @@ func (ob *observer) later(t naq.EventType, job *naq.Job, delay time.Duration, er
 	if t == naq.EventRetryScheduled {
 		f := ob.job(naq.EventFailed, job, err)
 		f.Message, f.DurationMS = "retrying", ms(ran)
-		ob.emit(f)
+		ob.emit(&f)
 	}
 	e := ob.job(t, job, err)
 	e.DelayMS, e.Message = ms(delay), msg
-	ob.emit(e)
+	ob.emit(&e)
 }
 
 // final reports a job's stored final record.
@@ -156,7 +171,7 @@ func (ob *observer) final(job *naq.Job, res *naq.Result) {
 	e.Attempt, e.DurationMS = res.Attempts, dur
 	switch res.Status {
 	case naq.StateCompleted:
-		ob.emit(e)
+		ob.emit(&e)
 		return
 	case naq.StateCancelled:
 		e.Type = naq.EventCancelled
@@ -164,9 +179,9 @@ func (ob *observer) final(job *naq.Job, res *naq.Result) {
 		e.Type = naq.EventFailed
 	}
 	e.ErrorKind, e.Error = res.ErrorKind, deref(res.Error)
-	ob.emit(e)
+	ob.emit(&e)
 	if e.Type == naq.EventFailed {
-		dl := *e
+		dl := e
 		dl.Type, dl.Message = naq.EventDeadLettered, "recorded in naq_failed_jobs"
 		ob.emit(&dl)
 	}
@@ -255,12 +270,10 @@ func queueOf(subject string) string {
 	return q
 }
 
-type headerKey struct{}
-
 // MessageHeader returns the headers of the message that brought the job a
 // handler runs (nil unless the worker has WithMessageHeaders, or for a job
 // sent without headers). Middleware reads trace context from it.
 func MessageHeader(ctx context.Context) nats.Header {
-	h, _ := ctx.Value(headerKey{}).(nats.Header)
+	h, _ := jobctx.Header(ctx).(nats.Header)
 	return h
 }

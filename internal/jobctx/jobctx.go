@@ -7,8 +7,35 @@ import "context"
 
 type key struct{}
 
+type headerKey struct{}
+
 // With returns a context that carries job.
 func With(ctx context.Context, job any) context.Context { return context.WithValue(ctx, key{}, job) }
 
+// WithHeader returns a context that carries job and the headers of the
+// message that brought it, in one value: a worker that hands handlers their
+// headers builds it for every job.
+func WithHeader(ctx context.Context, job, header any) context.Context {
+	return &jobHeader{Context: ctx, job: job, header: header}
+}
+
 // From returns the job ctx carries, or nil.
 func From(ctx context.Context) any { return ctx.Value(key{}) }
+
+// Header returns the message headers ctx carries, or nil.
+func Header(ctx context.Context) any { return ctx.Value(headerKey{}) }
+
+type jobHeader struct {
+	context.Context
+	job, header any
+}
+
+func (c *jobHeader) Value(k any) any {
+	switch k.(type) {
+	case key:
+		return c.job
+	case headerKey:
+		return c.header
+	}
+	return c.Context.Value(k)
+}
