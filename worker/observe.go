@@ -60,7 +60,7 @@ type observer struct {
 	workerID string
 	events   bool
 	metrics  *Metrics
-	series   *seriesCache // metrics' per-job series, when metrics are on
+	series   *seriesCache    // metrics' per-job series, when metrics are on
 	known    map[string]bool // registered handler names: the function label's values
 	queues   map[string]bool // the worker's queues: the queue label's values
 	log      *slog.Logger
