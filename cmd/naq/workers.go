@@ -17,12 +17,17 @@ type workerView struct {
 }
 
 func (a *app) workersCommand() *cobra.Command {
-	return &cobra.Command{
+	var byQueue bool
+	cmd := &cobra.Command{
 		Use:   "workers",
 		Short: "List running workers from their heartbeats",
 		Long: `Lists the workers' heartbeat records (naq_workers bucket). STALE marks a worker
 whose last heartbeat is more than two heartbeat intervals old: it probably died;
-its record expires after three intervals.`,
+its record expires after three intervals.
+
+--by-queue prints one line per worker and queue instead: jobs processed (final
+record stored), failed for good, retries scheduled since the worker started, and
+jobs running now. --json prints the records, these counts under queue_stats.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
@@ -50,11 +55,38 @@ its record expires after three intervals.`,
 						_, err := fmt.Fprintln(a.stdout, "no workers")
 						return err
 					}
+					if byQueue {
+						return a.printTable([]string{"ID", "QUEUE", "PROCESSED", "FAILED", "RETRIED", "IN FLIGHT", "STALE"}, queueRows(ws))
+					}
 					return a.printTable([]string{"ID", "STATE", "QUEUES", "RUNNING JOBS", "PROCESSED", "FAILED", "LAST HEARTBEAT", "STALE"}, rows)
 				})
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&byQueue, "by-queue", false, "one line per worker and queue, with its counts")
+	return cmd
+}
+
+// queueRows are the --by-queue lines: each worker's queues in the order it
+// names them. A Python naq worker's record has no counts.
+func queueRows(ws []naq.WorkerInfo) [][]string {
+	var rows [][]string
+	for _, w := range ws {
+		stale := "no"
+		if w.Stale {
+			stale = "yes"
+		}
+		if w.Foreign {
+			rows = append(rows, []string{w.ID, "(python)", "-", "-", "-", "-", stale})
+			continue
+		}
+		for _, q := range w.Queues {
+			c := w.QueueStats[q]
+			rows = append(rows, []string{w.ID, q, fmt.Sprint(c.Processed), fmt.Sprint(c.Failed), fmt.Sprint(c.Retried),
+				fmt.Sprint(c.InFlight), stale})
+		}
+	}
+	return rows
 }
 
 // runningJobs is the count and the first few ids.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,11 @@ func TestWorkersOneRunning(t *testing.T) {
 			t.Errorf("workers: no %q in\n%s", want, out)
 		}
 	}
+	// Per queue: the running job is wq1's; wq2 has none.
+	byQueue := e.ok(t, "workers", "--by-queue")
+	if !queueLine(byQueue, "wq1", "0", "0", "0", "1") || !queueLine(byQueue, "wq2", "0", "0", "0", "0") {
+		t.Errorf("workers --by-queue while the job runs:\n%s", byQueue)
+	}
 	close(release)
 	if _, err := e.client.Wait(opsCtx(t), j.ID); err != nil {
 		t.Fatal(err)
@@ -69,9 +75,28 @@ func TestWorkersOneRunning(t *testing.T) {
 		e.json(t, &ws, "workers")
 		return len(ws) == 1 && ws[0]["processed"] == float64(1) && ws[0]["status"] == "idle"
 	})
+	stats, _ := ws[0]["queue_stats"].(map[string]any)
+	if wq1, _ := stats["wq1"].(map[string]any); wq1["processed"] != float64(1) || wq1["in_flight"] != float64(0) {
+		t.Errorf("queue_stats after the job: %v", stats)
+	}
+	if byQueue := e.ok(t, "workers", "--by-queue"); !queueLine(byQueue, "wq1", "1", "0", "0", "0") {
+		t.Errorf("workers --by-queue after the job:\n%s", byQueue)
+	}
 	// A worker that stops removes its record.
 	stop()
 	if out := e.ok(t, "workers"); strings.TrimSpace(out) != "no workers" {
 		t.Errorf("workers after the worker stopped: %q", out)
 	}
+}
+
+// queueLine reports whether the --by-queue table has a line for queue q with
+// these processed, failed, retried and in-flight counts.
+func queueLine(table, q string, counts ...string) bool {
+	for _, line := range strings.Split(table, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 6 && f[1] == q && slices.Equal(f[2:6], counts) {
+			return true
+		}
+	}
+	return false
 }
