@@ -61,6 +61,9 @@ func (c *Client) EnqueueJobAt(ctx context.Context, t time.Time, j *Job) error {
 	if err != nil {
 		return fmt.Errorf("naq: schedule job %s: %w", j.ID, err)
 	}
+	if c.events {
+		c.enqueuedAt(j, runAt)
+	}
 	ack, err := c.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(layout.JobsStream))
 	if err != nil {
 		return fmt.Errorf("naq: schedule job %s for %s: %w", j.ID, runAt.Format(time.RFC3339), err)

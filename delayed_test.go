@@ -3,6 +3,7 @@ package naq_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,5 +39,33 @@ func TestDelayedJobOutlivesItsStatusRecord(t *testing.T) {
 	}
 	if _, err := c.Result(ctx, job.ID); !errors.Is(err, naq.ErrResultNotReady) {
 		t.Errorf("Result = %v, want ErrResultNotReady", err)
+	}
+}
+
+// A delayed job gets its enqueued event when it is stored, saying when it
+// falls due: the server later puts it on its queue with no naq process
+// taking part.
+func TestDelayedEnqueuePublishesEnqueued(t *testing.T) {
+	c, _ := newClient(t, naq.WithEvents())
+	ctx := testCtx(t)
+	events, err := c.SubscribeEvents(ctx, naq.EventFilter{Queue: "later"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Close()
+	due := time.Now().Add(time.Hour)
+	job, err := c.EnqueueAt(ctx, due, "report", nil, naq.Queue("later"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := events.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Type != naq.EventEnqueued || e.JobID != job.ID || e.Function != "report" {
+		t.Fatalf("event = %+v, want enqueued for job %s", e, job.ID)
+	}
+	if e.DelayMS < 59*60*1000 || e.DelayMS > 60*60*1000 || !strings.Contains(e.Message, due.UTC().Format("2006-01-02T15:04:05")) {
+		t.Errorf("delay %v ms, message %q; want about an hour, until %v", e.DelayMS, e.Message, due.UTC())
 	}
 }

@@ -283,7 +283,22 @@ func WithEvents() ClientOption {
 // job is stored all the same.
 func (c *Client) enqueued(j *Job) {
 	e := Event{Type: EventEnqueued, JobID: j.ID, Queue: j.Queue, Function: j.Name, MaxRetries: j.MaxRetries}
-	if err := PublishEvent(c.nc, &e); err != nil {
-		c.log.Debug("could not publish an event", "job", j.ID, "err", err)
+	c.publishEvent(&e)
+}
+
+// enqueuedAt publishes the enqueued event of a delayed job: the server puts
+// it on its queue at runAt without any naq process taking part, so this
+// event, sent when the job is stored, is the one it gets; delay_ms says when
+// it falls due (0 for a time already past).
+func (c *Client) enqueuedAt(j *Job, runAt time.Time) {
+	e := Event{Type: EventEnqueued, JobID: j.ID, Queue: j.Queue, Function: j.Name, MaxRetries: j.MaxRetries,
+		DelayMS: max(0, float64(time.Until(runAt))/float64(time.Millisecond)),
+		Message: "delayed until " + runAt.Format(time.RFC3339Nano)}
+	c.publishEvent(&e)
+}
+
+func (c *Client) publishEvent(e *Event) {
+	if err := PublishEvent(c.nc, e); err != nil {
+		c.log.Debug("could not publish an event", "job", e.JobID, "err", err)
 	}
 }

@@ -41,6 +41,7 @@ type Scheduler struct {
 	ttl        time.Duration
 	window     time.Duration
 	replicas   int
+	events     bool
 	leading    atomic.Bool
 	onLeader   func(bool)
 	leaderTerm atomic.Int64
@@ -66,6 +67,11 @@ func WithLogger(l *slog.Logger) Option { return func(s *Scheduler) { s.log = l }
 
 // WithReplicas sets the replica count of the buckets the scheduler creates.
 func WithReplicas(n int) Option { return func(s *Scheduler) { s.replicas = n } }
+
+// WithEvents publishes an enqueued lifecycle event for every occurrence the
+// leader enqueues (see naq.WithEvents), so a follower of the events sees
+// recurring jobs enter their queues as it sees any other job.
+func WithEvents() Option { return func(s *Scheduler) { s.events = true } }
 
 // WithLeaderHook calls f(true) when this instance becomes leader and f(false)
 // when it stops leading.
@@ -111,7 +117,11 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	client, err := naq.NewClient(ctx, s.nc, naq.WithLogger(s.log), naq.WithReplicas(s.replicas))
+	copts := []naq.ClientOption{naq.WithLogger(s.log), naq.WithReplicas(s.replicas)}
+	if s.events {
+		copts = append(copts, naq.WithEvents())
+	}
+	client, err := naq.NewClient(ctx, s.nc, copts...)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 func (a *app) schedulerCommand() *cobra.Command {
 	var id string
 	var ttl, window time.Duration
+	var events bool
 	cmd := &cobra.Command{
 		Use:   "scheduler",
 		Short: "Run the scheduler: enqueue the occurrences of recurring jobs",
@@ -56,6 +57,9 @@ waits for it, logging each try, and it reconnects forever.`,
 			if id != "" {
 				opts = append(opts, scheduler.WithInstanceID(id))
 			}
+			if events {
+				opts = append(opts, scheduler.WithEvents())
+			}
 			var s *scheduler.Scheduler
 			opts = append(opts, scheduler.WithLeaderHook(func(leading bool) {
 				if leading {
@@ -76,6 +80,7 @@ waits for it, logging each try, and it reconnects forever.`,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&events, "events", false, "publish an enqueued event for each occurrence enqueued (see 'naq events')")
 	cmd.Flags().StringVar(&id, "instance-id", "", "this scheduler's id (default: <host>-<8 hex digits>)")
 	cmd.Flags().DurationVar(&ttl, "lock-ttl", scheduler.DefaultLockTTL, "leader lease: the failover time after a leader dies (at least 1s)")
 	cmd.Flags().DurationVar(&window, "catch-up-window", scheduler.DefaultCatchUpWindow,
