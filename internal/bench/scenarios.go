@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -180,8 +181,17 @@ func (e *env) publishAsync(ctx context.Context, opts func(i int) []jetstream.Pub
 		if opts != nil {
 			o = opts(i)
 		}
-		if _, err := e.js.PublishAsync(rawSubject, e.payload, o...); err != nil {
-			return run{}, err
+		for {
+			_, err := e.js.PublishAsync(rawSubject, e.payload, o...)
+			if errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+				// The server is behind (a loaded machine): wait for room
+				// again, as a program would, rather than end the run.
+				continue
+			}
+			if err != nil {
+				return run{}, err
+			}
+			break
 		}
 	}
 	select {
