@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -71,7 +72,7 @@ func (e *env) floorProcess(ctx context.Context) (run, error) {
 		return run{}, err
 	}
 	for range n {
-		if _, err := e.js.PublishAsync(rawSubject, e.payload); err != nil {
+		if err := e.publishRaw(nil); err != nil {
 			return run{}, err
 		}
 	}
@@ -161,4 +162,16 @@ func randomHex() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// publishRaw publishes the payload to the raw stream asynchronously. A
+// publish that stalls because the server is behind (a loaded machine) waits
+// for room again, as a program would, rather than ending the run.
+func (e *env) publishRaw(opts []jetstream.PublishOpt) error {
+	for {
+		_, err := e.js.PublishAsync(rawSubject, e.payload, opts...)
+		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+			return err
+		}
+	}
 }

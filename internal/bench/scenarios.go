@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -181,17 +180,8 @@ func (e *env) publishAsync(ctx context.Context, opts func(i int) []jetstream.Pub
 		if opts != nil {
 			o = opts(i)
 		}
-		for {
-			_, err := e.js.PublishAsync(rawSubject, e.payload, o...)
-			if errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
-				// The server is behind (a loaded machine): wait for room
-				// again, as a program would, rather than end the run.
-				continue
-			}
-			if err != nil {
-				return run{}, err
-			}
-			break
+		if err := e.publishRaw(o); err != nil {
+			return run{}, err
 		}
 	}
 	select {
