@@ -23,6 +23,12 @@ type delivery struct {
 	msg  jetstream.Msg
 	md   *jetstream.MsgMetadata
 	naks int // deliberate put-backs before this delivery
+
+	// The job's entry among the running jobs while its handler runs, and
+	// its writes once it ended: in the delivery's allocation, one per job
+	// instead of three.
+	running running
+	fin     finishing
 }
 
 // process takes one delivered message through its three steps. When it

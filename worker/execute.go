@@ -47,7 +47,8 @@ func (r *run) execute(d *delivery) outcome {
 	}
 	o := outcome{started: time.Now().UTC()}
 	seq := d.md.Sequence.Stream
-	r.inflight.add(seq, &running{job: job, msg: d.msg, started: o.started, touched: o.started, cancel: cancel, naks: d.naks})
+	d.running = running{job: job, msg: d.msg, started: o.started, touched: o.started, cancel: cancel, naks: d.naks}
+	r.inflight.add(seq, &d.running)
 	if r.cancelled.has(job.ID) { // cancelled while it was admitted
 		cancel(naq.ErrCancelled)
 	}

@@ -24,7 +24,8 @@ import (
 func (r *run) finish(d *delivery, res *naq.Result, writeStatus bool) {
 	job, m, md := d.job, d.msg, d.md
 	res.Error, res.Traceback = clip(res.Error), clip(res.Traceback)
-	f := &finishing{r: r, d: d, res: res, failed: res.Status == naq.StateFailed}
+	f := &d.fin
+	*f = finishing{r: r, d: d, res: res, failed: res.Status == naq.StateFailed}
 	if f.failed {
 		rec := &naq.FailedJob{
 			JobID: job.ID, Name: job.Name, Queue: job.Queue, Error: deref(res.Error), ErrorKind: res.ErrorKind,
