@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/testutil"
 	"github.com/naqgo/naq/worker"
 )
 
@@ -34,7 +35,7 @@ func BenchmarkProcessAllocs(b *testing.B) {
 		if err := e.client.EnqueueMany(ctx, jobs); err != nil {
 			b.Fatal(err)
 		}
-		w, err := worker.New(e.nc, worker.WithQueues("allocs"), worker.WithConcurrency(200))
+		w, err := worker.New(e.nc, worker.WithQueues("allocs"), worker.WithConcurrency(200), worker.WithLogger(testutil.Logger()))
 		if err != nil {
 			b.Fatal(err)
 		}
