@@ -119,32 +119,47 @@ func Middleware(opts ...Option) worker.Middleware {
 				ctx = c.prop.Extract(ctx, headerCarrier(h))
 			}
 			ctx, span := tracer.Start(ctx, names.of(job.Name), trace.WithSpanKind(trace.SpanKindConsumer))
-			defer span.End()
-			v, err := next.ProcessJob(ctx, job)
 			// The attributes go on in one call, once the outcome is known:
 			// one allocation of the span's attribute list instead of one at
 			// the start and a larger one for the outcome. A sampler sees the
 			// span's name (which names the function), not its attributes.
-			outcome, kind := "completed", ""
-			var snooze *worker.SnoozeError
+			// Until the handler returns, the outcome is a panic: the worker
+			// recovers it outside this middleware.
+			outcome, kind := "error", worker.KindPanic
+			defer func() {
+				if kind == worker.KindPanic {
+					span.SetStatus(codes.Error, "panic")
+				}
+				attrs := [6]attribute.KeyValue{AttrJobID.String(job.ID), AttrQueue.String(job.Queue),
+					AttrFunction.String(job.Name), AttrAttempt.Int(job.Attempt), AttrOutcome.String(outcome)}
+				n := 5
+				if kind != "" {
+					attrs[5], n = AttrKind.String(kind), 6
+				}
+				span.SetAttributes(attrs[:n]...)
+				span.End()
+			}()
+			v, err := next.ProcessJob(ctx, job)
+			outcome, kind = "completed", ""
 			switch {
-			case errors.As(err, &snooze):
+			case err == nil:
+			case snoozed(err):
 				outcome = "snoozed"
-			case err != nil:
+			default:
 				span.RecordError(err)
 				span.SetStatus(codes.Error, err.Error())
 				outcome, kind = "error", worker.ErrorKind(err)
 			}
-			attrs := [6]attribute.KeyValue{AttrJobID.String(job.ID), AttrQueue.String(job.Queue),
-				AttrFunction.String(job.Name), AttrAttempt.Int(job.Attempt), AttrOutcome.String(outcome)}
-			n := 5
-			if kind != "" {
-				attrs[5], n = AttrKind.String(kind), 6
-			}
-			span.SetAttributes(attrs[:n]...)
 			return v, err
 		})
 	}
+}
+
+// snoozed reports whether err asks for a snooze; its own function, so the
+// target errors.As needs is allocated for failures only.
+func snoozed(err error) bool {
+	var snooze *worker.SnoozeError
+	return errors.As(err, &snooze)
 }
 
 // carries reports whether h has any of the propagator's fields: a job sent

@@ -120,3 +120,45 @@ func TestProducerAndConsumerSpansShareATrace(t *testing.T) {
 		t.Error("the untraced job joined another trace")
 	}
 }
+
+// A handler that panics still leaves a complete span: its attributes, the
+// outcome error of kind naq:Panic, and an error status.
+func TestPanickingHandlerSpan(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	job, err := naq.NewJob("boom", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job.Attempt = 1
+	mux := worker.NewMux()
+	mux.HandleFunc("boom", func(context.Context, *naq.Job) (any, error) { panic("kaboom") })
+	mux.Use(naqotel.Middleware(naqotel.WithTracerProvider(tp)))
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panic did not reach the caller")
+			}
+		}()
+		_, _ = mux.ProcessJob(context.Background(), job)
+	}()
+	spans := exp.GetSpans()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans, want 1", len(spans))
+	}
+	got := map[string]string{}
+	for _, a := range spans[0].Attributes {
+		got[string(a.Key)] = a.Value.Emit()
+	}
+	want := map[string]string{"naq.job.id": job.ID, "naq.function": "boom", "naq.job.attempt": "1",
+		"naq.job.outcome": "error", "naq.error.kind": worker.KindPanic}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("attribute %s = %q, want %q (all: %v)", k, got[k], v, got)
+		}
+	}
+	if spans[0].Status.Code.String() != "Error" {
+		t.Errorf("status %v, want Error", spans[0].Status)
+	}
+}
