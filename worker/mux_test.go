@@ -76,3 +76,38 @@ func TestWorkerWithFallback(t *testing.T) {
 		t.Fatalf("broken: %+v", res)
 	}
 }
+
+// The mux wraps each handler in its middleware once, not for every job, and
+// a handler registered later is reached (through the middleware) from then on.
+func TestMuxWrapsOnceAndSeesLaterHandlers(t *testing.T) {
+	m := worker.NewMux()
+	ctx := context.Background()
+	wraps, calls := 0, 0
+	m.Use(func(next worker.Handler) worker.Handler {
+		wraps++
+		return worker.HandlerFunc(func(ctx context.Context, job *naq.Job) (any, error) {
+			calls++
+			return next.ProcessJob(ctx, job)
+		})
+	})
+	m.HandleFunc("a", func(context.Context, *naq.Job) (any, error) { return "a", nil })
+	for i := range 3 {
+		if v, err := m.ProcessJob(ctx, &naq.Job{ID: "a" + string(rune('0'+i)), Name: "a"}); err != nil || v != "a" {
+			t.Fatalf("job %d: %v, %v", i, v, err)
+		}
+	}
+	if _, err := m.ProcessJob(ctx, &naq.Job{ID: "b0", Name: "b"}); worker.ErrorKind(err) != worker.KindNoHandler {
+		t.Fatalf("b before its handler: %v", err)
+	}
+	m.HandleFunc("b", func(context.Context, *naq.Job) (any, error) { return "b", nil })
+	if v, err := m.ProcessJob(ctx, &naq.Job{ID: "b1", Name: "b"}); err != nil || v != "b" {
+		t.Fatalf("b after its handler: %v, %v", v, err)
+	}
+	if calls != 5 {
+		t.Errorf("middleware ran %d times for 5 jobs", calls)
+	}
+	// a once for its three jobs, the default for want of a handler, then b.
+	if wraps != 3 {
+		t.Errorf("middleware wrapped %d handlers, want 3", wraps)
+	}
+}
