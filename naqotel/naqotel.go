@@ -112,13 +112,16 @@ func Middleware(opts ...Option) worker.Middleware {
 	c := newConfig(opts)
 	tracer := c.tp.Tracer(scope)
 	fields := c.prop.Fields()
+	// Made once: options passed to Start escape, so a literal would be
+	// allocated for every job.
+	start := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer)}
 	var names spanNames
 	return func(next worker.Handler) worker.Handler {
 		return worker.HandlerFunc(func(ctx context.Context, job *naq.Job) (any, error) {
 			if h := worker.MessageHeader(ctx); h != nil && carries(h, fields) {
 				ctx = c.prop.Extract(ctx, headerCarrier(h))
 			}
-			ctx, span := tracer.Start(ctx, names.of(job.Name), trace.WithSpanKind(trace.SpanKindConsumer))
+			ctx, span := tracer.Start(ctx, names.of(job.Name), start...)
 			// The attributes go on in one call, once the outcome is known:
 			// one allocation of the span's attribute list instead of one at
 			// the start and a larger one for the outcome. A sampler sees the
