@@ -32,6 +32,7 @@ type Client struct {
 	mu        sync.Mutex
 	cancelled jetstream.KeyValue    // provisioned on first use
 	schedules jetstream.KeyValue    // provisioned on first use
+	unique    jetstream.KeyValue    // provisioned on first use
 	workers   jetstream.KeyValue    // provisioned on first use
 	failed    jetstream.Stream      // provisioned on first use
 	writer    *asyncpub.Writer      // pipelined publishes, made on first use
@@ -164,8 +165,16 @@ func (c *Client) Enqueue(ctx context.Context, name string, args any, opts ...Enq
 
 // EnqueueJob publishes a job built with NewJob. Publishing the same job id
 // again within two minutes is a no-op, so a retried call never makes a second
-// job: the call succeeds and sets j.Duplicate.
+// job: the call succeeds and sets j.Duplicate. So does a unique job whose key
+// another job holds (see Unique), which also sets j.ID to that job's id.
 func (c *Client) EnqueueJob(ctx context.Context, j *Job) error {
+	if j.unique != nil {
+		return c.enqueueUnique(ctx, j, c.enqueueJob)
+	}
+	return c.enqueueJob(ctx, j)
+}
+
+func (c *Client) enqueueJob(ctx context.Context, j *Job) error {
 	msg, err := c.jobMsg(j)
 	if err != nil {
 		return err

@@ -29,6 +29,8 @@ type wireJob struct {
 	DependsOn     []string
 	ResultTTL     opt[float64]
 	Timeout       opt[float64]
+	// naq-go's flow-control fields, absent from Python's jobs.
+	UniqueKey, UniqueScope, RateKey string
 
 	// The plain texts of job_id, function and queue_name, still in the
 	// input: job makes the three strings in one allocation.
@@ -160,6 +162,12 @@ func (w *wireJob) member(sc *jsonscan.Scanner, key []byte) error {
 		w.RetryOn, err = sc.Strings()
 	case "ignore_on":
 		w.IgnoreOn, err = sc.Strings()
+	case "unique_key":
+		w.UniqueKey, err = sc.String()
+	case "unique_scope":
+		w.UniqueScope, err = sc.String()
+	case "rate_key":
+		w.RateKey, err = sc.String()
 	case "depends_on":
 		if sc.Peek() == '"' {
 			var id string
@@ -267,6 +275,11 @@ func (w *wireJob) job(queue string) (*Job, error) {
 	for _, id := range j.DependsOn {
 		if err := layout.ValidateJobID(id); err != nil {
 			return nil, fmt.Errorf("depends_on: %w", err)
+		}
+	}
+	if w.UniqueKey != "" || w.UniqueScope != "" || w.RateKey != "" {
+		if err := w.flowControl(j); err != nil {
+			return nil, err
 		}
 	}
 	if w.ResultTTL.ok {

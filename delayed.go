@@ -39,11 +39,19 @@ func (c *Client) EnqueueIn(ctx context.Context, d time.Duration, name string, ar
 	return c.EnqueueAt(ctx, time.Now().Add(d), name, args, opts...)
 }
 
-// EnqueueJobAt stores a job built with NewJob to run at t.
+// EnqueueJobAt stores a job built with NewJob to run at t. A unique job holds
+// its key from now (see Unique).
 func (c *Client) EnqueueJobAt(ctx context.Context, t time.Time, j *Job) error {
 	if t.IsZero() {
 		return fmt.Errorf("%w: a delayed job needs a time", ErrInvalidJob)
 	}
+	if j.unique != nil {
+		return c.enqueueUnique(ctx, j, func(ctx context.Context, j *Job) error { return c.enqueueJobAt(ctx, t, j) })
+	}
+	return c.enqueueJobAt(ctx, t, j)
+}
+
+func (c *Client) enqueueJobAt(ctx context.Context, t time.Time, j *Job) error {
 	msg, err := c.jobMsg(j)
 	if err != nil {
 		return err

@@ -34,6 +34,7 @@ const (
 	EventSnoozed        EventType = "snoozed"         // put back on the handler's request, no attempt counted
 	EventPutBack        EventType = "put_back"        // returned unrun or cut short by a stopping worker
 	EventCancelled      EventType = "cancelled"       // ended by a cancellation, before or while it ran
+	EventProgress       EventType = "progress"        // the handler reported progress (at most one a second per job)
 	EventDeadLettered   EventType = "dead_lettered"   // failed for good, recorded in naq_failed_jobs
 	EventMalformed      EventType = "malformed"       // a message that is not a job, moved to naq_failed_jobs
 	EventWorkerStarted  EventType = "worker_started"
@@ -59,10 +60,12 @@ type Event struct {
 	// Duration of the attempt, for completed and failed.
 	DurationMS float64 `json:"duration_ms,omitempty"`
 	// Delay before the job comes back, for retry_scheduled, snoozed, put_back.
-	DelayMS   float64 `json:"delay_ms,omitempty"`
-	ErrorKind string  `json:"error_type,omitempty"`
-	Error     string  `json:"error_message,omitempty"`
-	Message   string  `json:"message,omitempty"`
+	DelayMS float64 `json:"delay_ms,omitempty"`
+	// Progress of a progress event, from 0 to 1 (its words in Message).
+	Progress  *float64 `json:"progress,omitempty"`
+	ErrorKind string   `json:"error_type,omitempty"`
+	Error     string   `json:"error_message,omitempty"`
+	Message   string   `json:"message,omitempty"`
 	// Queues of a worker event.
 	Queues []string `json:"queue_names,omitempty"`
 }

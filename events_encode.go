@@ -40,6 +40,10 @@ func (e *Event) appendJSON(b []byte) []byte {
 		b = append(b, `,"delay_ms":`...)
 		b = strconv.AppendFloat(b, e.DelayMS, 'f', -1, 64)
 	}
+	if e.Progress != nil {
+		b = append(b, `,"progress":`...)
+		b = strconv.AppendFloat(b, *e.Progress, 'f', -1, 64)
+	}
 	b = appendStringField(b, "error_type", e.ErrorKind)
 	b = appendStringField(b, "error_message", e.Error)
 	b = appendStringField(b, "message", e.Message)

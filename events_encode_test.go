@@ -14,6 +14,8 @@ func TestEventEncodingMatchesEncodingJSON(t *testing.T) {
 			Attempt: 2, MaxRetries: 3, DurationMS: 12.5, DelayMS: 4000, ErrorKind: "http:5xx",
 			Error: "quote \" backslash \\ newline \n tab \t nul \x00 bell \x07 é ✓ \u2028 bad \xff end", Message: "retrying"},
 		{Type: EventWorkerStarted, JobID: "worker:w-1", Time: time.Now(), Queues: []string{"a", "b"}},
+		{Type: EventProgress, JobID: "p1", Time: time.Now(), Progress: new(0.0), Message: "starting"},
+		{Type: EventProgress, JobID: "p2", Time: time.Now(), Progress: new(0.375), Message: "page 3 of 8"},
 	}
 	for _, e := range events {
 		got := e.appendJSON(nil)

@@ -64,6 +64,14 @@ type Job struct {
 	ResultTTL time.Duration
 	// Timeout bounds one attempt (0: no limit).
 	Timeout time.Duration
+	// UniqueKey is the key of a unique job's lock in naq_unique (a hash the
+	// client makes; "" for a job that is not unique), UniqueScope when a
+	// worker releases it. See Unique.
+	UniqueKey   string
+	UniqueScope UniqueScope
+	// RateKey names the rate limit the job's starts count against (see
+	// RateKey and the worker's WithRateLimit); "" for none.
+	RateKey string
 
 	// Attempt is the 1-based number of the current attempt. Workers set it; it
 	// is not part of the wire format.
@@ -76,6 +84,7 @@ type Job struct {
 	Duplicate bool
 
 	oneDelay [1]time.Duration // RetryDelay's array when it holds one delay
+	unique   *uniqueSpec      // what Unique asked for, until the enqueue
 }
 
 // RetryDelayFor returns the wait before retry n (n = 0 for the first retry).

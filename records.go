@@ -96,6 +96,9 @@ type JobStatus struct {
 	// snooze, dependency wait, shutdown); deliveries beyond those went
 	// unanswered.
 	Naks int `json:"naks,omitempty"`
+	// Progress is a running job's last reported progress (see Progress);
+	// nil when it reported none.
+	Progress *JobProgress `json:"progress,omitempty"`
 }
 
 // MarshalJSON writes the result by hand: a worker writes one for every job.

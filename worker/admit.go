@@ -41,6 +41,7 @@ func (r *run) process(m jetstream.Msg) {
 	case unrun != nil:
 		r.settle(d, outcome{err: unrun, unrun: true})
 	default:
+		r.releaseUnique(d.job, naq.UniquePending)
 		r.settle(d, r.execute(d))
 	}
 }
@@ -80,6 +81,9 @@ func (r *run) admit(m jetstream.Msg) (*delivery, error) {
 		if ready, unrun := r.dependenciesMet(r.io, d); !ready || unrun != nil {
 			return deliveryIf(ready, d), unrun
 		}
+	}
+	if r.limits != nil && !r.withinRateLimits(r.io, d) {
+		return nil, nil
 	}
 	return d, nil
 }

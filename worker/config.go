@@ -48,9 +48,25 @@ type Config struct {
 	// Replicas of the streams and buckets the worker creates (default: 3 on a
 	// cluster of three or more servers, else one per server).
 	Replicas int
+	// RateLimits cap how many jobs start per period across all workers (see
+	// RateLimit).
+	RateLimits []RateLimit
+	// Priorities weighs the queues: with backlog on every queue, each gets a
+	// share of the slots in proportion to its weight (see WithPriorities).
+	// Queues defaults to its queues, heaviest first.
+	Priorities map[string]int
+	// StrictPriority gives a free slot to the heaviest queue that wants one,
+	// so a lighter queue runs only while the heavier ones are empty.
+	StrictPriority bool
+	// MaxRunning caps, per queue, how many of its jobs run at once across all
+	// workers (the consumer's max ack pending; see WithMaxRunning).
+	MaxRunning map[string]int
 }
 
 func (c Config) withDefaults() Config {
+	if len(c.Queues) == 0 && len(c.Priorities) > 0 {
+		c.Queues = priorityQueues(c.Priorities)
+	}
 	if len(c.Queues) == 0 {
 		c.Queues = []string{naq.DefaultQueueFromEnv()}
 	}
@@ -101,6 +117,7 @@ func (c Config) validate() error {
 	if c.RetryJitter < 0 || c.RetryJitter > 10 {
 		errs = append(errs, fmt.Errorf("worker: retry jitter %v must be between 0 and 10", c.RetryJitter))
 	}
+	errs = append(errs, c.validateFlow()...)
 	if c.ShutdownTimeout < 0 || c.PollWait < 0 || c.MaxAckPending < 0 || c.MaxLostDeliveries < 0 || c.DependencyTimeout < 0 {
 		errs = append(errs, errors.New("worker: durations and limits must not be negative"))
 	}

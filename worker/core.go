@@ -16,6 +16,7 @@ import (
 
 	"github.com/naqgo/naq"
 	"github.com/naqgo/naq/internal/asyncpub"
+	"github.com/naqgo/naq/internal/jobctx"
 	"github.com/naqgo/naq/internal/layout"
 	"github.com/naqgo/naq/worker/internal/fetch"
 )
@@ -106,6 +107,9 @@ type run struct {
 	inflight  *inflight
 	cancelled *cancelSet
 	ackWait   time.Duration // the shortest of the queues' consumers
+	unique    uniqueLocks
+	progress  progressBook
+	limits    *limiter // nil without rate limits
 
 	processed, failedCount atomic.Int64
 	perQueue               []queueCounters // by the index of the queue in Config.Queues
@@ -151,13 +155,16 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 	if r.status, err = NewStatusManager(ctx, sh, r.activity); err != nil {
 		return nil, err
 	}
+	if r.limits, err = newLimiter(ctx, sh); err != nil {
+		return nil, err
+	}
 	if err := r.status.SetState(ctx, naq.WorkerStarting); err != nil {
 		return nil, err
 	}
 	if err := r.provisionQueues(ctx); err != nil {
 		return nil, err
 	}
-	r.base = context.WithoutCancel(ctx)
+	r.base = jobctx.WithReporter(context.WithoutCancel(ctx), r)
 	r.bg, r.stopBg = context.WithCancel(r.base)
 	r.io, r.stopIO = context.WithCancel(r.base)
 	if err := r.startParts(ctx); err != nil {
@@ -183,7 +190,7 @@ func (r *run) provisionQueues(ctx context.Context) error {
 	}
 	r.ackWait = r.sh.Config.AckWait
 	for _, q := range r.sh.Config.Queues {
-		cons, err := layout.EnsureConsumer(ctx, stream, q, r.consumerConfig())
+		cons, err := layout.EnsureConsumer(ctx, stream, q, r.consumerConfig(q))
 		if err != nil {
 			return err
 		}
@@ -218,6 +225,7 @@ func (r *run) startParts(ctx context.Context) error {
 	r.fetcher, err = fetch.Start(ctx, fetch.Config{
 		Conn: sh.Conn, Queues: sh.Config.Queues, Concurrency: sh.Config.Concurrency, PollWait: sh.Config.PollWait,
 		Logger: sh.Logger, Reprovision: r.reprovision, PutBack: r.putBack,
+		Weights: sh.Config.weights(), StrictPriority: sh.Config.StrictPriority,
 	}, r.process)
 	return err
 }
@@ -229,15 +237,22 @@ func (r *run) reprovision(ctx context.Context, q string) {
 	defer cancel()
 	stream, err := layout.EnsureJobsStream(ctx, r.sh.JS, r.sh.layout())
 	if err == nil {
-		_, err = layout.EnsureConsumer(ctx, stream, q, r.consumerConfig())
+		_, err = layout.EnsureConsumer(ctx, stream, q, r.consumerConfig(q))
 	}
 	if err != nil && ctx.Err() == nil {
 		r.sh.Logger.Warn("could not provision the queue again", "queue", q, "err", err)
 	}
 }
 
-func (r *run) consumerConfig() layout.ConsumerConfig {
-	return layout.ConsumerConfig{AckWait: r.sh.Config.AckWait, MaxAckPending: r.sh.Config.MaxAckPending}
+func (r *run) consumerConfig(q string) layout.ConsumerConfig {
+	c := layout.ConsumerConfig{AckWait: r.sh.Config.AckWait, MaxAckPending: r.sh.Config.MaxAckPending}
+	if n, ok := r.sh.Config.MaxRunning[q]; ok {
+		c.MaxRunning = n
+		if n == 0 {
+			c.MaxRunning = -1 // lift the cap
+		}
+	}
+	return c
 }
 
 // stop is the one teardown, for a shutdown and for a start that failed

@@ -60,6 +60,9 @@ func (r *run) execute(d *delivery) outcome {
 	}
 	o.value, o.traceback, o.err = r.call(hctx, job)
 	o.hasRecord = r.inflight.remove(seq)
+	if r.progressEnd(job) {
+		o.hasRecord = true
+	}
 	if r.obs != nil {
 		r.obs.ran(job, time.Since(o.started))
 	}

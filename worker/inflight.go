@@ -151,3 +151,15 @@ func (r *run) keepalive() {
 		}
 	}
 }
+
+// startOf returns when job started and its put-backs before, while it runs.
+func (f *inflight) startOf(job *naq.Job) (started time.Time, naks int, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.jobs {
+		if r.job == job {
+			return r.started, r.naks, true
+		}
+	}
+	return time.Time{}, 0, false
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -148,6 +149,9 @@ func jobStatusRows(st *naq.JobStatus) [][2]string {
 	add("queue", st.Queue)
 	rows = append(rows, [2]string{"attempts", strconv.Itoa(st.Attempts)}, [2]string{"max retries", strconv.Itoa(st.MaxRetries)})
 	add("worker", st.WorkerID)
+	if p := st.Progress; p != nil && !st.State.Terminal() {
+		add("progress", strings.TrimSpace(strconv.FormatFloat(p.Fraction*100, 'f', -1, 64)+"% "+p.Message)+" ("+ago(p.UpdatedAt)+")")
+	}
 	add("error", st.Error)
 	add("enqueued at", fmtTime(st.EnqueuedAt))
 	add("started at", fmtTime(st.StartedAt))

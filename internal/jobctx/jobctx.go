@@ -39,3 +39,22 @@ func (c *jobHeader) Value(k any) any {
 	}
 	return c.Context.Value(k)
 }
+
+// Reporter takes a running job's progress: a worker puts one in the context
+// its handlers run under.
+type Reporter interface {
+	Progress(job any, fraction float64, message string)
+}
+
+type reporterKey struct{}
+
+// WithReporter returns a context whose handlers report progress to r.
+func WithReporter(ctx context.Context, r Reporter) context.Context {
+	return context.WithValue(ctx, reporterKey{}, r)
+}
+
+// ReporterFrom returns the reporter ctx carries, or nil.
+func ReporterFrom(ctx context.Context) Reporter {
+	r, _ := ctx.Value(reporterKey{}).(Reporter)
+	return r
+}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -287,6 +289,10 @@ func EnsureConsumer(ctx context.Context, s jetstream.Stream, q string, c Consume
 	if want.MaxDeliver == 0 {
 		want.MaxDeliver = -1
 	}
+	if c.MaxRunning > 0 {
+		want.MaxAckPending = c.MaxRunning
+		want.Metadata = map[string]string{MaxRunningMeta: strconv.Itoa(c.MaxRunning)}
+	}
 	for {
 		cons, err := s.Consumer(ctx, want.Durable)
 		if errors.Is(err, jetstream.ErrConsumerNotFound) {
@@ -304,6 +310,7 @@ func EnsureConsumer(ctx context.Context, s jetstream.Stream, q string, c Consume
 		}
 		have := cons.CachedInfo().Config
 		merged := mergeConsumer(have, want)
+		merged = mergeMaxRunning(have, merged, c)
 		if reflect.DeepEqual(merged, have) {
 			return cons, nil
 		}
@@ -327,6 +334,28 @@ func mergeConsumer(have, want jetstream.ConsumerConfig) jetstream.ConsumerConfig
 	}
 	if have.MaxAckPending > 0 && want.MaxAckPending > have.MaxAckPending {
 		m.MaxAckPending = want.MaxAckPending
+	}
+	return m
+}
+
+// mergeMaxRunning keeps a queue's cap on running jobs (see
+// ConsumerConfig.MaxRunning) unless this worker sets or lifts it.
+func mergeMaxRunning(have, m jetstream.ConsumerConfig, c ConsumerConfig) jetstream.ConsumerConfig {
+	capped := have.Metadata[MaxRunningMeta] != ""
+	switch {
+	case c.MaxRunning > 0:
+		m.MaxAckPending = c.MaxRunning
+		m.Metadata = maps.Clone(have.Metadata)
+		if m.Metadata == nil {
+			m.Metadata = map[string]string{}
+		}
+		m.Metadata[MaxRunningMeta] = strconv.Itoa(c.MaxRunning)
+	case c.MaxRunning < 0 && capped:
+		m.MaxAckPending = c.MaxAckPending
+		m.Metadata = maps.Clone(have.Metadata)
+		delete(m.Metadata, MaxRunningMeta)
+	case capped:
+		m.MaxAckPending = have.MaxAckPending
 	}
 	return m
 }

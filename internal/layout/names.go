@@ -107,3 +107,31 @@ func ValidateJobID(id string) error {
 	}
 	return nil
 }
+
+// Buckets of naq-go's flow control, which Python naq does not know.
+const (
+	// UniqueBucket holds the locks of unique jobs: key = a hash of the job's
+	// unique key, value = the id of the job that holds it.
+	UniqueBucket = "naq_unique"
+	// RateLimitStream counts the starts of rate-limited jobs, one subject
+	// per limit and window.
+	RateLimitStream        = "naq_rate_limits"
+	RateLimitSubjectPrefix = "naq.rate."
+	// MaxRatePeriod is the longest period of a rate limit.
+	MaxRatePeriod = 24 * time.Hour
+)
+
+// ValidateKVKey reports whether k can be one token of a bucket key: letters,
+// digits, '_', '-' and '=', at most 200 of them.
+func ValidateKVKey(k string) error {
+	if k == "" {
+		return fmt.Errorf("invalid key: must not be empty")
+	}
+	if len(k) > 200 {
+		return fmt.Errorf("invalid key %q: longer than 200 characters", k)
+	}
+	if !token(k, "=") {
+		return fmt.Errorf("invalid key %q: use only letters, digits, '_', '-' and '='", k)
+	}
+	return nil
+}

@@ -182,4 +182,47 @@ type ConsumerConfig struct {
 	AckWait       time.Duration
 	MaxAckPending int
 	MaxDeliver    int
+	// MaxRunning, when above 0, caps the queue's running jobs across all
+	// workers: the consumer's max ack pending, marked in its metadata so that
+	// workers started without a cap keep it. Below 0 it lifts the cap.
+	MaxRunning int
+}
+
+// MaxRunningMeta is the consumer metadata key of a queue's cap on running
+// jobs.
+const MaxRunningMeta = "naq_max_running"
+
+// EnsureUniqueBucket creates naq_unique, the locks of unique jobs. Every lock
+// carries its own TTL (so a lock whose job was lost still expires), and a
+// released lock leaves a marker that expires in a minute.
+func EnsureUniqueBucket(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.KeyValue, error) {
+	return ensureBucket(ctx, js, c, bucketSpec{
+		cfg: jetstream.KeyValueConfig{
+			Bucket:         UniqueBucket,
+			Description:    "naq unique-job locks, key = hash of the unique key, value = job id",
+			History:        1,
+			LimitMarkerTTL: time.Minute,
+			Storage:        jetstream.FileStorage,
+			Replicas:       c.Replicas,
+		},
+		msgTTL: "lock expiry",
+	})
+}
+
+// EnsureRateLimitStream creates naq_rate_limits, the start counters of rate
+// limits: a counter stream (server 2.12 or later), one subject per limit and
+// window, naq.rate.<limit>.<window>, whose increments the server adds up
+// atomically. A window's counter is kept a day, the longest period a limit
+// may have, and only its last total is stored.
+func EnsureRateLimitStream(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.Stream, error) {
+	return ensureStream(ctx, js, c, jetstream.StreamConfig{
+		Name:              RateLimitStream,
+		Description:       "naq rate-limit start counters, one subject per limit and window",
+		Subjects:          []string{RateLimitSubjectPrefix + ">"},
+		Storage:           jetstream.FileStorage,
+		Replicas:          c.Replicas,
+		MaxAge:            MaxRatePeriod + time.Hour,
+		MaxMsgsPerSubject: 1,
+		AllowMsgCounter:   true,
+	})
 }

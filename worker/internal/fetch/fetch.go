@@ -43,6 +43,11 @@ type Config struct {
 	// records the put-back first, so it never counts as a delivery nobody
 	// answered. nil: a plain nak.
 	PutBack func(jetstream.Msg)
+	// Weights, one per queue (in the order of Queues), share the slots
+	// between the queues under backlog; StrictPriority gives them to the
+	// heaviest queue that wants them. Both unset: first come, first served.
+	Weights        []int
+	StrictPriority bool
 }
 
 // Fetcher pulls jobs for every queue of one worker and runs them.
@@ -77,13 +82,23 @@ func Start(ctx context.Context, cfg Config, handle func(jetstream.Msg)) (*Fetche
 		// nothing is ever dropped as a slow consumer.
 		work: make(chan *nats.Msg, 2*cfg.Concurrency+16*len(cfg.Queues)+64),
 	}
+	if len(cfg.Weights) > 0 || cfg.StrictPriority {
+		w := cfg.Weights
+		if len(w) != len(cfg.Queues) { // strict by the order of the queues
+			w = make([]int, len(cfg.Queues))
+			for i := range w {
+				w[i] = len(w) - i
+			}
+		}
+		f.slots.prio = newPriority(w, cfg.StrictPriority)
+	}
 	if f.cfg.PutBack == nil {
 		f.cfg.PutBack = func(m jetstream.Msg) { _ = m.Nak() }
 	}
 	f.ctx, f.stop = context.WithCancel(ctx)
 	var pullers []*puller
-	for _, q := range cfg.Queues {
-		p, err := newPuller(f, q)
+	for i, q := range cfg.Queues {
+		p, err := newPuller(f, q, i)
 		if err != nil {
 			for _, p := range pullers {
 				_ = p.sub.Unsubscribe()

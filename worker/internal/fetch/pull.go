@@ -36,6 +36,7 @@ const sharedPollWait = 250 * time.Millisecond
 type puller struct {
 	f     *Fetcher
 	queue string
+	qi    int    // the queue's index in Config.Queues
 	subj  string // the consumer's next-message API subject
 	inbox string
 	sub   *nats.Subscription
@@ -57,9 +58,9 @@ type puller struct {
 	provisioning atomic.Bool
 }
 
-func newPuller(f *Fetcher, queue string) (*puller, error) {
+func newPuller(f *Fetcher, queue string, qi int) (*puller, error) {
 	p := &puller{
-		f: f, queue: queue, idle: true, wake: make(chan struct{}, 1),
+		f: f, queue: queue, qi: qi, idle: true, wake: make(chan struct{}, 1),
 		subj:  "$JS.API.CONSUMER.MSG.NEXT." + layout.JobsStream + "." + layout.ConsumerName(queue),
 		inbox: f.cfg.Conn.NewInbox(),
 	}
@@ -96,7 +97,8 @@ func (p *puller) signal() {
 func (p *puller) loop() {
 	f := p.f
 	expires := min(f.cfg.PollWait, 5*time.Second)
-	if f.cfg.Concurrency < len(f.cfg.Queues) {
+	if f.cfg.Concurrency < len(f.cfg.Queues) || f.slots.prio != nil {
+		// With priorities too: a queue that ran dry gives its slots back soon.
 		expires = min(expires, sharedPollWait)
 	}
 	tick := time.NewTicker(requestHeartbeat / 2) // looks for requests the server has lost
@@ -142,7 +144,7 @@ func (p *puller) loop() {
 		if !idle {
 			want = max(1, f.cfg.Concurrency/4)
 		}
-		n, ok := f.slots.acquire(f.ctx.Done(), want)
+		n, ok := f.slots.acquire(f.ctx.Done(), want, p.qi)
 		if !ok {
 			break
 		}
@@ -266,6 +268,7 @@ func (p *puller) admit(msg *pulledMsg) (run, back bool) {
 		return false, true
 	}
 	ok := len(p.reqs) > 0
+	wasIdle := p.idle
 	wake := p.idle // a quiet queue came alive: ask for more
 	if ok {
 		req := p.reqs[0]
@@ -277,6 +280,9 @@ func (p *puller) admit(msg *pulledMsg) (run, back bool) {
 			wake = true // room for another request
 		}
 		p.idle = false
+	}
+	if wasIdle && !p.idle && p.f.slots.prio != nil {
+		p.f.slots.setBusy(p.qi, true)
 	}
 	if !ok && p.f.ctx.Err() == nil && p.f.slots.tryTake() {
 		// A request given up (expired, or forgotten at a reconnect) that the

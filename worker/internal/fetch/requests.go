@@ -66,6 +66,9 @@ func (p *puller) ended(m *nats.Msg, status string) {
 	ok := req != nil
 	if ok {
 		p.idle = req.got == 0
+		if p.idle && p.f.slots.prio != nil {
+			p.f.slots.setBusy(p.qi, false)
+		}
 		if status != "404" && status != "408" && req.got == 0 {
 			p.trouble = strings.TrimSpace(status + " " + desc)
 		}

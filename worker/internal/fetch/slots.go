@@ -21,9 +21,18 @@ import (
 type slots struct {
 	mu    sync.Mutex
 	free  int
-	need  int             // fewest free slots a waiting puller wants; 0: none waits
-	ready chan struct{}   // closed (and replaced) once need slots are free
-	turns []chan struct{} // pullers waiting for a first slot, oldest first; closed when handed one
+	need  int           // fewest free slots a waiting puller wants; 0: none waits
+	ready chan struct{} // closed (and replaced) once need slots are free
+	turns []turn        // pullers waiting for a first slot, oldest first
+	// prio decides which waiting puller a free slot goes to (priority.go);
+	// nil: the oldest.
+	prio *priority
+}
+
+// turn is a puller waiting for a slot: ch is closed when it is handed one.
+type turn struct {
+	ch chan struct{}
+	q  int // the puller's queue, by index
 }
 
 func newSlots(n int) *slots { return &slots{free: n, ready: make(chan struct{})} }
@@ -45,26 +54,32 @@ func (s *slots) take(want int) (int, <-chan struct{}) {
 	return n, s.ready
 }
 
-// first takes one slot, waiting its turn behind pullers that wait for one
-// already; false if done closes first.
-func (s *slots) first(done <-chan struct{}) bool {
+// first takes one slot for queue q, waiting its turn behind pullers that
+// wait for one already; false if done closes first.
+func (s *slots) first(done <-chan struct{}, q int) bool {
 	s.mu.Lock()
-	if s.free > 0 && len(s.turns) == 0 {
+	if s.free > 0 && len(s.turns) == 0 && (s.prio == nil || s.prio.eligible(q, s.turns)) {
 		s.free--
+		if s.prio != nil {
+			s.prio.charge(q)
+		}
 		s.mu.Unlock()
 		return true
 	}
-	turn := make(chan struct{})
-	s.turns = append(s.turns, turn)
+	mine := make(chan struct{})
+	s.turns = append(s.turns, turn{mine, q})
+	if s.prio != nil {
+		s.dispatch() // a slot held back for this queue
+	}
 	s.mu.Unlock()
 	select {
-	case <-turn:
+	case <-mine:
 		return true
 	case <-done:
 	}
 	s.mu.Lock()
 	for i, t := range s.turns {
-		if t == turn {
+		if t.ch == mine {
 			s.turns = append(s.turns[:i], s.turns[i+1:]...)
 			s.mu.Unlock()
 			return false
@@ -93,22 +108,39 @@ func (s *slots) release(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.free += n
-	for s.free > 0 && len(s.turns) > 0 {
-		close(s.turns[0])
-		s.turns, s.free = s.turns[1:], s.free-1
-	}
+	s.dispatch()
 	if s.need > 0 && s.free >= s.need {
 		close(s.ready)
 		s.ready, s.need = make(chan struct{}), 0
 	}
 }
 
-// acquire waits for a first slot (in turn, see slots) and takes every free
-// one besides; when want is more than one it waits up to a millisecond for
-// that many. false once done is closed.
-func (s *slots) acquire(done <-chan struct{}, want int) (int, bool) {
-	if !s.first(done) {
+// dispatch hands free slots to waiting pullers: the oldest, or the one the
+// priorities choose.
+func (s *slots) dispatch() {
+	for s.free > 0 && len(s.turns) > 0 {
+		i := 0
+		if s.prio != nil {
+			if i = s.prio.pick(s.turns); i < 0 {
+				return // held back for a heavier queue that is busy
+			}
+			s.prio.charge(s.turns[i].q)
+		}
+		close(s.turns[i].ch)
+		s.turns, s.free = append(s.turns[:i], s.turns[i+1:]...), s.free-1
+	}
+}
+
+// acquire waits for a first slot for queue q (in turn, see slots) and takes
+// every free one besides; when want is more than one it waits up to a
+// millisecond for that many. false once done is closed. With priorities it
+// takes one slot at a time: each goes where the priorities say.
+func (s *slots) acquire(done <-chan struct{}, want, q int) (int, bool) {
+	if !s.first(done, q) {
 		return 0, false
+	}
+	if s.prio != nil {
+		return 1, true
 	}
 	got, _ := s.take(0)
 	n := 1 + got

@@ -12,7 +12,7 @@ func TestSlotsWakeWaitersAndKeepCount(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s := newSlots(total)
-	if n, ok := s.acquire(ctx.Done(), 3); !ok || n != total {
+	if n, ok := s.acquire(ctx.Done(), 3, 0); !ok || n != total {
 		t.Fatalf("acquire with all free: %d, %v; want every slot", n, ok)
 	}
 	// Two pullers wait, one for a batch and one for a single slot; slots come
@@ -23,7 +23,7 @@ func TestSlotsWakeWaitersAndKeepCount(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n, ok := s.acquire(ctx.Done(), want)
+			n, ok := s.acquire(ctx.Done(), want, 0)
 			if !ok {
 				t.Error("acquire gave up")
 			}
@@ -48,7 +48,7 @@ func TestSlotsWakeWaitersAndKeepCount(t *testing.T) {
 	}
 	// Stopping releases a waiter with nothing taken.
 	stopped := make(chan bool)
-	go func() { _, ok := s.acquire(ctx.Done(), 1); stopped <- ok }()
+	go func() { _, ok := s.acquire(ctx.Done(), 1, 0); stopped <- ok }()
 	time.Sleep(10 * time.Millisecond)
 	cancel()
 	if ok := <-stopped; ok {
@@ -62,13 +62,13 @@ func TestSlotsServeStarvedPullersInTurn(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s := newSlots(1)
-	if n, ok := s.acquire(ctx.Done(), 1); !ok || n != 1 {
+	if n, ok := s.acquire(ctx.Done(), 1, 0); !ok || n != 1 {
 		t.Fatalf("acquire = %d, %v", n, ok)
 	}
 	served := make(chan string, 3)
 	for _, name := range []string{"a", "b"} {
 		go func() {
-			if _, ok := s.acquire(ctx.Done(), 1); ok {
+			if _, ok := s.acquire(ctx.Done(), 1, 0); ok {
 				served <- name
 			}
 		}()
@@ -76,7 +76,7 @@ func TestSlotsServeStarvedPullersInTurn(t *testing.T) {
 	}
 	s.release(1)
 	go func() { // the holder asks again at once
-		if _, ok := s.acquire(ctx.Done(), 1); ok {
+		if _, ok := s.acquire(ctx.Done(), 1, 0); ok {
 			served <- "holder"
 		}
 	}()
