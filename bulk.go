@@ -72,6 +72,13 @@ func (c *Client) EnqueueMany(ctx context.Context, jobs []*Job, opts ...BulkOptio
 	for _, o := range opts {
 		o(&cfg)
 	}
+	for _, j := range jobs {
+		if j != nil && j.unique != nil {
+			// Each needs its lock and may turn out a duplicate: a batch has
+			// no way to say so per job.
+			return fmt.Errorf("%w: job %s is unique: enqueue unique jobs one by one (EnqueueJob), which reports a duplicate", ErrInvalidJob, j.ID)
+		}
+	}
 	// Hooks write into each message's headers: those batches keep theirs.
 	keep := cfg.atomic || len(jobs) <= keepEncodings || len(c.hooks) > 0
 	msgs, err := c.encodeAll(jobs, keep)
