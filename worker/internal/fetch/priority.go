@@ -28,6 +28,10 @@ func newPriority(weights []int, strict bool) *priority {
 	n := len(weights)
 	p := &priority{strict: strict, rank: make([]int, n), stride: make([]int64, n), pass: make([]int64, n), busy: make([]bool, n)}
 	for i, w := range weights {
+		// Every queue counts as busy until a pull finds it empty: a lighter
+		// queue does not slip in while the heavier ones make their first
+		// requests.
+		p.busy[i] = strict
 		p.stride[i] = strideUnit / int64(max(w, 1))
 		p.maxLag = max(p.maxLag, 4*p.stride[i])
 		for j, v := range weights {

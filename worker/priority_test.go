@@ -1,0 +1,136 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/worker"
+)
+
+// startRecorder runs a worker on queues that records the queue of every job
+// it starts, in order, and tells done once it has started n.
+func startRecorder(t *testing.T, e *env, n int, opts ...worker.Option) (starts func() []string, done <-chan struct{}) {
+	var mu sync.Mutex
+	var order []string
+	finished := make(chan struct{})
+	e.startWorker(t, func(w *worker.Worker) {
+		w.HandleFunc("prio:job", func(ctx context.Context, job *naq.Job) (any, error) {
+			mu.Lock()
+			order = append(order, job.Queue)
+			if len(order) == n {
+				close(finished)
+			}
+			mu.Unlock()
+			time.Sleep(time.Millisecond) // the slots, not the pulls, are the bottleneck
+			return nil, nil
+		})
+	}, opts...)
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), order[:min(n, len(order))]...)
+	}, finished
+}
+
+func fillQueues(t *testing.T, e *env, n int, queues ...string) {
+	t.Helper()
+	for _, q := range queues {
+		jobs := make([]*naq.Job, n)
+		for i := range jobs {
+			j, err := naq.NewJob("prio:job", naq.Args{i}, naq.Queue(q))
+			if err != nil {
+				t.Fatal(err)
+			}
+			jobs[i] = j
+		}
+		if err := e.client.EnqueueMany(ctxT(t), jobs); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func waitStarts(t *testing.T, done <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the worker did not start enough jobs")
+	}
+}
+
+// With backlog on every queue, each queue's share of the slots matches its
+// weight within a few points.
+func TestWeightedPriorities(t *testing.T) {
+	e := newEnv(t)
+	const per, counted = 1000, 1000 // no queue runs dry among the counted starts
+	fillQueues(t, e, per, "critical", "default", "low")
+	starts, done := startRecorder(t, e, counted, worker.WithConcurrency(4),
+		worker.WithPriorities(map[string]int{"critical": 6, "default": 3, "low": 1}))
+	waitStarts(t, done)
+	share := map[string]float64{}
+	for _, q := range starts() {
+		share[q] += 1.0 / counted
+	}
+	for q, want := range map[string]float64{"critical": 0.6, "default": 0.3, "low": 0.1} {
+		if got := share[q]; got < want-0.03 || got > want+0.03 {
+			t.Errorf("queue %s: %.1f%% of the starts, want %.0f%% ± 3", q, 100*got, 100*want)
+		}
+	}
+	t.Logf("shares of %d starts: %v", counted, share)
+}
+
+// Strict: a lighter queue gets a slot only while the heavier ones are empty.
+func TestStrictPriority(t *testing.T) {
+	e := newEnv(t)
+	const per = 300
+	fillQueues(t, e, per, "low", "mid", "high")
+	starts, done := startRecorder(t, e, 3*per, worker.WithConcurrency(4),
+		worker.WithQueues("high", "mid", "low"), worker.WithStrictPriority())
+	waitStarts(t, done)
+	order := starts()
+	last := map[string]int{}
+	early := map[string]int{} // starts of a queue while a heavier one had jobs left
+	for i, q := range order {
+		last[q] = i
+	}
+	for i, q := range order {
+		switch {
+		case q == "mid" && i < last["high"]:
+			early[q]++
+		case q == "low" && (i < last["high"] || i < last["mid"]):
+			early[q]++
+		}
+	}
+	for q, n := range early {
+		t.Errorf("%d jobs of %s started while a heavier queue had jobs waiting", n, q)
+	}
+	t.Logf("early starts: %v", early)
+}
+
+func TestPriorityConfigErrors(t *testing.T) {
+	e := newEnv(t)
+	for _, opts := range [][]worker.Option{
+		{worker.WithPriorities(map[string]int{"a": 0})},
+		{worker.WithQueues("a"), worker.WithPriorities(map[string]int{"b": 2})},
+		{worker.WithQueues("a"), worker.WithMaxRunning("b", 2)},
+		{worker.WithMaxRunning(naq.DefaultQueue, -1)},
+		{worker.WithRateLimit("bad key", 1, time.Second)},
+		{worker.WithRateLimit("k", 0, time.Second)},
+		{worker.WithFunctionRateLimit("f", 1, 48*time.Hour)},
+	} {
+		if _, err := worker.New(e.nc, opts...); err == nil {
+			t.Errorf("options %s accepted", fmt.Sprint(len(opts)))
+		}
+	}
+	w, err := worker.New(e.nc, worker.WithPriorities(map[string]int{"low": 1, "critical": 6, "default": 3}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Config().Queues; fmt.Sprint(got) != "[critical default low]" {
+		t.Errorf("queues of a worker given only priorities: %v, want heaviest first", got)
+	}
+}
