@@ -173,13 +173,23 @@ type crashProc struct {
 // test failed.
 func startCrashChild(t *testing.T, name, url, file string) *crashProc {
 	t.Helper()
+	return startChild(t, name, crashChildEnv, file, crashURLEnv, url, crashNameEnv, name)
+}
+
+// startChild starts the test binary again as a child process with the
+// environment variables given as name, value pairs.
+func startChild(t *testing.T, name string, env ...string) *crashProc {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &crashProc{t: t, name: name, done: make(chan struct{})}
 	p.cmd = exec.Command(exe)
-	p.cmd.Env = append(os.Environ(), crashChildEnv+"="+file, crashURLEnv+"="+url, crashNameEnv+"="+name)
+	p.cmd.Env = os.Environ()
+	for i := 0; i+1 < len(env); i += 2 {
+		p.cmd.Env = append(p.cmd.Env, env[i]+"="+env[i+1])
+	}
 	p.cmd.Stdout = &p.stderr
 	p.cmd.Stderr = &p.stderr
 	if os.Getenv("NAQ_TEST_LOG") != "" {
