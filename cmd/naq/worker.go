@@ -25,6 +25,7 @@ type workerFlags struct {
 	name              string
 	heartbeatInterval time.Duration
 	observe           observeFlags
+	flow              flowFlags
 }
 
 func (a *app) workerCommand() *cobra.Command {
@@ -66,6 +67,7 @@ examples/goworker).`,
 	fl.StringVar(&f.name, "name", "naq-http-worker", "worker name (prefix of its id in 'naq workers')")
 	fl.DurationVar(&f.heartbeatInterval, "heartbeat-interval", 15*time.Second, "how often the worker rewrites its record")
 	f.observe.register(fl)
+	f.flow.register(fl)
 	return cmd
 }
 
@@ -83,7 +85,11 @@ func (a *app) runWorker(cmd *cobra.Command, queues []string, f workerFlags) erro
 	if f.concurrency < 1 {
 		return usagef("--concurrency %d must be at least 1", f.concurrency)
 	}
-	if len(queues) == 0 {
+	flowOpts, prioritized, err := f.flow.options()
+	if err != nil {
+		return usagef("%v", err)
+	}
+	if len(queues) == 0 && !prioritized {
 		queues = []string{a.queue}
 	}
 	log := a.logger()
@@ -100,7 +106,7 @@ func (a *app) runWorker(cmd *cobra.Command, queues []string, f workerFlags) erro
 		worker.WithFallback(target),
 	}
 	obsOpts, serveMetrics := f.observe.options()
-	opts = append(opts, obsOpts...)
+	opts = append(append(opts, obsOpts...), flowOpts...)
 	// Check the configuration before connecting: every setting comes from a
 	// flag or an argument, so an error is a usage error.
 	if _, err := worker.New(nil, opts...); err != nil {
@@ -130,7 +136,7 @@ func (a *app) runWorker(cmd *cobra.Command, queues []string, f workerFlags) erro
 	if err != nil {
 		return usagef("%v", err)
 	}
-	log.Info("delivering jobs over HTTP", "queues", queues, "target", target.shown)
+	log.Info("delivering jobs over HTTP", "queues", w.Config().Queues, "target", target.shown)
 	checkTarget(ctx, u, log)
 	stopMetrics, err := serveMetrics(log)
 	if err != nil {
