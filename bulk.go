@@ -73,7 +73,7 @@ func (c *Client) EnqueueMany(ctx context.Context, jobs []*Job, opts ...BulkOptio
 		o(&cfg)
 	}
 	for _, j := range jobs {
-		if j != nil && j.unique != nil {
+		if j != nil && j.uniqueAsked() != nil {
 			// Each needs its lock and may turn out a duplicate: a batch has
 			// no way to say so per job.
 			return fmt.Errorf("%w: job %s is unique: enqueue unique jobs one by one (EnqueueJob), which reports a duplicate", ErrInvalidJob, j.ID)

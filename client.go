@@ -168,7 +168,7 @@ func (c *Client) Enqueue(ctx context.Context, name string, args any, opts ...Enq
 // job: the call succeeds and sets j.Duplicate. So does a unique job whose key
 // another job holds (see Unique), which also sets j.ID to that job's id.
 func (c *Client) EnqueueJob(ctx context.Context, j *Job) error {
-	if j.unique != nil {
+	if j.uniqueAsked() != nil {
 		return c.enqueueUnique(ctx, j, c.enqueueJob)
 	}
 	return c.enqueueJob(ctx, j)

@@ -76,8 +76,8 @@ func (j *Job) Encode() ([]byte, error) {
 	b = appendStrings(b, j.RetryOn, "null")
 	b = append(b, `,"ignore_on":`...)
 	b = appendStrings(b, j.IgnoreOn, "null")
-	if j.UniqueKey != "" || j.RateKey != "" {
-		b = j.appendFlowControl(b)
+	if j.Flow != nil {
+		b = j.Flow.appendJSON(b)
 	}
 	return append(b, '}'), nil
 }

@@ -10,30 +10,31 @@ import (
 // rate_key): naq-go's own, written only when set, and ignored by Python naq,
 // which runs such a job as a plain one.
 
-// appendFlowControl appends the flow-control fields that are set.
-func (j *Job) appendFlowControl(b []byte) []byte {
-	if j.UniqueKey != "" {
+// appendJSON appends the flow-control fields that are set.
+func (f *FlowControl) appendJSON(b []byte) []byte {
+	if f.UniqueKey != "" {
 		b = append(b, `,"unique_key":`...)
-		b = appendString(b, j.UniqueKey)
+		b = appendString(b, f.UniqueKey)
 		b = append(b, `,"unique_scope":`...)
-		b = appendString(b, string(j.UniqueScope))
+		b = appendString(b, string(f.UniqueScope))
 	}
-	if j.RateKey != "" {
+	if f.RateKey != "" {
 		b = append(b, `,"rate_key":`...)
-		b = appendString(b, j.RateKey)
+		b = appendString(b, f.RateKey)
 	}
 	return b
 }
 
 // flowControl checks and copies the flow-control fields into j.
 func (w *wireJob) flowControl(j *Job) error {
+	f := &FlowControl{}
 	if w.UniqueKey != "" {
 		if err := layout.ValidateKVKey(w.UniqueKey); err != nil {
 			return fmt.Errorf("unique_key: %w", err)
 		}
 		switch s := UniqueScope(w.UniqueScope); s {
 		case UniquePending, UniqueActive, UniquePeriod:
-			j.UniqueKey, j.UniqueScope = w.UniqueKey, s
+			f.UniqueKey, f.UniqueScope = w.UniqueKey, s
 		default:
 			return fmt.Errorf("unique_scope %q: want \"pending\", \"active\" or \"period\"", w.UniqueScope)
 		}
@@ -42,7 +43,10 @@ func (w *wireJob) flowControl(j *Job) error {
 		if err := ValidateRateKey(w.RateKey); err != nil {
 			return fmt.Errorf("rate_key: %w", err)
 		}
-		j.RateKey = w.RateKey
+		f.RateKey = w.RateKey
+	}
+	if f.UniqueKey != "" || f.RateKey != "" {
+		j.Flow = f
 	}
 	return nil
 }

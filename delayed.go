@@ -45,7 +45,7 @@ func (c *Client) EnqueueJobAt(ctx context.Context, t time.Time, j *Job) error {
 	if t.IsZero() {
 		return fmt.Errorf("%w: a delayed job needs a time", ErrInvalidJob)
 	}
-	if j.unique != nil {
+	if j.uniqueAsked() != nil {
 		return c.enqueueUnique(ctx, j, func(ctx context.Context, j *Job) error { return c.enqueueJobAt(ctx, t, j) })
 	}
 	return c.enqueueJobAt(ctx, t, j)

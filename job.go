@@ -64,14 +64,9 @@ type Job struct {
 	ResultTTL time.Duration
 	// Timeout bounds one attempt (0: no limit).
 	Timeout time.Duration
-	// UniqueKey is the key of a unique job's lock in naq_unique (a hash the
-	// client makes; "" for a job that is not unique), UniqueScope when a
-	// worker releases it. See Unique.
-	UniqueKey   string
-	UniqueScope UniqueScope
-	// RateKey names the rate limit the job's starts count against (see
-	// RateKey and the worker's WithRateLimit); "" for none.
-	RateKey string
+	// Flow holds the job's flow control (see Unique and RateKey); nil for a
+	// job without any, so plain jobs carry none of it.
+	Flow *FlowControl
 
 	// Attempt is the 1-based number of the current attempt. Workers set it; it
 	// is not part of the wire format.
@@ -84,7 +79,36 @@ type Job struct {
 	Duplicate bool
 
 	oneDelay [1]time.Duration // RetryDelay's array when it holds one delay
-	unique   *uniqueSpec      // what Unique asked for, until the enqueue
+}
+
+// FlowControl is a job's flow control: its unique lock and its rate key.
+type FlowControl struct {
+	// UniqueKey is the key of a unique job's lock in naq_unique (a hash the
+	// client makes; "" for a job that is not unique), UniqueScope when a
+	// worker releases it. See Unique.
+	UniqueKey   string
+	UniqueScope UniqueScope
+	// RateKey names the rate limit the job's starts count against (see
+	// RateKey and the worker's WithRateLimit); "" for none.
+	RateKey string
+
+	unique *uniqueSpec // what Unique asked for, until the enqueue
+}
+
+// flow returns j's flow control, made on first use.
+func (j *Job) flow() *FlowControl {
+	if j.Flow == nil {
+		j.Flow = &FlowControl{}
+	}
+	return j.Flow
+}
+
+// uniqueAsked is what Unique asked for, nil when it was not.
+func (j *Job) uniqueAsked() *uniqueSpec {
+	if j.Flow == nil {
+		return nil
+	}
+	return j.Flow.unique
 }
 
 // RetryDelayFor returns the wait before retry n (n = 0 for the first retry).

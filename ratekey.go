@@ -16,7 +16,7 @@ func RateKey(key string) EnqueueOption {
 		if err := ValidateRateKey(key); err != nil {
 			return err
 		}
-		j.RateKey = key
+		j.flow().RateKey = key
 		return nil
 	}
 }

@@ -122,7 +122,7 @@ func Unique(opts ...UniqueOption) EnqueueOption {
 		if s.ttl == 0 {
 			s.ttl = DefaultUniqueTTL
 		}
-		j.unique = s
+		j.flow().unique = s
 		return nil
 	}
 }
@@ -131,8 +131,8 @@ func Unique(opts ...UniqueOption) EnqueueOption {
 // valid bucket key of fixed size.
 func (j *Job) uniqueKey() (string, error) {
 	h := sha256.New()
-	if j.unique.key != "" {
-		h.Write([]byte("key\x00" + j.unique.key))
+	if k := j.Flow.unique.key; k != "" {
+		h.Write([]byte("key\x00" + k))
 	} else {
 		args, err := j.appendArgs([]byte("args\x00" + j.Queue + "\x00" + j.Name + "\x00"))
 		if err == nil {
@@ -155,23 +155,24 @@ func (c *Client) claimUnique(ctx context.Context, j *Job) (held bool, release fu
 	if err != nil {
 		return false, nil, err
 	}
-	if j.UniqueKey, err = j.uniqueKey(); err != nil {
+	f := j.Flow
+	if f.UniqueKey, err = j.uniqueKey(); err != nil {
 		return false, nil, err
 	}
-	j.UniqueScope = j.unique.scope
+	f.UniqueScope = f.unique.scope
 	for range 5 { // a lock released between the create and the read: try again
-		rev, err := kv.Create(ctx, j.UniqueKey, []byte(j.ID), jetstream.KeyTTL(j.unique.ttl.Round(time.Second)))
+		rev, err := kv.Create(ctx, f.UniqueKey, []byte(j.ID), jetstream.KeyTTL(f.unique.ttl.Round(time.Second)))
 		if err == nil {
 			return false, func() {
 				ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 				defer cancel()
-				_ = kv.Purge(ctx, j.UniqueKey, jetstream.LastRevision(rev), jetstream.PurgeTTL(time.Minute))
+				_ = kv.Purge(ctx, f.UniqueKey, jetstream.LastRevision(rev), jetstream.PurgeTTL(time.Minute))
 			}, nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) {
 			return false, nil, fmt.Errorf("naq: unique lock of job %s: %w", j.ID, err)
 		}
-		e, err := kv.Get(ctx, j.UniqueKey)
+		e, err := kv.Get(ctx, f.UniqueKey)
 		if layout.IsNotFound(err) {
 			continue
 		}

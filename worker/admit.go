@@ -41,7 +41,9 @@ func (r *run) process(m jetstream.Msg) {
 	case unrun != nil:
 		r.settle(d, outcome{err: unrun, unrun: true})
 	default:
-		r.releaseUnique(d.job, naq.UniquePending)
+		if d.job.Flow != nil {
+			r.releaseUnique(d.job, naq.UniquePending)
+		}
 		r.settle(d, r.execute(d))
 	}
 }

@@ -60,7 +60,7 @@ func (r *run) execute(d *delivery) outcome {
 	}
 	o.value, o.traceback, o.err = r.call(hctx, job)
 	o.hasRecord = r.inflight.remove(seq)
-	if r.progressEnd(job) {
+	if r.progress.on.Load() && r.progressEnd(job) {
 		o.hasRecord = true
 	}
 	if r.obs != nil {

@@ -109,7 +109,11 @@ func newLimiter(ctx context.Context, sh *Shared) (*limiter, error) {
 // nil when the job may start, else the limit it is over and the end of that
 // limit's window.
 func (l *limiter) take(ctx context.Context, job *naq.Job) (*limit, time.Time, error) {
-	for _, lim := range [2]*limit{l.byFunc[job.Name], l.byKey[job.RateKey]} {
+	key := ""
+	if job.Flow != nil {
+		key = job.Flow.RateKey
+	}
+	for _, lim := range [2]*limit{l.byFunc[job.Name], l.byKey[key]} {
 		if lim == nil {
 			continue
 		}
@@ -138,7 +142,7 @@ func (l *limiter) take(ctx context.Context, job *naq.Job) (*limit, time.Time, er
 // once), recorded as a deliberate put-back, not an attempt.
 func (r *run) withinRateLimits(ctx context.Context, d *delivery) bool {
 	job, m := d.job, d.msg
-	if job.RateKey == "" && r.limits.byFunc[job.Name] == nil {
+	if (job.Flow == nil || job.Flow.RateKey == "") && r.limits.byFunc[job.Name] == nil {
 		return true
 	}
 	lim, next, err := r.limits.take(ctx, job)

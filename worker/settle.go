@@ -29,7 +29,9 @@ const ioTimeout = 30 * time.Second
 func (r *run) settle(d *delivery, o outcome) {
 	job, m := d.job, d.msg
 	if o.unrun {
-		r.releaseUnique(job, naq.UniqueActive, naq.UniquePending)
+		if job.Flow != nil {
+			r.releaseUnique(job, naq.UniqueActive, naq.UniquePending)
+		}
 		r.finish(d, r.jobs.newResult(job, job.Attempt-1, time.Time{}, nil, o.err, ""), true)
 		return
 	}
@@ -74,7 +76,9 @@ func (r *run) settle(d *delivery, o outcome) {
 		}
 	}
 	res := r.jobs.newResult(job, job.Attempt, o.started, value, o.err, o.traceback)
-	r.releaseUnique(job, naq.UniqueActive)
+	if job.Flow != nil {
+		r.releaseUnique(job, naq.UniqueActive)
+	}
 	r.finish(d, res, o.hasRecord || job.Attempt > 1)
 }
 

@@ -37,12 +37,13 @@ func (u *uniqueLocks) bucket(ctx context.Context, sh *Shared) (jetstream.KeyValu
 // only while it still names this job: after an expiry another job may hold
 // the key. A release that fails leaves the lock to its TTL.
 func (r *run) releaseUnique(job *naq.Job, scopes ...naq.UniqueScope) {
-	if job.UniqueKey == "" {
+	f := job.Flow
+	if f == nil || f.UniqueKey == "" {
 		return
 	}
 	mine := false
 	for _, s := range scopes {
-		mine = mine || job.UniqueScope == s
+		mine = mine || f.UniqueScope == s
 	}
 	if !mine {
 		return
@@ -52,14 +53,14 @@ func (r *run) releaseUnique(job *naq.Job, scopes ...naq.UniqueScope) {
 	kv, err := r.unique.bucket(ctx, r.sh)
 	if err == nil {
 		var e jetstream.KeyValueEntry
-		e, err = kv.Get(ctx, job.UniqueKey)
+		e, err = kv.Get(ctx, f.UniqueKey)
 		switch {
 		case layout.IsNotFound(err):
 			return // expired, or released already
 		case err == nil && string(e.Value()) != job.ID:
 			return // another job's now
 		case err == nil:
-			err = kv.Purge(ctx, job.UniqueKey, jetstream.LastRevision(e.Revision()), jetstream.PurgeTTL(time.Minute))
+			err = kv.Purge(ctx, f.UniqueKey, jetstream.LastRevision(e.Revision()), jetstream.PurgeTTL(time.Minute))
 		}
 	}
 	if err != nil {
