@@ -34,6 +34,7 @@ type enqueueFlags struct {
 	wait          bool
 	waitTimeout   time.Duration
 	file          string
+	flow          enqueueFlowFlags
 }
 
 func (a *app) enqueueCommand() *cobra.Command {
@@ -80,6 +81,8 @@ list, one delay per retry, the last repeating.`,
 			switch {
 			case f.file != "" && len(args) > 0:
 				return usagef("give a job NAME or --file, not both")
+			case f.file != "" && f.flow.isUnique():
+				return usagef("--unique, --unique-key and --unique-for go with one job NAME, not --file: unique jobs are enqueued one by one")
 			case f.file != "":
 				return a.runEnqueueFile(cmd, f)
 			case len(args) == 0:
@@ -107,6 +110,7 @@ list, one delay per retry, the last repeating.`,
 	fl.BoolVar(&f.wait, "wait", false, "wait for the job to finish and print its result")
 	fl.DurationVar(&f.waitTimeout, "wait-timeout", 0, "with --wait, give up after this long (default: no limit)")
 	fl.StringVar(&f.file, "file", "", "enqueue every line of this JSON-lines file (- for stdin)")
+	f.flow.register(fl)
 	return cmd
 }
 
@@ -134,7 +138,9 @@ func (a *app) runEnqueue(cmd *cobra.Command, name string, f enqueueFlags) error 
 		}
 		return err
 	}
-	if job.Duplicate {
+	if job.Duplicate && job.Flow != nil && job.Flow.UniqueKey != "" {
+		fmt.Fprintf(a.stderr, "naq: job %s holds this unique key: nothing new was enqueued\n", job.ID)
+	} else if job.Duplicate {
 		fmt.Fprintf(a.stderr, "naq: job %s was already enqueued in the last %s: nothing new was enqueued, and these arguments and options were discarded\n",
 			job.ID, layout.DuplicateWindow)
 	}
@@ -232,7 +238,11 @@ func (a *app) buildJob(cmd *cobra.Command, name string, f enqueueFlags) (*naq.Jo
 	if cmd.Flags().Changed("result-ttl") {
 		opts = append(opts, naq.ResultTTL(f.resultTTL))
 	}
-	job, err := naq.NewJob(name, nil, opts...)
+	flowOpts, err := f.flow.options()
+	if err != nil {
+		return nil, runAt, err
+	}
+	job, err := naq.NewJob(name, nil, append(opts, flowOpts...)...)
 	if err != nil {
 		return nil, runAt, usagef("%v", err)
 	}
