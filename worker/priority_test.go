@@ -121,6 +121,7 @@ func TestPriorityConfigErrors(t *testing.T) {
 		{worker.WithRateLimit("bad key", 1, time.Second)},
 		{worker.WithRateLimit("k", 0, time.Second)},
 		{worker.WithFunctionRateLimit("f", 1, 48*time.Hour)},
+		{worker.WithFunctionRateLimit("f", 1, 100*time.Millisecond)},
 	} {
 		if _, err := worker.New(e.nc, opts...); err == nil {
 			t.Errorf("options %s accepted", fmt.Sprint(len(opts)))

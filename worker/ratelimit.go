@@ -54,8 +54,11 @@ func (l RateLimit) validate() error {
 		return fmt.Errorf("worker: rate limit %v: %w", l, naq.ValidateRateKey(l.Key))
 	case l.Starts < 1:
 		return fmt.Errorf("worker: rate limit %v: allow at least one start", l)
-	case l.Per < time.Millisecond || l.Per > layout.MaxRatePeriod:
-		return fmt.Errorf("worker: rate limit %v: the period must be from 1ms to %s", l, layout.MaxRatePeriod)
+	case l.Per < time.Second || l.Per > layout.MaxRatePeriod:
+		// Each window of each limit leaves one counter for a day (a counter
+		// stream takes no per-message TTL): windows under a second would
+		// leave too many.
+		return fmt.Errorf("worker: rate limit %v: the period must be from 1s to %s", l, layout.MaxRatePeriod)
 	}
 	return nil
 }
