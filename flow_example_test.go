@@ -99,14 +99,15 @@ func ExampleProgress() {
 		return
 	}
 	<-reported
-	for { // the last report is written within a second of the one before
+	defer close(finish)
+	// The last report is written within a second of the one before it.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		st, err := client.Status(ctx, job.ID)
 		if err == nil && st.Progress != nil && st.Progress.Fraction == 0.4 {
 			fmt.Println(st.State, st.Progress.Message)
-			break
+			return
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
-	close(finish)
+	fmt.Println("no progress seen")
 	// Output: running page 40 of 100
 }

@@ -152,14 +152,22 @@ func (r *run) keepalive() {
 	}
 }
 
-// startOf returns when job started and its put-backs before, while it runs.
-func (f *inflight) startOf(job *naq.Job) (started time.Time, naks int, ok bool) {
+// find returns the running entry of job, nil once it has ended.
+func (f *inflight) find(job *naq.Job) *running {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, r := range f.jobs {
 		if r.job == job {
-			return r.started, r.naks, true
+			return r
 		}
 	}
-	return time.Time{}, 0, false
+	return nil
+}
+
+// recorded notes that r's running record was written (by a progress report),
+// so the keepalive does not write one without the progress after it.
+func (f *inflight) recorded(r *running) {
+	f.mu.Lock()
+	r.hasRecord = true
+	f.mu.Unlock()
 }

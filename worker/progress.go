@@ -24,10 +24,9 @@ type progressBook struct {
 // progress is one job's reports: the last one written, and the latest one
 // waiting for its second.
 type progress struct {
-	r       *run
-	job     *naq.Job
-	started time.Time
-	naks    int
+	r   *run
+	job *naq.Job
+	rn  *running // the job's entry in inflight
 
 	mu      sync.Mutex
 	last    time.Time // when the last write went out
@@ -56,12 +55,12 @@ func (r *run) progressOf(j *naq.Job) *progress {
 	if v, ok := r.progress.any.Load(j); ok {
 		return v.(*progress)
 	}
-	started, naks, ok := r.inflight.startOf(j)
-	if !ok {
+	rn := r.inflight.find(j)
+	if rn == nil {
 		return nil
 	}
 	r.progress.on.Store(true)
-	v, _ := r.progress.any.LoadOrStore(j, &progress{r: r, job: j, started: started, naks: naks})
+	v, _ := r.progress.any.LoadOrStore(j, &progress{r: r, job: j, rn: rn})
 	return v.(*progress)
 }
 
@@ -115,11 +114,14 @@ func (p *progress) flush() {
 // write sends the latest report, under p.mu: a job's end (progressEnd) waits
 // for it, so it always goes out before the job's final record.
 func (p *progress) write() {
-	r, now := p.r, time.Now().UTC()
-	p.last, p.wrote, p.pending = now, true, false
+	r := p.r
+	p.last, p.wrote, p.pending = time.Now(), true, false
+	// Marked first: the keepalive's running record, which has no progress,
+	// either went out before this write or is not written at all.
+	r.inflight.recorded(p.rn)
 	st := r.jobs.statusOf(p.job, naq.StateRunning)
-	st.StartedAt, st.Naks = p.started, p.naks
-	st.Progress = &naq.JobProgress{Fraction: p.frac, Message: p.msg, UpdatedAt: now}
+	st.StartedAt, st.Naks = p.rn.started, p.rn.naks
+	st.Progress = &naq.JobProgress{Fraction: p.frac, Message: p.msg, UpdatedAt: p.last.UTC()}
 	if err := r.jobs.publishStatus(st); err != nil {
 		r.sh.Logger.Warn("progress write failed", "job", p.job.ID, "err", err)
 	}
