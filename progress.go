@@ -4,21 +4,16 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"time"
 	"unicode/utf8"
 
 	"github.com/naqgo/naq/internal/jobctx"
+	"github.com/naqgo/naq/internal/records"
 )
 
 // JobProgress is how far a running job has come, as its handler last
-// reported it (see Progress).
-type JobProgress struct {
-	// Fraction is from 0 (nothing done) to 1 (all done).
-	Fraction float64 `json:"fraction"`
-	// Message says in words where the job is ("page 40 of 100").
-	Message   string    `json:"message,omitempty"`
-	UpdatedAt time.Time `json:"updated_at,omitzero"`
-}
+// reported it (see Progress): Fraction from 0 (nothing done) to 1 (all
+// done), a Message in words ("page 40 of 100"), and when (UpdatedAt).
+type JobProgress = records.Progress
 
 // MaxProgressMessage bounds a progress message, in bytes.
 const MaxProgressMessage = 1024

@@ -70,4 +70,16 @@ type Status struct {
 	UpdatedAt     time.Time `json:"updated_at,omitzero"`
 	// Naks counts the times a worker put the job back on purpose.
 	Naks int `json:"naks,omitempty"`
+	// Progress is a running job's last reported progress.
+	Progress *Progress `json:"progress,omitempty"`
+}
+
+// Progress is how far a running job has come, as its handler last reported
+// it (naq.Progress).
+type Progress struct {
+	// Fraction is from 0 (nothing done) to 1 (all done).
+	Fraction float64 `json:"fraction"`
+	// Message says in words where the job is ("page 40 of 100").
+	Message   string    `json:"message,omitempty"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
