@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -106,6 +107,7 @@ var funcs = template.FuncMap{
 	"qs":      func(kv ...string) string { return query(kv...) },
 	"bytes":   fmtBytes,
 	"add":     func(a, b int) int { return a + b },
+	"percent": func(f float64) string { return strconv.FormatFloat(f*100, 'f', -1, 64) + "%" },
 }
 
 func fmtTime(t time.Time) string {
