@@ -128,6 +128,6 @@ func (p *progress) write() {
 	if r.obs != nil {
 		e := r.obs.job(naq.EventProgress, p.job, nil)
 		e.Progress, e.Message = new(p.frac), p.msg
-		r.obs.emit(e)
+		r.obs.emit(&e)
 	}
 }
