@@ -36,13 +36,14 @@ type delivery struct {
 // for their answer, so its slot can go to the next job.
 func (r *run) process(m jetstream.Msg) {
 	d, unrun := r.admit(m)
-	switch {
-	case d == nil: // dealt with
-	case unrun != nil:
-		r.settle(d, outcome{err: unrun, unrun: true})
-	default:
-		r.settle(d, r.execute(d))
+	if d == nil {
+		return // dealt with
 	}
+	o := outcome{err: unrun, unrun: true}
+	if unrun == nil {
+		o = r.execute(d)
+	}
+	r.settle(d, o)
 }
 
 // admit decodes a delivery and decides whether its job runs now (a delivery,
