@@ -48,5 +48,5 @@ func (c *Client) Cancel(ctx context.Context, id string) error {
 }
 
 func (c *Client) cancelledBucket(ctx context.Context) (jetstream.KeyValue, error) {
-	return c.lazyBucket(ctx, &c.cancelled, layout.EnsureCancelledBucket)
+	return c.lazyBucket(ctx, &c.cancelled, layout.CancelledBucket)
 }

@@ -111,10 +111,10 @@ func NewClient(ctx context.Context, nc *nats.Conn, opts ...ClientOption) (*Clien
 	if c.requester, err = asyncpub.NewRequester(nc); err != nil {
 		return nil, fmt.Errorf("naq: %w", err)
 	}
-	if c.records.Results, err = layout.EnsureResultsBucket(ctx, js, cfg.layout); err != nil {
+	if c.records.Results, err = layout.EnsureBucket(ctx, js, cfg.layout, layout.ResultsBucket); err != nil {
 		return nil, err
 	}
-	if c.records.Status, err = layout.EnsureStatusBucket(ctx, js, cfg.layout); err != nil {
+	if c.records.Status, err = layout.EnsureBucket(ctx, js, cfg.layout, layout.StatusBucket); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -214,12 +214,11 @@ func (c *Client) enqueueJob(ctx context.Context, j *Job) error {
 }
 
 // lazyBucket provisions a bucket the first time the client needs it.
-func (c *Client) lazyBucket(ctx context.Context, kv *jetstream.KeyValue,
-	ensure func(context.Context, jetstream.JetStream, layout.Config) (jetstream.KeyValue, error)) (jetstream.KeyValue, error) {
+func (c *Client) lazyBucket(ctx context.Context, kv *jetstream.KeyValue, name string) (jetstream.KeyValue, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if *kv == nil {
-		b, err := ensure(ctx, c.js, c.layout)
+		b, err := layout.EnsureBucket(ctx, c.js, c.layout, name)
 		if err != nil {
 			return nil, err
 		}

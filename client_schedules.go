@@ -18,7 +18,7 @@ import (
 )
 
 func (c *Client) schedulesBucket(ctx context.Context) (jetstream.KeyValue, error) {
-	return c.lazyBucket(ctx, &c.schedules, layout.EnsureSchedulesBucket)
+	return c.lazyBucket(ctx, &c.schedules, layout.SchedulesBucket)
 }
 
 // Schedule registers a recurring job: exactly one of Cron and Every, with

@@ -20,19 +20,11 @@ import (
 	"github.com/naqgo/naq/internal/testutil"
 )
 
-// testCtx bounds a test's NATS calls so a hang fails instead of blocking.
-func testCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 func newClient(t *testing.T, opts ...naq.ClientOption) (*naq.Client, *nats.Conn) {
 	t.Helper()
 	_, nc := testutil.Server(t)
 	opts = append([]naq.ClientOption{naq.WithLogger(testutil.Logger())}, opts...)
-	c, err := naq.NewClient(testCtx(t), nc, opts...)
+	c, err := naq.NewClient(t.Context(), nc, opts...)
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
@@ -41,7 +33,7 @@ func newClient(t *testing.T, opts ...naq.ClientOption) (*naq.Client, *nats.Conn)
 
 func jobsStream(t *testing.T, c *naq.Client) jetstream.Stream {
 	t.Helper()
-	s, err := c.JetStream().Stream(testCtx(t), layout.JobsStream)
+	s, err := c.JetStream().Stream(t.Context(), layout.JobsStream)
 	if err != nil {
 		t.Fatalf("stream %s: %v", layout.JobsStream, err)
 	}
@@ -51,7 +43,7 @@ func jobsStream(t *testing.T, c *naq.Client) jetstream.Stream {
 // storedJobs returns how many messages naq_jobs holds.
 func storedJobs(t *testing.T, c *naq.Client) uint64 {
 	t.Helper()
-	info, err := jobsStream(t, c).Info(testCtx(t))
+	info, err := jobsStream(t, c).Info(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +54,7 @@ func storedJobs(t *testing.T, c *naq.Client) uint64 {
 func storedOn(t *testing.T, c *naq.Client, q string) uint64 {
 	t.Helper()
 	subj := layout.QueueSubject(q)
-	info, err := jobsStream(t, c).Info(testCtx(t), jetstream.WithSubjectFilter(subj))
+	info, err := jobsStream(t, c).Info(t.Context(), jetstream.WithSubjectFilter(subj))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +63,7 @@ func storedOn(t *testing.T, c *naq.Client, q string) uint64 {
 
 func TestEnqueueStoresMessage(t *testing.T) {
 	c, _ := newClient(t)
-	ctx := testCtx(t)
+	ctx := t.Context()
 	j, err := c.Enqueue(ctx, "tasks:count_words", naq.Args{"some text"}, naq.Queue("text_jobs"), naq.MaxRetries(2))
 	if err != nil {
 		t.Fatal(err)
@@ -102,32 +94,32 @@ func TestEnqueueStoresMessage(t *testing.T) {
 func TestEnqueueDefaultQueue(t *testing.T) {
 	t.Setenv("NAQ_DEFAULT_QUEUE", "")
 	c, _ := newClient(t)
-	if _, err := c.Enqueue(testCtx(t), "tasks:x", nil); err != nil {
+	if _, err := c.Enqueue(t.Context(), "tasks:x", nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := storedOn(t, c, naq.DefaultQueue); n != 1 {
 		t.Errorf("%d jobs on %s, want 1", n, naq.DefaultQueue)
 	}
 
-	c2, err := naq.NewClient(testCtx(t), c.Conn(), naq.WithDefaultQueue("custom"), naq.WithLogger(testutil.Logger()))
+	c2, err := naq.NewClient(t.Context(), c.Conn(), naq.WithDefaultQueue("custom"), naq.WithLogger(testutil.Logger()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := c2.Enqueue(testCtx(t), "tasks:x", nil)
+	j, err := c2.Enqueue(t.Context(), "tasks:x", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if j.Queue != "custom" || storedOn(t, c, "custom") != 1 {
 		t.Errorf("job queue %q; %d on custom, want 1", j.Queue, storedOn(t, c, "custom"))
 	}
-	if _, err := naq.NewClient(testCtx(t), c.Conn(), naq.WithDefaultQueue("a.b")); !errors.Is(err, naq.ErrInvalidQueue) {
+	if _, err := naq.NewClient(t.Context(), c.Conn(), naq.WithDefaultQueue("a.b")); !errors.Is(err, naq.ErrInvalidQueue) {
 		t.Errorf("WithDefaultQueue(a.b) = %v, want ErrInvalidQueue", err)
 	}
 }
 
 func TestEnqueueSameJobTwiceIsOneMessage(t *testing.T) {
 	c, _ := newClient(t)
-	ctx := testCtx(t)
+	ctx := t.Context()
 	j, err := naq.NewJob("tasks:x", naq.Args{1}, naq.Queue("dedupe"))
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +140,7 @@ func TestEnqueueSameJobTwiceIsOneMessage(t *testing.T) {
 
 func TestEnqueueInvalidJobStoresNothing(t *testing.T) {
 	c, _ := newClient(t)
-	ctx := testCtx(t)
+	ctx := t.Context()
 	cases := map[string]struct {
 		mutate func(*naq.Job)
 		want   error
@@ -180,7 +172,7 @@ func TestEnqueueInvalidJobStoresNothing(t *testing.T) {
 
 func TestEnqueueUnmarshalableArgs(t *testing.T) {
 	c, _ := newClient(t)
-	ctx := testCtx(t)
+	ctx := t.Context()
 	for name, args := range map[string]any{
 		"channel":           make(chan int),
 		"Args with channel": naq.Args{make(chan int)},
@@ -205,7 +197,7 @@ func TestEnqueueUnmarshalableArgs(t *testing.T) {
 
 func TestEnqueuePayloadTooLarge(t *testing.T) {
 	c, nc := newClient(t)
-	ctx := testCtx(t)
+	ctx := t.Context()
 	if nc.MaxPayload() != 1<<20 {
 		t.Fatalf("server max payload = %d, this test assumes the 1 MiB default", nc.MaxPayload())
 	}
@@ -246,7 +238,7 @@ func manyJobs(t *testing.T, n int, queue string) []*naq.Job {
 
 func TestEnqueueManyPipelined(t *testing.T) {
 	c, _ := newClient(t)
-	ctx := testCtx(t)
+	ctx := t.Context()
 	jobs := manyJobs(t, 500, "bulk")
 	if err := c.EnqueueMany(ctx, jobs); err != nil {
 		t.Fatal(err)
@@ -268,7 +260,7 @@ func TestEnqueueManyPipelined(t *testing.T) {
 
 func TestEnqueueManyAllOrNothing(t *testing.T) {
 	c, _ := newClient(t)
-	ctx := testCtx(t)
+	ctx := t.Context()
 	jobs := manyJobs(t, 200, "atomic")
 	if err := c.EnqueueMany(ctx, jobs, naq.AllOrNothing()); err != nil {
 		t.Fatal(err)
@@ -283,7 +275,7 @@ func TestEnqueueManyAllOrNothing(t *testing.T) {
 
 func TestEnqueueManyAllOrNothingWithEnqueuedJobStoresNone(t *testing.T) {
 	c, _ := newClient(t)
-	ctx := testCtx(t)
+	ctx := t.Context()
 	old, err := c.Enqueue(ctx, "tasks:x", nil, naq.Queue("atomic"))
 	if err != nil {
 		t.Fatal(err)
@@ -302,7 +294,7 @@ func TestEnqueueManyAllOrNothingWithEnqueuedJobStoresNone(t *testing.T) {
 
 func TestEnqueueManyAllOrNothingTooMany(t *testing.T) {
 	c, _ := newClient(t)
-	err := c.EnqueueMany(testCtx(t), manyJobs(t, naq.MaxAtomicBatch+1, "atomic"), naq.AllOrNothing())
+	err := c.EnqueueMany(t.Context(), manyJobs(t, naq.MaxAtomicBatch+1, "atomic"), naq.AllOrNothing())
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprint(naq.MaxAtomicBatch)) {
 		t.Errorf("EnqueueMany of %d = %v, want an error naming the limit", naq.MaxAtomicBatch+1, err)
 	}
@@ -318,7 +310,7 @@ func TestEnqueueManyInvalidJobStoresNothing(t *testing.T) {
 	}{{"pipelined", nil}, {"all-or-nothing", []naq.BulkOption{naq.AllOrNothing()}}} {
 		t.Run(mode.name, func(t *testing.T) {
 			c, _ := newClient(t)
-			ctx := testCtx(t)
+			ctx := t.Context()
 
 			jobs := manyJobs(t, 20, "bulk")
 			jobs[13].Queue = "bad.queue"
@@ -359,7 +351,7 @@ func TestEnqueueManyLargeBatchValidation(t *testing.T) {
 
 func testLargeBatchValidation(t *testing.T, n int) {
 	c, _ := newClient(t)
-	ctx := testCtx(t)
+	ctx := t.Context()
 
 	jobs := manyJobs(t, n, "big")
 	jobs[1200].Queue = "bad queue"
@@ -407,7 +399,7 @@ func testLargeBatchValidation(t *testing.T, n int) {
 
 func TestPurge(t *testing.T) {
 	c, _ := newClient(t)
-	ctx := testCtx(t)
+	ctx := t.Context()
 	if err := c.EnqueueMany(ctx, manyJobs(t, 7, "a")); err != nil {
 		t.Fatal(err)
 	}
@@ -449,7 +441,7 @@ func TestPurge(t *testing.T) {
 
 func TestNewClientTwice(t *testing.T) {
 	c, nc := newClient(t)
-	ctx := testCtx(t)
+	ctx := t.Context()
 	if _, err := c.Enqueue(ctx, "tasks:x", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -465,7 +457,7 @@ func TestNewClientTwice(t *testing.T) {
 // An older stream gets what naq needs added and keeps what it had.
 func TestNewClientUpdatesOlderStream(t *testing.T) {
 	_, nc := testutil.Server(t)
-	ctx := testCtx(t)
+	ctx := t.Context()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
@@ -510,7 +502,7 @@ func TestNewClientUpdatesOlderStream(t *testing.T) {
 
 func TestResultAndStatusUnknownJob(t *testing.T) {
 	c, _ := newClient(t)
-	ctx := testCtx(t)
+	ctx := t.Context()
 	if _, err := c.Result(ctx, "nope"); !errors.Is(err, naq.ErrJobNotFound) {
 		t.Errorf("Result = %v, want ErrJobNotFound", err)
 	}
@@ -533,13 +525,13 @@ func TestResultAndStatusUnknownJob(t *testing.T) {
 func TestWaitHonoursContext(t *testing.T) {
 	c, _ := newClient(t)
 
-	ctx, cancel := context.WithCancel(testCtx(t))
+	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := c.Wait(ctx, "never-finishes"); !errors.Is(err, context.Canceled) {
 		t.Errorf("Wait with a cancelled context = %v, want context.Canceled", err)
 	}
 
-	ctx, cancel = context.WithTimeout(testCtx(t), 200*time.Millisecond)
+	ctx, cancel = context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	if _, err := c.Wait(ctx, "never-finishes"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Wait past its deadline = %v, want context.DeadlineExceeded", err)
@@ -554,11 +546,11 @@ func putPythonResult(t *testing.T, c *naq.Client, id, vector string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kv, err := c.JetStream().KeyValue(testCtx(t), layout.ResultsBucket)
+	kv, err := c.JetStream().KeyValue(t.Context(), layout.ResultsBucket)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := kv.Put(testCtx(t), id, data); err != nil {
+	if _, err := kv.Put(t.Context(), id, data); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -567,7 +559,7 @@ func TestWaitReturnsExistingResult(t *testing.T) {
 	c, _ := newClient(t)
 	putPythonResult(t, c, "py-done", "result-completed.json")
 
-	r, err := c.Wait(testCtx(t), "py-done")
+	r, err := c.Wait(t.Context(), "py-done")
 	if err != nil {
 		t.Fatalf("Wait: %v", err)
 	}
@@ -579,11 +571,11 @@ func TestWaitReturnsExistingResult(t *testing.T) {
 		t.Errorf("result = %+v", r)
 	}
 
-	r, err = c.Result(testCtx(t), "py-done")
+	r, err = c.Result(t.Context(), "py-done")
 	if err != nil || r.Status != naq.StateCompleted {
 		t.Errorf("Result = %+v, %v", r, err)
 	}
-	st, err := c.Status(testCtx(t), "py-done")
+	st, err := c.Status(t.Context(), "py-done")
 	if err != nil || st.State != naq.StateCompleted || st.JobID != "py-done" {
 		t.Errorf("Status = %+v, %v", st, err)
 	}
@@ -593,7 +585,7 @@ func TestWaitReturnsExistingFailure(t *testing.T) {
 	c, _ := newClient(t)
 	putPythonResult(t, c, "py-failed", "result-failed.json")
 
-	r, err := c.Wait(testCtx(t), "py-failed")
+	r, err := c.Wait(t.Context(), "py-failed")
 	var fe *naq.JobFailedError
 	if !errors.As(err, &fe) {
 		t.Fatalf("Wait = %v, want *JobFailedError", err)
@@ -604,7 +596,7 @@ func TestWaitReturnsExistingFailure(t *testing.T) {
 	if fe.JobID != "py-failed" || fe.Message != "division by zero" || !strings.Contains(fe.Traceback, "ZeroDivisionError") {
 		t.Errorf("JobFailedError = %+v", fe)
 	}
-	st, err := c.Status(testCtx(t), "py-failed")
+	st, err := c.Status(t.Context(), "py-failed")
 	if err != nil || st.State != naq.StateFailed || st.Error != "division by zero" {
 		t.Errorf("Status = %+v, %v", st, err)
 	}
@@ -617,7 +609,7 @@ func TestWaitSeesLaterResult(t *testing.T) {
 	// The result is written while Wait runs in another goroutine: whether it
 	// lands before or after Wait subscribes, Wait must return it.
 	go func() {
-		r, err := c.Wait(testCtx(t), "later")
+		r, err := c.Wait(t.Context(), "later")
 		got = r
 		done <- err
 	}()
@@ -636,7 +628,7 @@ func TestWaitSeesLaterResult(t *testing.T) {
 // leave room for the headers each mode adds (the atomic batch adds the most).
 func TestEnqueueLargestAcceptedJob(t *testing.T) {
 	c, _ := newClient(t)
-	ctx := testCtx(t)
+	ctx := t.Context()
 	n := 0
 	mk := func(q string, pad int) *naq.Job {
 		t.Helper()

@@ -47,7 +47,7 @@ func TestDelayedJobOutlivesItsStatusRecord(t *testing.T) {
 // taking part.
 func TestDelayedEnqueuePublishesEnqueued(t *testing.T) {
 	c, _ := newClient(t, naq.WithEvents())
-	ctx := testCtx(t)
+	ctx := t.Context()
 	events, err := c.SubscribeEvents(ctx, naq.EventFilter{Queue: "later"})
 	if err != nil {
 		t.Fatal(err)

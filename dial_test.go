@@ -37,7 +37,7 @@ func listening(t *testing.T, opts ...embedded.Option) *embedded.Server {
 // dialOnce is naq.Dial that fails at once when the server refuses.
 func dialOnce(t *testing.T, opts ...naq.DialOption) error {
 	t.Helper()
-	nc, err := naq.Dial(testCtx(t), append(opts, naq.WithNATSOptions(nats.RetryOnFailedConnect(false)))...)
+	nc, err := naq.Dial(t.Context(), append(opts, naq.WithNATSOptions(nats.RetryOnFailedConnect(false)))...)
 	if err == nil {
 		err = nc.Flush()
 		nc.Close()

@@ -77,11 +77,11 @@ func wantOneLine(t *testing.T, logs *logBuffer, want string) {
 
 func kvPut(t *testing.T, js jetstream.JetStream, bucket, key string, value []byte) uint64 {
 	t.Helper()
-	kv, err := js.KeyValue(testCtx(t), bucket)
+	kv, err := js.KeyValue(t.Context(), bucket)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rev, err := kv.Put(testCtx(t), key, value)
+	rev, err := kv.Put(t.Context(), key, value)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func kvPut(t *testing.T, js jetstream.JetStream, bucket, key string, value []byt
 // not plain data are skipped with one line for all of them.
 func TestListWorkersReadsPythonHeartbeats(t *testing.T) {
 	c, js, logs := loggedClient(t)
-	if _, err := c.ListWorkers(testCtx(t)); err != nil { // provisions naq_workers
+	if _, err := c.ListWorkers(t.Context()); err != nil { // provisions naq_workers
 		t.Fatal(err)
 	}
 	kvPut(t, js, "naq_workers", "naq-worker-pyhost-4242-a1b2c3", pythonRecord(t, "worker-idle-p4.pickle"))
@@ -100,7 +100,7 @@ func TestListWorkersReadsPythonHeartbeats(t *testing.T) {
 	kvPut(t, js, "naq_workers", "odd-1", pythonRecord(t, "refuse-object.pickle"))
 	kvPut(t, js, "naq_workers", "odd-2", []byte("\x80\x04not a pickle"))
 	kvPut(t, js, "naq_workers", "odd-3", []byte(`{"something":"else"}`))
-	ws, err := c.ListWorkers(testCtx(t))
+	ws, err := c.ListWorkers(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,11 +125,11 @@ func TestListWorkersReadsPythonHeartbeats(t *testing.T) {
 // are skipped with one line, and reading one by its sequence says why.
 func TestFailedJobsReadPythonRecords(t *testing.T) {
 	c, js, logs := loggedClient(t)
-	if _, err := c.ListFailed(testCtx(t), "", 0); err != nil { // provisions naq_failed_jobs
+	if _, err := c.ListFailed(t.Context(), "", 0); err != nil { // provisions naq_failed_jobs
 		t.Fatal(err)
 	}
 	pub := func(data []byte) *jetstream.PubAck {
-		ack, err := js.Publish(testCtx(t), "naq.failed.text_jobs", data)
+		ack, err := js.Publish(t.Context(), "naq.failed.text_jobs", data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,19 +139,19 @@ func TestFailedJobsReadPythonRecords(t *testing.T) {
 	pub(pythonRecord(t, "schedule-p4.pickle"))
 	pickleAck := pub(pythonRecord(t, "failed-p4.pickle"))
 	oddAck := pub([]byte("\x80\x05garbage"))
-	recs, err := c.ListFailed(testCtx(t), "", 0)
+	recs, err := c.ListFailed(t.Context(), "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(recs) != 2 || recs[0].Seq != jsonAck.Sequence || recs[1].Seq != pickleAck.Sequence {
 		t.Fatalf("records %+v", recs)
 	}
-	s, err := js.Stream(testCtx(t), "naq_failed_jobs")
+	s, err := js.Stream(t.Context(), "naq_failed_jobs")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range recs {
-		m, err := s.GetMsg(testCtx(t), r.Seq)
+		m, err := s.GetMsg(t.Context(), r.Seq)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,13 +163,13 @@ func TestFailedJobsReadPythonRecords(t *testing.T) {
 		}
 	}
 	wantOneLine(t, logs, "2 failed-job records written by another naq skipped")
-	if _, err := c.FailedJob(testCtx(t), oddAck.Sequence); !errors.Is(err, naq.ErrForeignRecord) {
+	if _, err := c.FailedJob(t.Context(), oddAck.Sequence); !errors.Is(err, naq.ErrForeignRecord) {
 		t.Errorf("FailedJob of an unreadable record: %v, want ErrForeignRecord", err)
 	}
-	if _, err := c.RequeueFailed(testCtx(t), jsonAck.Sequence); !errors.Is(err, naq.ErrNotRequeueable) {
+	if _, err := c.RequeueFailed(t.Context(), jsonAck.Sequence); !errors.Is(err, naq.ErrNotRequeueable) {
 		t.Errorf("RequeueFailed of a Python record: %v, want ErrNotRequeueable", err)
 	}
-	if r, err := c.FailedJob(testCtx(t), jsonAck.Sequence); err != nil || r.Name != "count_words" {
+	if r, err := c.FailedJob(t.Context(), jsonAck.Sequence); err != nil || r.Name != "count_words" {
 		t.Errorf("the Python record after a refused requeue: %+v, %v", r, err)
 	}
 }
@@ -194,34 +194,34 @@ func TestResultsAndStatusReadPythonRecords(t *testing.T) {
 	kvPut(t, js, "naq_results", opaque, pythonRecord(t, "refuse-object.pickle"))
 	kvPut(t, js, "naq_job_status", opaque, []byte("completed"))
 
-	r, err := c.Result(testCtx(t), done)
+	r, err := c.Result(t.Context(), done)
 	if err != nil || r.Status != naq.StateCompleted || r.JobID != done || r.Err() != nil {
 		t.Errorf("completed result: %+v, %v", r, err)
 	}
-	st, err := c.Status(testCtx(t), done)
+	st, err := c.Status(t.Context(), done)
 	if err != nil || st.State != naq.StateCompleted {
 		t.Errorf("completed status: %+v, %v", st, err)
 	}
 
 	var jf *naq.JobFailedError
-	r, err = c.Wait(testCtx(t), failed)
+	r, err = c.Wait(t.Context(), failed)
 	if r == nil || !errors.As(err, &jf) || jf.Message != "division by zero" || !strings.Contains(jf.Traceback, "ZeroDivisionError") ||
 		jf.Error() != "job "+failed+" failed: division by zero" {
 		t.Errorf("Wait on a failed Python job: %+v, %v", r, err)
 	}
-	if st, err := c.Status(testCtx(t), failed); err != nil || st.State != naq.StateFailed || st.Error != "division by zero" {
+	if st, err := c.Status(t.Context(), failed); err != nil || st.State != naq.StateFailed || st.Error != "division by zero" {
 		t.Errorf("failed status: %+v, %v", st, err)
 	}
 
 	before := time.Now()
-	if st, err := c.Status(testCtx(t), onlyStat); err != nil || st.State != naq.StateFailed || st.UpdatedAt.After(before) || st.UpdatedAt.IsZero() {
+	if st, err := c.Status(t.Context(), onlyStat); err != nil || st.State != naq.StateFailed || st.UpdatedAt.After(before) || st.UpdatedAt.IsZero() {
 		t.Errorf("status from the bare word: %+v, %v", st, err)
 	}
-	if _, err := c.Result(testCtx(t), onlyStat); !errors.Is(err, naq.ErrResultNotReady) {
+	if _, err := c.Result(t.Context(), onlyStat); !errors.Is(err, naq.ErrResultNotReady) {
 		t.Errorf("result of a job with only a status: %v, want ErrResultNotReady", err)
 	}
 
-	r, err = c.Result(testCtx(t), pickled)
+	r, err = c.Result(t.Context(), pickled)
 	var v struct {
 		Words int     `json:"words"`
 		Ratio float64 `json:"ratio"`
@@ -230,10 +230,10 @@ func TestResultsAndStatusReadPythonRecords(t *testing.T) {
 		t.Errorf("pickled result: %+v %+v, %v", r, v, err)
 	}
 
-	if _, err := c.Result(testCtx(t), opaque); !errors.Is(err, naq.ErrForeignRecord) {
+	if _, err := c.Result(t.Context(), opaque); !errors.Is(err, naq.ErrForeignRecord) {
 		t.Errorf("unreadable result: %v, want ErrForeignRecord", err)
 	}
-	if st, err := c.Status(testCtx(t), opaque); err != nil || st.State != naq.StateCompleted {
+	if st, err := c.Status(t.Context(), opaque); err != nil || st.State != naq.StateCompleted {
 		t.Errorf("status of a job whose result is unreadable: %+v, %v", st, err)
 	}
 }
@@ -242,7 +242,7 @@ func TestResultsAndStatusReadPythonRecords(t *testing.T) {
 // no schedule operation changes them.
 func TestSchedulesSkipPythonRecords(t *testing.T) {
 	c, js, logs := loggedClient(t)
-	mine, err := c.Schedule(testCtx(t), "tasks:report", nil, naq.Every(time.Hour))
+	mine, err := c.Schedule(t.Context(), "tasks:report", nil, naq.Every(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func TestSchedulesSkipPythonRecords(t *testing.T) {
 	for _, k := range keys {
 		revs[k] = kvPut(t, js, "naq_scheduled_jobs", k, data)
 	}
-	all, err := c.ListSchedules(testCtx(t))
+	all, err := c.ListSchedules(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,21 +260,21 @@ func TestSchedulesSkipPythonRecords(t *testing.T) {
 		t.Fatalf("schedules %+v, want only naq-go's", all)
 	}
 	wantOneLine(t, logs, "3 schedules written by another naq skipped")
-	if _, err := c.GetSchedule(testCtx(t), keys[0]); !errors.Is(err, naq.ErrForeignRecord) {
+	if _, err := c.GetSchedule(t.Context(), keys[0]); !errors.Is(err, naq.ErrForeignRecord) {
 		t.Errorf("GetSchedule of a Python schedule: %v, want ErrForeignRecord", err)
 	}
-	if _, err := c.PauseSchedule(testCtx(t), keys[0]); !errors.Is(err, naq.ErrForeignRecord) {
+	if _, err := c.PauseSchedule(t.Context(), keys[0]); !errors.Is(err, naq.ErrForeignRecord) {
 		t.Errorf("PauseSchedule of a Python schedule: %v, want ErrForeignRecord", err)
 	}
-	if _, err := c.CancelSchedule(testCtx(t), keys[1]); !errors.Is(err, naq.ErrForeignRecord) {
+	if _, err := c.CancelSchedule(t.Context(), keys[1]); !errors.Is(err, naq.ErrForeignRecord) {
 		t.Errorf("CancelSchedule of a Python schedule: %v, want ErrForeignRecord", err)
 	}
-	kv, err := js.KeyValue(testCtx(t), "naq_scheduled_jobs")
+	kv, err := js.KeyValue(t.Context(), "naq_scheduled_jobs")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range keys {
-		e, err := kv.Get(testCtx(t), k)
+		e, err := kv.Get(t.Context(), k)
 		if err != nil || e.Revision() != revs[k] || !bytes.Equal(e.Value(), data) {
 			t.Errorf("Python schedule %s changed: %v", k, err)
 		}
@@ -287,14 +287,14 @@ func TestEnqueueRefusesInvalidUTF8(t *testing.T) {
 	c, _ := newClient(t)
 	cases := map[string]func() error{
 		"name": func() error {
-			_, err := c.Enqueue(testCtx(t), "m:f\xff", nil)
+			_, err := c.Enqueue(t.Context(), "m:f\xff", nil)
 			if !errors.Is(err, naq.ErrInvalidJob) {
 				return errors.New("not ErrInvalidJob")
 			}
 			return err
 		},
 		"raw argument": func() error {
-			_, err := c.Enqueue(testCtx(t), "m:f", naq.Args{json.RawMessage("\"\xff\"")})
+			_, err := c.Enqueue(t.Context(), "m:f", naq.Args{json.RawMessage("\"\xff\"")})
 			return err
 		},
 		"keyword": func() error {
@@ -303,7 +303,7 @@ func TestEnqueueRefusesInvalidUTF8(t *testing.T) {
 				return err
 			}
 			j.Kwargs["k\xff"] = json.RawMessage("1")
-			return c.EnqueueJob(testCtx(t), j)
+			return c.EnqueueJob(t.Context(), j)
 		},
 	}
 	for name, enqueue := range cases {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/naqgo/naq"
 	"github.com/naqgo/naq/naqtest"
 )
@@ -220,8 +222,8 @@ func TestNewJobStructRoundTripsThroughBind(t *testing.T) {
 	if err := j.Bind(&out); err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(in, out) {
-		t.Errorf("Bind = %+v, want %+v", out, in)
+	if diff := cmp.Diff(in, out); diff != "" {
+		t.Errorf("Bind (-want +got):\n%s", diff)
 	}
 }
 

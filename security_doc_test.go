@@ -60,7 +60,7 @@ func TestSecurityDocPermissions(t *testing.T) {
 	if !s.ReadyForConnections(10 * time.Second) {
 		t.Fatal("server not ready")
 	}
-	ctx := testCtx(t)
+	ctx := t.Context()
 	dial := func(opts ...naq.DialOption) (*nats.Conn, error) {
 		all := append([]naq.DialOption{naq.WithURL(s.ClientURL()), naq.WithNATSOptions(nats.RetryOnFailedConnect(false))}, opts...)
 		nc, err := naq.Dial(ctx, all...)

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/naqgo/naq"
 )
 
@@ -510,8 +512,8 @@ func assertSameJob(t *testing.T, a, b *naq.Job) {
 	ca, cb := *a, *b
 	ca.EnqueuedAt, cb.EnqueuedAt = time.Time{}, time.Time{}
 	ca.Args, cb.Args, ca.Kwargs, cb.Kwargs = nil, nil, nil, nil
-	if !reflect.DeepEqual(ca, cb) {
-		t.Errorf("round trip changed the job:\n before %+v\n after  %+v", ca, cb)
+	if diff := cmp.Diff(ca, cb, cmp.AllowUnexported(naq.Job{})); diff != "" {
+		t.Errorf("round trip changed the job (-before +after):\n%s", diff)
 	}
 }
 

@@ -63,7 +63,7 @@ type QueueCounters struct {
 // (marked Foreign); records it cannot read are skipped, and counted in one
 // log line.
 func (c *Client) ListWorkers(ctx context.Context) ([]WorkerInfo, error) {
-	kv, err := c.lazyBucket(ctx, &c.workers, layout.EnsureWorkersBucket)
+	kv, err := c.lazyBucket(ctx, &c.workers, layout.WorkersBucket)
 	if err != nil {
 		return nil, err
 	}

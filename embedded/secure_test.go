@@ -48,18 +48,6 @@ func node(t *testing.T, name string, routePort int, routes []string, opts ...emb
 	return srv, h
 }
 
-// waitFor polls cond for up to 30 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after 30s: %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // logged reports whether a record of h contains s.
 func logged(h *recordingHandler, s string) bool {
 	for _, r := range h.snapshot() {
@@ -75,14 +63,14 @@ func TestClusterAuthRefusesStranger(t *testing.T) {
 	pa, pb := freePort(t), freePort(t)
 	a, _ := node(t, "a", pa, []string{fmt.Sprintf("nats-route://127.0.0.1:%d", pb)}, auth)
 	b, _ := node(t, "b", pb, []string{routeTo(a, "")}, auth)
-	waitFor(t, "the two nodes with the password form a cluster", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the two nodes with the password form a cluster", func() bool {
 		return a.NATS().NumRoutes() > 0 && b.NATS().NumRoutes() > 0
 	})
 
 	// One stranger dials a without credentials, another b with a wrong password.
 	s1, h1 := node(t, "stranger1", -1, []string{routeTo(a, "")})
 	s2, h2 := node(t, "stranger2", -1, []string{routeTo(b, "naq:guess@")})
-	waitFor(t, "both strangers are told they are not authorized", func() bool {
+	testutil.Eventually(t, 30*time.Second, "both strangers are told they are not authorized", func() bool {
 		return logged(h1, "Authorization Violation") && logged(h2, "Authorization Violation")
 	})
 	if n := s1.NATS().NumRoutes() + s2.NATS().NumRoutes(); n != 0 {
@@ -189,7 +177,7 @@ func TestTLSClusterRefusesStrangerCertificate(t *testing.T) {
 	pa, pb := freePort(t), freePort(t)
 	a, ha := node(t, "a", pa, []string{fmt.Sprintf("nats-route://127.0.0.1:%d", pb)}, secure...)
 	b, _ := node(t, "b", pb, []string{routeTo(a, "")}, secure...)
-	waitFor(t, "the two TLS nodes form a cluster", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the two TLS nodes form a cluster", func() bool {
 		return a.NATS().NumRoutes() > 0 && b.NATS().NumRoutes() > 0
 	})
 
@@ -197,7 +185,7 @@ func TestTLSClusterRefusesStrangerCertificate(t *testing.T) {
 	s, _ := node(t, "stranger", -1, []string{routeTo(a, "")},
 		embedded.WithClusterAuth("naq", "r0ute-secret"),
 		embedded.WithTLS(embedded.TLSFiles{Cert: f.StrangerCert, Key: f.StrangerKey, CA: f.CA}))
-	waitFor(t, "a refuses the stranger's TLS handshake", func() bool { return logged(ha, "TLS route handshake error") })
+	testutil.Eventually(t, 30*time.Second, "a refuses the stranger's TLS handshake", func() bool { return logged(ha, "TLS route handshake error") })
 	if n := s.NATS().NumRoutes(); n != 0 {
 		t.Errorf("the stranger has %d routes, want 0", n)
 	}

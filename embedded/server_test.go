@@ -14,13 +14,6 @@ import (
 	"github.com/naqgo/naq/embedded"
 )
 
-func testCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 func start(t *testing.T, dir string, opts ...embedded.Option) *embedded.Server {
 	t.Helper()
 	srv, err := embedded.Start(dir, opts...)
@@ -46,7 +39,7 @@ func connect(t *testing.T, srv *embedded.Server) (*nats.Conn, jetstream.JetStrea
 
 func TestDataSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
-	ctx := testCtx(t)
+	ctx := t.Context()
 
 	srv := start(t, dir)
 	if srv.StoreDir() != dir {
@@ -129,7 +122,7 @@ func TestListenOnFreePort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := testCtx(t)
+	ctx := t.Context()
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "tcp", Subjects: []string{"tcp.*"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -149,7 +149,7 @@ func TestPanickingHandlerSpan(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, a := range spans[0].Attributes {
-		got[string(a.Key)] = a.Value.Emit()
+		got[string(a.Key)] = a.Value.String()
 	}
 	want := map[string]string{"naq.job.id": job.ID, "naq.function": "boom", "naq.job.attempt": "1",
 		"naq.job.outcome": "error", "naq.error.kind": worker.KindPanic}

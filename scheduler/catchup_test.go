@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/naqgo/naq/internal/testutil"
+
 	"github.com/naqgo/naq"
 	"github.com/naqgo/naq/scheduler"
 )
@@ -17,20 +19,20 @@ import (
 func TestCatchUpPolicies(t *testing.T) {
 	e := newEnv(t)
 	past := time.Now().Add(-5500 * time.Millisecond).Truncate(time.Millisecond) // five whole ticks ago, and a half
-	one, err := e.client.Schedule(ctxT(t), "tick", nil, naq.Every(time.Second), naq.StartAt(past),
+	one, err := e.client.Schedule(t.Context(), "tick", nil, naq.Every(time.Second), naq.StartAt(past),
 		naq.ScheduleID("catch-one"), naq.WithJobOptions(naq.Queue("one")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, err := e.client.Schedule(ctxT(t), "tick", nil, naq.Every(time.Second), naq.StartAt(past), naq.CatchUpMissed(),
+	all, err := e.client.Schedule(t.Context(), "tick", nil, naq.Every(time.Second), naq.StartAt(past), naq.CatchUpMissed(),
 		naq.ScheduleID("catch-all"), naq.WithJobOptions(naq.Queue("all")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := e.start(t, "solo", 2*time.Second, nil, scheduler.WithCatchUpWindow(2*time.Second))
-	waitFor(t, "both caught up", 10*time.Second, func() bool {
-		a, err1 := e.client.GetSchedule(ctxT(t), one.ID)
-		b, err2 := e.client.GetSchedule(ctxT(t), all.ID)
+	testutil.Eventually(t, 10*time.Second, "both caught up", func() bool {
+		a, err1 := e.client.GetSchedule(t.Context(), one.ID)
+		b, err2 := e.client.GetSchedule(t.Context(), all.ID)
 		return err1 == nil && err2 == nil && !a.LastRun.IsZero() && !b.LastRun.IsZero()
 	})
 	in.stop()

@@ -12,19 +12,19 @@ import (
 // other job is: an enqueued event on its queue.
 func TestOccurrencesPublishEnqueued(t *testing.T) {
 	e := newEnv(t)
-	events, err := e.client.SubscribeEvents(ctxT(t), naq.EventFilter{Queue: "ticks", Types: []naq.EventType{naq.EventEnqueued}})
+	events, err := e.client.SubscribeEvents(t.Context(), naq.EventFilter{Queue: "ticks", Types: []naq.EventType{naq.EventEnqueued}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer events.Close()
-	s, err := e.client.Schedule(ctxT(t), "tick", nil, naq.Every(time.Second), naq.Repeat(2),
+	s, err := e.client.Schedule(t.Context(), "tick", nil, naq.Every(time.Second), naq.Repeat(2),
 		naq.ScheduleID("announced"), naq.WithJobOptions(naq.Queue("ticks")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.start(t, "solo", 2*time.Second, nil, scheduler.WithEvents())
 	for i := range 2 {
-		ev, err := events.Next(ctxT(t))
+		ev, err := events.Next(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}

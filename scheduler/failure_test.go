@@ -19,25 +19,25 @@ func TestScheduleFailsAfterRepeatedEnqueueFailures(t *testing.T) {
 	// Make every enqueue fail: the stream now refuses messages as large as a
 	// job.
 	js, _ := jetstream.New(e.nc)
-	s, err := js.Stream(ctxT(t), "naq_jobs")
+	s, err := js.Stream(t.Context(), "naq_jobs")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := s.CachedInfo().Config
 	cfg.MaxMsgSize = 64
-	if _, err := js.UpdateStream(ctxT(t), cfg); err != nil {
+	if _, err := js.UpdateStream(t.Context(), cfg); err != nil {
 		t.Fatal(err)
 	}
-	sch, err := e.client.Schedule(ctxT(t), "tick", nil, naq.Every(time.Second), naq.MaxFailures(2),
+	sch, err := e.client.Schedule(t.Context(), "tick", nil, naq.Every(time.Second), naq.MaxFailures(2),
 		naq.WithJobOptions(naq.Queue("full")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the schedule to fail", 20*time.Second, func() bool {
-		got, err := e.client.GetSchedule(ctxT(t), sch.ID)
+	testutil.Eventually(t, 20*time.Second, "the schedule to fail", func() bool {
+		got, err := e.client.GetSchedule(t.Context(), sch.ID)
 		return err == nil && got.State == naq.ScheduleFailed
 	})
-	got, _ := e.client.GetSchedule(ctxT(t), sch.ID)
+	got, _ := e.client.GetSchedule(t.Context(), sch.ID)
 	if got.FailureCount != 2 || got.LastError == "" {
 		t.Fatalf("%+v", got)
 	}
@@ -53,11 +53,11 @@ func TestRecurringScheduleAfterServerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	nc, _ := srv.Connect()
-	client, err := naq.NewClient(ctxT(t), nc, naq.WithLogger(testutil.Logger()))
+	client, err := naq.NewClient(t.Context(), nc, naq.WithLogger(testutil.Logger()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sch, err := client.Schedule(ctxT(t), "tick", nil, naq.Every(time.Second), naq.WithJobOptions(naq.Queue("restart")))
+	sch, err := client.Schedule(t.Context(), "tick", nil, naq.Every(time.Second), naq.WithJobOptions(naq.Queue("restart")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestRecurringScheduleAfterServerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	nc, _ = srv.Connect()
-	client, err = naq.NewClient(ctxT(t), nc, naq.WithLogger(testutil.Logger()))
+	client, err = naq.NewClient(t.Context(), nc, naq.WithLogger(testutil.Logger()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,8 +78,8 @@ func TestRecurringScheduleAfterServerRestart(t *testing.T) {
 	t.Cleanup(func() { nc.Close(); srv.Shutdown() })
 	restarted := time.Now()
 	in := e.start(t, "after-restart", 2*time.Second, nil)
-	waitFor(t, "the catch-up run", 10*time.Second, func() bool {
-		got, err := client.GetSchedule(ctxT(t), sch.ID)
+	testutil.Eventually(t, 10*time.Second, "the catch-up run", func() bool {
+		got, err := client.GetSchedule(t.Context(), sch.ID)
 		return err == nil && got.NextRun.After(restarted)
 	})
 	in.stop()
@@ -89,7 +89,7 @@ func TestRecurringScheduleAfterServerRestart(t *testing.T) {
 		t.Fatalf("runs at %v, want every tick from the first due one (%d)", ms, sch.NextRun.UnixMilli())
 	}
 	consecutive(t, "after the restart", ms)
-	if got, _ := client.GetSchedule(ctxT(t), sch.ID); !got.NextRun.After(restarted) {
+	if got, _ := client.GetSchedule(t.Context(), sch.ID); !got.NextRun.After(restarted) {
 		t.Fatalf("next run %s is not after the restart", got.NextRun)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/naqgo/naq/internal/testutil"
+
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/naqgo/naq"
@@ -49,19 +51,19 @@ func TestSchedulerLeavesPythonSchedulesAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mine, err := e.client.Schedule(ctxT(t), "tick", nil, naq.Every(time.Second), naq.Repeat(2),
+	mine, err := e.client.Schedule(t.Context(), "tick", nil, naq.Every(time.Second), naq.Repeat(2),
 		naq.WithJobOptions(naq.Queue("ticks")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	js, _ := jetstream.New(e.nc)
-	kv, err := js.KeyValue(ctxT(t), "naq_scheduled_jobs")
+	kv, err := js.KeyValue(t.Context(), "naq_scheduled_jobs")
 	if err != nil {
 		t.Fatal(err)
 	}
 	revs := map[string]uint64{}
 	put := func(key string) {
-		rev, err := kv.Put(ctxT(t), key, data)
+		rev, err := kv.Put(t.Context(), key, data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,14 +88,14 @@ func TestSchedulerLeavesPythonSchedulesAlone(t *testing.T) {
 	go func() { done <- s.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	waitFor(t, "the summary line", 10*time.Second, func() bool { return len(logs.lines("written by another naq")) > 0 })
+	testutil.Eventually(t, 10*time.Second, "the summary line", func() bool { return len(logs.lines("written by another naq")) > 0 })
 	put("5d41402abc4b2a76b9719d911017c595") // one more, while the scheduler runs
-	waitFor(t, "both occurrences of naq-go's schedule", 10*time.Second, func() bool { return len(occurrences(t, e, "ticks")) == 2 })
-	waitFor(t, "naq-go's finished schedule to go", 5*time.Second, func() bool {
-		_, err := e.client.GetSchedule(ctxT(t), mine.ID)
+	testutil.Eventually(t, 10*time.Second, "both occurrences of naq-go's schedule", func() bool { return len(occurrences(t, e, "ticks")) == 2 })
+	testutil.Eventually(t, 5*time.Second, "naq-go's finished schedule to go", func() bool {
+		_, err := e.client.GetSchedule(t.Context(), mine.ID)
 		return err != nil
 	})
-	waitFor(t, "the line for the late one", 5*time.Second, func() bool { return len(logs.lines("written by another naq")) == 2 })
+	testutil.Eventually(t, 5*time.Second, "the line for the late one", func() bool { return len(logs.lines("written by another naq")) == 2 })
 
 	got := logs.lines("written by another naq")
 	if len(got) != 2 || !strings.Contains(got[0], "3 schedules written by another naq skipped") ||
@@ -107,7 +109,7 @@ func TestSchedulerLeavesPythonSchedulesAlone(t *testing.T) {
 		t.Errorf("Python's schedules ran: %v", ids)
 	}
 	for k, rev := range revs {
-		en, err := kv.Get(ctxT(t), k)
+		en, err := kv.Get(t.Context(), k)
 		if err != nil || en.Revision() != rev || !bytes.Equal(en.Value(), data) {
 			t.Errorf("Python schedule %s changed or gone: %v", k, err)
 		}

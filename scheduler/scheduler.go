@@ -113,7 +113,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	schedules, err := layout.EnsureSchedulesBucket(ctx, js, lc)
+	schedules, err := layout.EnsureBucket(ctx, js, lc, layout.SchedulesBucket)
 	if err != nil {
 		return err
 	}

@@ -28,17 +28,11 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	srv, nc := testutil.Server(t)
-	c, err := naq.NewClient(ctxT(t), nc, naq.WithLogger(testutil.Logger()))
+	c, err := naq.NewClient(t.Context(), nc, naq.WithLogger(testutil.Logger()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &env{srv: srv, nc: nc, client: c}
-}
-
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 // instance is one scheduler on its own connection, as a separate process has.
@@ -85,13 +79,13 @@ func (in *instance) stop() {
 func occurrences(t *testing.T, e *env, q string) []string {
 	t.Helper()
 	js, _ := jetstream.New(e.nc)
-	s, err := js.Stream(ctxT(t), "naq_jobs")
+	s, err := js.Stream(t.Context(), "naq_jobs")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ids []string
 	for seq := uint64(1); ; seq++ {
-		m, err := s.GetMsg(ctxT(t), seq, jetstream.WithGetMsgSubject("naq.queue."+q))
+		m, err := s.GetMsg(t.Context(), seq, jetstream.WithGetMsgSubject("naq.queue."+q))
 		if err != nil {
 			break
 		}
@@ -105,20 +99,9 @@ func occurrences(t *testing.T, e *env, q string) []string {
 	return ids
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestBadScheduleInput(t *testing.T) {
 	e := newEnv(t)
-	ctx := ctxT(t)
+	ctx := t.Context()
 	cases := map[string][]naq.ScheduleOption{
 		"invalid cron expression":               {naq.Cron("not cron")},
 		"not both":                              {naq.Cron("* * * * *"), naq.Every(time.Minute)},
@@ -145,15 +128,15 @@ func TestBadScheduleInput(t *testing.T) {
 
 func TestIntervalWithRepeatRunsExactlyNTimes(t *testing.T) {
 	e := newEnv(t)
-	s, err := e.client.Schedule(ctxT(t), "tick", naq.Kwargs{"n": 1}, naq.Every(time.Second), naq.Repeat(3),
+	s, err := e.client.Schedule(t.Context(), "tick", naq.Kwargs{"n": 1}, naq.Every(time.Second), naq.Repeat(3),
 		naq.ScheduleID("three-ticks"), naq.WithJobOptions(naq.Queue("ticks"), naq.MaxRetries(2)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.start(t, "solo", 2*time.Second, nil)
-	waitFor(t, "three occurrences", 10*time.Second, func() bool { return len(occurrences(t, e, "ticks")) == 3 })
-	waitFor(t, "the finished schedule to go", 5*time.Second, func() bool {
-		_, err := e.client.GetSchedule(ctxT(t), s.ID)
+	testutil.Eventually(t, 10*time.Second, "three occurrences", func() bool { return len(occurrences(t, e, "ticks")) == 3 })
+	testutil.Eventually(t, 5*time.Second, "the finished schedule to go", func() bool {
+		_, err := e.client.GetSchedule(t.Context(), s.ID)
 		return errors.Is(err, naq.ErrScheduleNotFound)
 	})
 	time.Sleep(1500 * time.Millisecond)
@@ -172,11 +155,11 @@ func TestIntervalWithRepeatRunsExactlyNTimes(t *testing.T) {
 
 func TestPauseAndResume(t *testing.T) {
 	e := newEnv(t)
-	s, err := e.client.Schedule(ctxT(t), "tick", nil, naq.Every(time.Second), naq.WithJobOptions(naq.Queue("pr")))
+	s, err := e.client.Schedule(t.Context(), "tick", nil, naq.Every(time.Second), naq.WithJobOptions(naq.Queue("pr")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.client.PauseSchedule(ctxT(t), s.ID); err != nil {
+	if _, err := e.client.PauseSchedule(t.Context(), s.ID); err != nil {
 		t.Fatal(err)
 	}
 	e.start(t, "solo", 2*time.Second, nil)
@@ -184,15 +167,15 @@ func TestPauseAndResume(t *testing.T) {
 	if n := len(occurrences(t, e, "pr")); n != 0 {
 		t.Fatalf("paused schedule ran %d times", n)
 	}
-	got, _ := e.client.GetSchedule(ctxT(t), s.ID)
+	got, _ := e.client.GetSchedule(t.Context(), s.ID)
 	if got.State != naq.SchedulePaused {
 		t.Fatalf("state %s", got.State)
 	}
-	if _, err := e.client.ResumeSchedule(ctxT(t), s.ID); err != nil {
+	if _, err := e.client.ResumeSchedule(t.Context(), s.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "runs after resume", 10*time.Second, func() bool { return len(occurrences(t, e, "pr")) >= 2 })
-	if _, err := e.client.CancelSchedule(ctxT(t), s.ID); err != nil {
+	testutil.Eventually(t, 10*time.Second, "runs after resume", func() bool { return len(occurrences(t, e, "pr")) >= 2 })
+	if _, err := e.client.CancelSchedule(t.Context(), s.ID); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond)
@@ -209,7 +192,7 @@ func TestThreeSchedulersEnqueueEachOccurrenceOnce(t *testing.T) {
 	e := newEnv(t)
 	const schedules = 20
 	for i := range schedules {
-		if _, err := e.client.Schedule(ctxT(t), "tick", i, naq.Every(time.Second), naq.ScheduleID("race-"+strconv.Itoa(i)),
+		if _, err := e.client.Schedule(t.Context(), "tick", i, naq.Every(time.Second), naq.ScheduleID("race-"+strconv.Itoa(i)),
 			naq.WithJobOptions(naq.Queue("race"))); err != nil {
 			t.Fatal(err)
 		}
@@ -287,13 +270,13 @@ func TestFailover(t *testing.T) {
 		}
 	}
 	a := e.start(t, "a", ttl, hook)
-	waitFor(t, "a to lead", 5*time.Second, a.s.Leading)
+	testutil.Eventually(t, 5*time.Second, "a to lead", a.s.Leading)
 	b := e.start(t, "b", ttl, hook)
 
 	// Clean stop: b leads within a second.
 	stopped := time.Now()
 	a.stop()
-	waitFor(t, "b to lead", 5*time.Second, b.s.Leading)
+	testutil.Eventually(t, 5*time.Second, "b to lead", b.s.Leading)
 	v, _ := becameLeader.Load("b")
 	clean := v.(time.Time).Sub(stopped)
 	t.Logf("takeover after a clean stop: %s", clean)
@@ -307,7 +290,7 @@ func TestFailover(t *testing.T) {
 	crashAt := time.Now()
 	b.nc.Close()
 	crashed.Store(true)
-	waitFor(t, "c to lead", 3*ttl, c.s.Leading)
+	testutil.Eventually(t, 3*ttl, "c to lead", c.s.Leading)
 	v, _ = becameLeader.Load("c")
 	crash := v.(time.Time).Sub(crashAt)
 	t.Logf("takeover after a crash: %s (lock TTL %s)", crash, ttl)
@@ -320,12 +303,12 @@ func TestFailover(t *testing.T) {
 func TestLongestScheduleIDRuns(t *testing.T) {
 	e := newEnv(t)
 	id := strings.Repeat("x", naq.MaxScheduleIDLen)
-	if _, err := e.client.Schedule(ctxT(t), "tick", nil, naq.Every(time.Second), naq.Repeat(1), naq.ScheduleID(id),
+	if _, err := e.client.Schedule(t.Context(), "tick", nil, naq.Every(time.Second), naq.Repeat(1), naq.ScheduleID(id),
 		naq.WithJobOptions(naq.Queue("long"))); err != nil {
 		t.Fatal(err)
 	}
 	e.start(t, "solo", 2*time.Second, nil)
-	waitFor(t, "the occurrence", 10*time.Second, func() bool { return len(occurrences(t, e, "long")) == 1 })
+	testutil.Eventually(t, 10*time.Second, "the occurrence", func() bool { return len(occurrences(t, e, "long")) == 1 })
 	if got := occurrences(t, e, "long")[0]; !strings.HasPrefix(got, id+"-") || len(got) > 200 {
 		t.Fatalf("occurrence id %q (%d characters)", got, len(got))
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/naqgo/naq/internal/testutil"
+
 	"github.com/naqgo/naq"
 	"github.com/naqgo/naq/worker"
 )
@@ -24,7 +26,7 @@ func TestFailedJobsListShowRequeueDelete(t *testing.T) {
 	})
 	var ids []string
 	for range 3 {
-		j, err := e.client.Enqueue(ctxT(t), "maybe", nil, naq.MaxRetries(1), naq.Queue("naq_default_queue"))
+		j, err := e.client.Enqueue(t.Context(), "maybe", nil, naq.MaxRetries(1), naq.Queue("naq_default_queue"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,21 +37,21 @@ func TestFailedJobsListShowRequeueDelete(t *testing.T) {
 			t.Fatalf("%+v", r)
 		}
 	}
-	recs, err := e.client.ListFailed(ctxT(t), "", 0)
+	recs, err := e.client.ListFailed(t.Context(), "", 0)
 	if err != nil || len(recs) != 3 {
 		t.Fatalf("list: %d records, %v", len(recs), err)
 	}
 	// Listing consumed nothing.
-	if again, _ := e.client.ListFailed(ctxT(t), "naq_default_queue", 0); len(again) != 3 {
+	if again, _ := e.client.ListFailed(t.Context(), "naq_default_queue", 0); len(again) != 3 {
 		t.Fatalf("second list: %d", len(again))
 	}
-	one, err := e.client.FailedJob(ctxT(t), recs[0].Seq)
+	one, err := e.client.FailedJob(t.Context(), recs[0].Seq)
 	if err != nil || one.JobID != recs[0].JobID || one.Error != "down" || one.Attempts != 2 {
 		t.Fatalf("show: %+v %v", one, err)
 	}
 	healthy.Store(true)
 	// Requeue one: it runs again with fresh attempts and leaves the stream.
-	job, err := e.client.RequeueFailed(ctxT(t), recs[0].Seq)
+	job, err := e.client.RequeueFailed(t.Context(), recs[0].Seq)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,21 +59,21 @@ func TestFailedJobsListShowRequeueDelete(t *testing.T) {
 		t.Fatalf("requeued: %+v", r)
 	}
 	// Delete one, requeue the rest.
-	if err := e.client.DeleteFailed(ctxT(t), recs[1].Seq); err != nil {
+	if err := e.client.DeleteFailed(t.Context(), recs[1].Seq); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.client.DeleteFailed(ctxT(t), recs[1].Seq); !errors.Is(err, naq.ErrJobNotFound) {
+	if err := e.client.DeleteFailed(t.Context(), recs[1].Seq); !errors.Is(err, naq.ErrJobNotFound) {
 		t.Fatalf("second delete: %v", err)
 	}
 	var calls int
-	n, err := e.client.RequeueAllFailed(ctxT(t), "", func(done, total int) { calls++ })
+	n, err := e.client.RequeueAllFailed(t.Context(), "", func(done, total int) { calls++ })
 	if err != nil || n != 1 || calls != 1 {
 		t.Fatalf("requeue all: %d %v (progress %d)", n, err, calls)
 	}
 	if r := e.wait(t, recs[2].JobID); r.Status != naq.StateCompleted {
 		t.Fatalf("%+v", r)
 	}
-	if left, _ := e.client.ListFailed(ctxT(t), "", 0); len(left) != 0 {
+	if left, _ := e.client.ListFailed(t.Context(), "", 0); len(left) != 0 {
 		t.Fatalf("%d records left", len(left))
 	}
 }
@@ -85,11 +87,11 @@ func TestPurgeFailedAndMalformedNotRequeueable(t *testing.T) {
 		}
 	}
 	var recs []naq.FailedJob
-	waitFor(t, "records", func() bool { recs, _ = e.client.ListFailed(ctxT(t), "", 0); return len(recs) == 2 })
-	if _, err := e.client.RequeueFailed(ctxT(t), recs[0].Seq); !errors.Is(err, naq.ErrNotRequeueable) {
+	testutil.Eventually(t, 30*time.Second, "records", func() bool { recs, _ = e.client.ListFailed(t.Context(), "", 0); return len(recs) == 2 })
+	if _, err := e.client.RequeueFailed(t.Context(), recs[0].Seq); !errors.Is(err, naq.ErrNotRequeueable) {
 		t.Fatalf("requeue malformed: %v", err)
 	}
-	n, err := e.client.PurgeFailed(ctxT(t), "naq_default_queue")
+	n, err := e.client.PurgeFailed(t.Context(), "naq_default_queue")
 	if err != nil || n != 2 {
 		t.Fatalf("purge: %d %v", n, err)
 	}
@@ -110,14 +112,14 @@ func TestCancelPendingAndRunning(t *testing.T) {
 		})
 		w.HandleFunc("pending", func(ctx context.Context, j *naq.Job) (any, error) { ranPending.Store(true); return nil, nil })
 	}, worker.WithConcurrency(1))
-	running, _ := e.client.Enqueue(ctxT(t), "block", nil, naq.MaxRetries(3))
+	running, _ := e.client.Enqueue(t.Context(), "block", nil, naq.MaxRetries(3))
 	<-started
 	// With the only slot taken, this one waits in the queue.
-	pending, _ := e.client.Enqueue(ctxT(t), "pending", nil)
-	if err := e.client.Cancel(ctxT(t), pending.ID); err != nil {
+	pending, _ := e.client.Enqueue(t.Context(), "pending", nil)
+	if err := e.client.Cancel(t.Context(), pending.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.client.Cancel(ctxT(t), running.ID); err != nil {
+	if err := e.client.Cancel(t.Context(), running.ID); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{running.ID, pending.ID} {
@@ -126,28 +128,28 @@ func TestCancelPendingAndRunning(t *testing.T) {
 			t.Fatalf("%s: %+v", id, r)
 		}
 	}
-	waitFor(t, "queue to drain", func() bool { return jobsLeft(t, e) == 0 })
+	testutil.Eventually(t, 30*time.Second, "queue to drain", func() bool { return jobsLeft(t, e) == 0 })
 	time.Sleep(200 * time.Millisecond)
 	if ranPending.Load() {
 		t.Fatal("cancelled pending job ran")
 	}
-	st, err := e.client.Status(ctxT(t), running.ID)
+	st, err := e.client.Status(t.Context(), running.ID)
 	if err != nil || st.State != naq.StateCancelled {
 		t.Fatalf("status %+v %v", st, err)
 	}
-	if err := e.client.Cancel(ctxT(t), running.ID); !errors.Is(err, naq.ErrAlreadyFinished) {
+	if err := e.client.Cancel(t.Context(), running.ID); !errors.Is(err, naq.ErrAlreadyFinished) {
 		t.Fatalf("cancel twice: %v", err)
 	}
 }
 
 func TestListWorkers(t *testing.T) {
 	e := newEnv(t)
-	ws, err := e.client.ListWorkers(ctxT(t))
+	ws, err := e.client.ListWorkers(t.Context())
 	if err != nil || ws == nil || len(ws) != 0 {
 		t.Fatalf("no workers: %v %v", ws, err)
 	}
 	e.startWorker(t, func(w *worker.Worker) {}, worker.WithQueues("a", "b"), worker.WithConcurrency(3))
-	ws, err = e.client.ListWorkers(ctxT(t))
+	ws, err = e.client.ListWorkers(t.Context())
 	if err != nil || len(ws) != 1 || ws[0].State != naq.WorkerIdle || ws[0].Stale || len(ws[0].Queues) != 2 {
 		t.Fatalf("%+v %v", ws, err)
 	}

@@ -36,16 +36,17 @@ type delivery struct {
 // for their answer, so its slot can go to the next job.
 func (r *run) process(m jetstream.Msg) {
 	d, unrun := r.admit(m)
-	switch {
-	case d == nil: // dealt with
-	case unrun != nil:
-		r.settle(d, outcome{err: unrun, unrun: true})
-	default:
+	if d == nil {
+		return // dealt with
+	}
+	o := outcome{err: unrun, unrun: true}
+	if unrun == nil {
 		if d.job.Flow != nil {
 			r.releaseUnique(d.job, naq.UniquePending)
 		}
-		r.settle(d, r.execute(d))
+		o = r.execute(d)
 	}
+	r.settle(d, o)
 }
 
 // admit decodes a delivery and decides whether its job runs now (a delivery,

@@ -42,7 +42,7 @@ func (s *cancelSet) set(id string, on bool) {
 // watchCancellations loads the cancelled ids, then keeps following them in the
 // background, cancelling the handler of a running job that gets cancelled.
 func (r *run) watchCancellations(ctx context.Context) error {
-	kv, err := layout.EnsureCancelledBucket(ctx, r.sh.JS, r.sh.layout())
+	kv, err := layout.EnsureBucket(ctx, r.sh.JS, r.sh.layout(), layout.CancelledBucket)
 	if err != nil {
 		return err
 	}

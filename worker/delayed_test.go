@@ -25,23 +25,23 @@ func TestDelayedJobRunsAtItsTimeAndCancelStopsIt(t *testing.T) {
 		})
 	})
 	due := time.Now().Add(1500 * time.Millisecond)
-	job, err := e.client.EnqueueAt(ctxT(t), due, "later", nil)
+	job, err := e.client.EnqueueAt(t.Context(), due, "later", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	doomed, err := e.client.EnqueueIn(ctxT(t), time.Second, "later", nil)
+	doomed, err := e.client.EnqueueIn(t.Context(), time.Second, "later", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := e.client.Status(ctxT(t), job.ID)
+	st, err := e.client.Status(t.Context(), job.ID)
 	if err != nil || st.State != naq.StateScheduled || !st.NextAttemptAt.Equal(due.UTC()) {
 		t.Fatalf("status %+v %v", st, err)
 	}
-	pending, err := e.client.ListDelayed(ctxT(t), 0)
+	pending, err := e.client.ListDelayed(t.Context(), 0)
 	if err != nil || len(pending) != 2 || !pending[0].RunAt.Equal(due.UTC()) {
 		t.Fatalf("delayed %+v %v", pending, err)
 	}
-	if err := e.client.Cancel(ctxT(t), doomed.ID); err != nil {
+	if err := e.client.Cancel(t.Context(), doomed.ID); err != nil {
 		t.Fatal(err)
 	}
 	e.wait(t, job.ID)
@@ -61,7 +61,7 @@ func TestDelayedJobRunsAtItsTimeAndCancelStopsIt(t *testing.T) {
 	if r := e.wait(t, doomed.ID); r.Status != naq.StateCancelled {
 		t.Fatalf("%+v", r)
 	}
-	if left, _ := e.client.ListDelayed(ctxT(t), 0); len(left) != 0 {
+	if left, _ := e.client.ListDelayed(t.Context(), 0); len(left) != 0 {
 		t.Fatalf("%d delayed left", len(left))
 	}
 }
@@ -75,13 +75,13 @@ func TestDelayedJobsSurviveRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	nc, _ := srv.Connect()
-	client, err := naq.NewClient(ctxT(t), nc, naq.WithLogger(testutil.Logger()))
+	client, err := naq.NewClient(t.Context(), nc, naq.WithLogger(testutil.Logger()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ids []string
 	for i := range 20 {
-		j, err := client.EnqueueIn(ctxT(t), time.Duration(200+50*i)*time.Millisecond, "count", i)
+		j, err := client.EnqueueIn(t.Context(), time.Duration(200+50*i)*time.Millisecond, "count", i)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +97,7 @@ func TestDelayedJobsSurviveRestart(t *testing.T) {
 	}
 	nc, _ = srv.Connect()
 	t.Cleanup(func() { nc.Close(); srv.Shutdown() })
-	client, err = naq.NewClient(ctxT(t), nc, naq.WithLogger(testutil.Logger()))
+	client, err = naq.NewClient(t.Context(), nc, naq.WithLogger(testutil.Logger()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/naqgo/naq/internal/testutil"
+
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/naqgo/naq"
@@ -19,17 +21,17 @@ import (
 func failedRecords(t *testing.T, e *env) []naq.FailedJob {
 	t.Helper()
 	js, _ := jetstream.New(e.nc)
-	s, err := js.Stream(ctxT(t), "naq_failed_jobs")
+	s, err := js.Stream(t.Context(), "naq_failed_jobs")
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := s.Info(ctxT(t))
+	info, err := s.Info(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []naq.FailedJob
 	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
-		m, err := s.GetMsg(ctxT(t), seq)
+		m, err := s.GetMsg(t.Context(), seq)
 		if err != nil {
 			continue
 		}
@@ -42,24 +44,13 @@ func failedRecords(t *testing.T, e *env) []naq.FailedJob {
 	return out
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func jobsLeft(t *testing.T, e *env) uint64 {
 	js, _ := jetstream.New(e.nc)
-	s, err := js.Stream(ctxT(t), "naq_jobs")
+	s, err := js.Stream(t.Context(), "naq_jobs")
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := s.Info(ctxT(t))
+	info, err := s.Info(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +72,7 @@ func TestMalformedMessagesGoToFailedStream(t *testing.T) {
 		}
 	}
 	var recs []naq.FailedJob
-	waitFor(t, "failed records", func() bool { recs = failedRecords(t, e); return len(recs) == len(bad) })
+	testutil.Eventually(t, 30*time.Second, "failed records", func() bool { recs = failedRecords(t, e); return len(recs) == len(bad) })
 	got := map[string]naq.FailedJob{}
 	for _, r := range recs {
 		got[string(r.Raw)] = r
@@ -94,7 +85,7 @@ func TestMalformedMessagesGoToFailedStream(t *testing.T) {
 			t.Errorf("%s: raw bytes not kept", name)
 		}
 	}
-	waitFor(t, "naq_jobs to empty", func() bool { return jobsLeft(t, e) == 0 })
+	testutil.Eventually(t, 30*time.Second, "naq_jobs to empty", func() bool { return jobsLeft(t, e) == 0 })
 }
 
 func TestRetriesThenFailedRecord(t *testing.T) {
@@ -109,7 +100,7 @@ func TestRetriesThenFailedRecord(t *testing.T) {
 			return nil, &worker.Error{Kind: "tasks:TransientError", Err: errors.New("try again")}
 		})
 	})
-	job, err := e.client.Enqueue(ctxT(t), "flaky", nil, naq.MaxRetries(2), naq.RetryDelay(50*time.Millisecond))
+	job, err := e.client.Enqueue(t.Context(), "flaky", nil, naq.MaxRetries(2), naq.RetryDelay(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +109,7 @@ func TestRetriesThenFailedRecord(t *testing.T) {
 		t.Fatalf("result %+v calls %d", res, calls.Load())
 	}
 	var recs []naq.FailedJob
-	waitFor(t, "failed record", func() bool { recs = failedRecords(t, e); return len(recs) == 1 })
+	testutil.Eventually(t, 30*time.Second, "failed record", func() bool { recs = failedRecords(t, e); return len(recs) == 1 })
 	r := recs[0]
 	if r.JobID != job.ID || r.Attempts != 3 || r.Error != "try again" || len(r.Job) == 0 {
 		t.Fatalf("record %+v", r)
@@ -156,7 +147,7 @@ func TestRetryOnIgnoreOnSkipRetry(t *testing.T) {
 	}
 	for _, c := range cases {
 		opts := append([]naq.EnqueueOption{naq.MaxRetries(2)}, c.opts...)
-		job, err := e.client.Enqueue(ctxT(t), "kind", c.kind, opts...)
+		job, err := e.client.Enqueue(t.Context(), "kind", c.kind, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +166,7 @@ func TestTimeoutFailsAsTimedOut(t *testing.T) {
 			return nil, ctx.Err()
 		})
 	})
-	job, _ := e.client.Enqueue(ctxT(t), "slow", nil, naq.Timeout(200*time.Millisecond))
+	job, _ := e.client.Enqueue(t.Context(), "slow", nil, naq.Timeout(200*time.Millisecond))
 	res := e.wait(t, job.ID)
 	if res.Status != naq.StateFailed || *res.Error != "job timed out after 200ms" || res.ErrorKind != worker.KindTimeout {
 		t.Fatalf("result %+v", res)
@@ -193,7 +184,7 @@ func TestSnoozeDoesNotUseRetries(t *testing.T) {
 			return j.Attempt, nil
 		})
 	})
-	job, _ := e.client.Enqueue(ctxT(t), "snooze", nil) // no retries at all
+	job, _ := e.client.Enqueue(t.Context(), "snooze", nil) // no retries at all
 	var attempt int
 	if err := e.wait(t, job.ID).Decode(&attempt); err != nil || attempt != 1 || calls.Load() != 4 {
 		t.Fatalf("attempt %d, calls %d, %v", attempt, calls.Load(), err)
@@ -204,7 +195,7 @@ func TestSnoozeDoesNotUseRetries(t *testing.T) {
 // job's policy still decides whether there is a retry.
 func TestRetryAfterDelaysTheRetry(t *testing.T) {
 	e := newEnv(t)
-	ctx := ctxT(t)
+	ctx := t.Context()
 	var mu sync.Mutex
 	at := map[string][]time.Time{}
 	e.startWorker(t, func(w *worker.Worker) {

@@ -8,7 +8,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/naqgo/naq/internal/testutil"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -38,15 +41,15 @@ func TestInvalidUTF8JobIsMalformed(t *testing.T) {
 		}
 	}
 	js, _ := jetstream.New(e.nc)
-	s, err := js.Stream(ctxT(t), "naq_failed_jobs")
+	s, err := js.Stream(t.Context(), "naq_failed_jobs")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var stored [][]byte
-	waitFor(t, "three failed records", func() bool {
+	testutil.Eventually(t, 30*time.Second, "three failed records", func() bool {
 		stored = nil
 		for seq := uint64(1); seq <= 10; seq++ {
-			if m, err := s.GetMsg(ctxT(t), seq); err == nil {
+			if m, err := s.GetMsg(t.Context(), seq); err == nil {
 				stored = append(stored, m.Data)
 			}
 		}
@@ -74,7 +77,7 @@ func TestInvalidUTF8JobIsMalformed(t *testing.T) {
 	if len(kept) != len(bad) {
 		t.Errorf("raw bytes kept for %v only", kept)
 	}
-	waitFor(t, "naq_jobs to empty", func() bool { return jobsLeft(t, e) == 0 })
+	testutil.Eventually(t, 30*time.Second, "naq_jobs to empty", func() bool { return jobsLeft(t, e) == 0 })
 	if n := ran.Load(); n != 0 {
 		t.Errorf("a handler ran %d times", n)
 	}
@@ -111,7 +114,7 @@ func TestQueueComesFromTheSubject(t *testing.T) {
 	}
 	for name, id := range jobs {
 		res := e.wait(t, id)
-		st, err := e.client.Status(ctxT(t), id)
+		st, err := e.client.Status(t.Context(), id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,22 +126,22 @@ func TestQueueComesFromTheSubject(t *testing.T) {
 		t.Errorf("the flaky job ran %d times, want 2 (its retry stays on cli)", n)
 	}
 	var recs []naq.FailedJob
-	waitFor(t, "the failed record on cli", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the failed record on cli", func() bool {
 		var err error
-		recs, err = e.client.ListFailed(ctxT(t), "cli", 0)
+		recs, err = e.client.ListFailed(t.Context(), "cli", 0)
 		return err == nil && len(recs) == 1
 	})
 	if recs[0].Queue != "cli" || recs[0].JobID != jobs["q:fail"] {
 		t.Fatalf("failed record %+v", recs[0])
 	}
-	j, err := e.client.RequeueFailed(ctxT(t), recs[0].Seq)
+	j, err := e.client.RequeueFailed(t.Context(), recs[0].Seq)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if j.Queue != "cli" {
 		t.Errorf("requeued on %q, want cli", j.Queue)
 	}
-	waitFor(t, "the requeued job to run on cli", func() bool { return failCalls.Load() == 2 })
+	testutil.Eventually(t, 30*time.Second, "the requeued job to run on cli", func() bool { return failCalls.Load() == 2 })
 }
 
 // A job may depend on jobs Python naq ran: their JSON results and bare-word
@@ -151,11 +154,11 @@ func TestDependenciesOnPythonJobs(t *testing.T) {
 	})
 	js, _ := jetstream.New(e.nc)
 	put := func(bucket, key, value string) {
-		kv, err := js.KeyValue(ctxT(t), bucket)
+		kv, err := js.KeyValue(t.Context(), bucket)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := kv.Put(ctxT(t), key, []byte(value)); err != nil {
+		if _, err := kv.Put(t.Context(), key, []byte(value)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -164,11 +167,11 @@ func TestDependenciesOnPythonJobs(t *testing.T) {
 	put("naq_job_status", done, "completed")
 	put("naq_job_status", failedOnly, "failed")
 
-	ok, err := e.client.Enqueue(ctxT(t), "after", nil, naq.DependsOn(done))
+	ok, err := e.client.Enqueue(t.Context(), "after", nil, naq.DependsOn(done))
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad, err := e.client.Enqueue(ctxT(t), "after", nil, naq.DependsOn(failedOnly))
+	bad, err := e.client.Enqueue(t.Context(), "after", nil, naq.DependsOn(failedOnly))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +193,7 @@ func TestResultThatIsNotUTF8Fails(t *testing.T) {
 	e.startWorker(t, func(w *worker.Worker) {
 		w.HandleFunc("raw", func(context.Context, *naq.Job) (any, error) { return json.RawMessage("\"\xff\""), nil })
 	})
-	job, err := e.client.Enqueue(ctxT(t), "raw", nil, naq.MaxRetries(2))
+	job, err := e.client.Enqueue(t.Context(), "raw", nil, naq.MaxRetries(2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,11 +202,11 @@ func TestResultThatIsNotUTF8Fails(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 	js, _ := jetstream.New(e.nc)
-	kv, err := js.KeyValue(ctxT(t), "naq_results")
+	kv, err := js.KeyValue(t.Context(), "naq_results")
 	if err != nil {
 		t.Fatal(err)
 	}
-	en, err := kv.Get(ctxT(t), job.ID)
+	en, err := kv.Get(t.Context(), job.ID)
 	if err != nil || !utf8.Valid(en.Value()) || !json.Valid(en.Value()) {
 		t.Fatalf("stored result %q: %v", en.Value(), err)
 	}

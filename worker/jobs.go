@@ -45,11 +45,11 @@ type JobStatusManager struct {
 
 // NewJobStatusManager provisions naq_results and naq_job_status.
 func NewJobStatusManager(ctx context.Context, sh *Shared) (*JobStatusManager, error) {
-	results, err := layout.EnsureResultsBucket(ctx, sh.JS, sh.layout())
+	results, err := layout.EnsureBucket(ctx, sh.JS, sh.layout(), layout.ResultsBucket)
 	if err != nil {
 		return nil, err
 	}
-	status, err := layout.EnsureStatusBucket(ctx, sh.JS, sh.layout())
+	status, err := layout.EnsureBucket(ctx, sh.JS, sh.layout(), layout.StatusBucket)
 	if err != nil {
 		return nil, err
 	}

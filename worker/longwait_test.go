@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/naqgo/naq/internal/testutil"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -21,7 +23,7 @@ import (
 // numbered 2, not 1, and the job's last retry is its last.
 func TestLongRetryWaitsOnTheServerWithItsAttemptCount(t *testing.T) {
 	e := newEnv(t)
-	ctx := ctxT(t)
+	ctx := t.Context()
 	var (
 		mu       sync.Mutex
 		attempts []int
@@ -52,7 +54,7 @@ func TestLongRetryWaitsOnTheServerWithItsAttemptCount(t *testing.T) {
 	if err != nil || len(delayed) != 1 || delayed[0].Job.ID != job.ID || delayed[0].Attempts != 1 {
 		t.Errorf("ListDelayed = %+v, %v; want the job with 1 attempt used", delayed, err)
 	}
-	waitFor(t, "the delivery to be acknowledged", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the delivery to be acknowledged", func() bool {
 		info, err := jobs.Info(ctx, jetstream.WithSubjectFilter("naq.queue.>"))
 		return err == nil && len(info.State.Subjects) == 0
 	})
@@ -103,7 +105,7 @@ func TestLongRetryWaitsOnTheServerWithItsAttemptCount(t *testing.T) {
 // result says cancelled.
 func TestCancelRemovesALongSnooze(t *testing.T) {
 	e := newEnv(t)
-	ctx := ctxT(t)
+	ctx := t.Context()
 	e.startWorker(t, func(w *worker.Worker) {
 		w.HandleFunc("later", func(context.Context, *naq.Job) (any, error) {
 			return nil, worker.Snooze(3 * time.Hour)
@@ -133,14 +135,14 @@ func TestCancelRemovesALongSnooze(t *testing.T) {
 // naq_jobs and returns the stream and the schedule's message.
 func awaitSchedule(t *testing.T, e *env, id string) (jetstream.Stream, *jetstream.RawStreamMsg) {
 	t.Helper()
-	ctx := ctxT(t)
+	ctx := t.Context()
 	js, _ := jetstream.New(e.nc)
 	jobs, err := js.Stream(ctx, "naq_jobs")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var sched *jetstream.RawStreamMsg
-	waitFor(t, "the job's schedule", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the job's schedule", func() bool {
 		sched, err = jobs.GetLastMsgForSubject(ctx, "naq.delayed."+id)
 		return err == nil
 	})

@@ -19,7 +19,7 @@ import (
 // lifts it.
 func TestMaxRunningAcrossWorkers(t *testing.T) {
 	srv, nc := testutil.Server(t)
-	ctx := ctxT(t)
+	ctx := t.Context()
 	client, err := naq.NewClient(ctx, nc, naq.WithLogger(testutil.Logger()))
 	if err != nil {
 		t.Fatal(err)

@@ -57,7 +57,7 @@ func TestWorkerWithFallback(t *testing.T) {
 		}
 		return "caught " + job.Name, nil
 	})))
-	ctx := ctxT(t)
+	ctx := t.Context()
 	for name, want := range map[string]string{"known": `"known"`, "anything:else": `"caught anything:else"`} {
 		j, err := e.client.Enqueue(ctx, name, nil)
 		if err != nil {

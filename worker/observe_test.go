@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/naqgo/naq/internal/testutil"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -57,14 +59,14 @@ func TestFailureLogsSayWhy(t *testing.T) {
 			return nil, errors.New("disk full on /var/spool")
 		})
 	}, worker.WithLogger(log))
-	j, err := e.client.Enqueue(ctxT(t), "disk", naq.Args{"secret-argument"}, naq.MaxRetries(1), naq.RetryDelay(10*time.Millisecond))
+	j, err := e.client.Enqueue(t.Context(), "disk", naq.Args{"secret-argument"}, naq.MaxRetries(1), naq.RetryDelay(10*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res := e.wait(t, j.ID); res.Status != naq.StateFailed {
 		t.Fatalf("status %s", res.Status)
 	}
-	waitFor(t, "the final log line", func() bool { return strings.Contains(logs.String(), "failed for good") })
+	testutil.Eventually(t, 30*time.Second, "the final log line", func() bool { return strings.Contains(logs.String(), "failed for good") })
 	var retry, final string
 	for line := range strings.SplitSeq(logs.String(), "\n") {
 		switch {
@@ -92,16 +94,16 @@ func TestFailureLogsSayWhy(t *testing.T) {
 
 func TestEventsOfAJobThatFailsOnceThenCompletes(t *testing.T) {
 	e := newEnv(t)
-	producer, err := naq.NewClient(ctxT(t), e.nc, naq.WithEvents())
+	producer, err := naq.NewClient(t.Context(), e.nc, naq.WithEvents())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.client.EnsureEventsStream(ctxT(t), time.Hour, 1<<20); err != nil {
+	if err := e.client.EnsureEventsStream(t.Context(), time.Hour, 1<<20); err != nil {
 		t.Fatal(err)
 	}
 	e.startWorker(t, func(w *worker.Worker) { w.HandleFunc("flaky", flakyOnce) }, worker.WithEvents())
 
-	ctx, cancel := context.WithCancel(ctxT(t))
+	ctx, cancel := context.WithCancel(t.Context())
 	var mu sync.Mutex
 	var live []naq.Event
 	followed := make(chan error, 1)
@@ -113,7 +115,7 @@ func TestEventsOfAJobThatFailsOnceThenCompletes(t *testing.T) {
 		})
 	}()
 	time.Sleep(100 * time.Millisecond) // FollowEvents flushes its subscription; give it the chance
-	j, err := producer.Enqueue(ctxT(t), "flaky", nil, naq.MaxRetries(1), naq.RetryDelay(10*time.Millisecond))
+	j, err := producer.Enqueue(t.Context(), "flaky", nil, naq.MaxRetries(1), naq.RetryDelay(10*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +133,7 @@ func TestEventsOfAJobThatFailsOnceThenCompletes(t *testing.T) {
 		}
 		return out
 	}
-	waitFor(t, "the completed event", func() bool { return len(jobEvents()) >= len(want) })
+	testutil.Eventually(t, 30*time.Second, "the completed event", func() bool { return len(jobEvents()) >= len(want) })
 	cancel()
 	if err := <-followed; err != nil {
 		t.Fatal(err)
@@ -146,8 +148,8 @@ func TestEventsOfAJobThatFailsOnceThenCompletes(t *testing.T) {
 	}
 
 	var history []naq.Event
-	waitFor(t, "the stored events", func() bool {
-		history, err = e.client.EventHistory(ctxT(t), j.ID)
+	testutil.Eventually(t, 30*time.Second, "the stored events", func() bool {
+		history, err = e.client.EventHistory(t.Context(), j.ID)
 		return err == nil && len(history) == len(want)
 	})
 	checkSequence(t, "history", history, want)
@@ -171,7 +173,7 @@ func checkSequence(t *testing.T, what string, got []naq.Event, want []naq.EventT
 
 func TestEventHistoryWithoutTheStream(t *testing.T) {
 	e := newEnv(t)
-	if _, err := e.client.EventHistory(ctxT(t), "abc"); !errors.Is(err, naq.ErrEventsNotStored) {
+	if _, err := e.client.EventHistory(t.Context(), "abc"); !errors.Is(err, naq.ErrEventsNotStored) {
 		t.Fatalf("err %v", err)
 	}
 }
@@ -190,7 +192,7 @@ func TestMetricsOverHTTP(t *testing.T) {
 	var ids []string
 	enqueue := func(name string, opts ...naq.EnqueueOption) {
 		opts = append(opts, naq.RetryDelay(10*time.Millisecond))
-		j, err := e.client.Enqueue(ctxT(t), name, nil, opts...)
+		j, err := e.client.Enqueue(t.Context(), name, nil, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,7 +227,7 @@ func TestMetricsOverHTTP(t *testing.T) {
 	// The final counters move once the writes are confirmed, a moment after
 	// the results can be read.
 	var body string
-	waitFor(t, "the counters", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the counters", func() bool {
 		body = scrape(t, srv.URL)
 		v, ok := metricValue(body, "naq_worker_jobs_processed_total", "function=other", "outcome=failed")
 		return ok && v == 1
@@ -238,8 +240,8 @@ func TestMetricsOverHTTP(t *testing.T) {
 	}
 
 	var stats naq.QueueCounters
-	waitFor(t, "the heartbeat's counters", func() bool {
-		ws, err := e.client.ListWorkers(ctxT(t))
+	testutil.Eventually(t, 30*time.Second, "the heartbeat's counters", func() bool {
+		ws, err := e.client.ListWorkers(t.Context())
 		if err != nil || len(ws) != 1 {
 			return false
 		}

@@ -21,19 +21,19 @@ func TestPausedQueueSurvivesWorkerStart(t *testing.T) {
 	_, stop := e.startWorker(t, reg, worker.WithQueues("paused"))
 	stop()
 	js, _ := jetstream.New(e.nc)
-	if _, err := js.PauseConsumer(ctxT(t), "naq_jobs", "naq-worker-paused", time.Now().Add(time.Hour)); err != nil {
+	if _, err := js.PauseConsumer(t.Context(), "naq_jobs", "naq-worker-paused", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	e.startWorker(t, reg, worker.WithQueues("paused"))
-	job, err := e.client.Enqueue(ctxT(t), "p", nil, naq.Queue("paused"))
+	job, err := e.client.Enqueue(t.Context(), "p", nil, naq.Queue("paused"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Second)
-	if _, err := e.client.Result(ctxT(t), job.ID); err == nil {
+	if _, err := e.client.Result(t.Context(), job.ID); err == nil {
 		t.Fatal("a job ran on a paused queue")
 	}
-	if _, err := js.ResumeConsumer(ctxT(t), "naq_jobs", "naq-worker-paused"); err != nil {
+	if _, err := js.ResumeConsumer(t.Context(), "naq_jobs", "naq-worker-paused"); err != nil {
 		t.Fatal(err)
 	}
 	if r := e.wait(t, job.ID); r.Status != naq.StateCompleted {

@@ -16,7 +16,7 @@ import (
 // failed-jobs stream instead of coming back forever.
 func TestPoisonJobEndsInFailedStream(t *testing.T) {
 	srv, nc := testutil.Server(t)
-	ctx := ctxT(t)
+	ctx := t.Context()
 	client, err := naq.NewClient(ctx, nc, naq.WithLogger(testutil.Logger()))
 	if err != nil {
 		t.Fatal(err)

@@ -47,7 +47,7 @@ func fillQueues(t *testing.T, e *env, n int, queues ...string) {
 			}
 			jobs[i] = j
 		}
-		if err := e.client.EnqueueMany(ctxT(t), jobs); err != nil {
+		if err := e.client.EnqueueMany(t.Context(), jobs); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -35,7 +35,7 @@ func TestTypedHandlerRoundTrip(t *testing.T) {
 			return sum{a.A + a.B}, nil
 		}))
 	})
-	job, err := e.client.Enqueue(ctxT(t), "math:add", addArgs{A: 2, B: 40})
+	job, err := e.client.Enqueue(t.Context(), "math:add", addArgs{A: 2, B: 40})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestTypedHandlerRoundTrip(t *testing.T) {
 	if out.Sum != 42 || res.Status != naq.StateCompleted || res.Attempts != 1 {
 		t.Fatalf("got %+v, result %+v", out, res)
 	}
-	st, err := e.client.Status(ctxT(t), job.ID)
+	st, err := e.client.Status(t.Context(), job.ID)
 	if err != nil || st.State != naq.StateCompleted || st.WorkerID == "" || st.FinishedAt.IsZero() {
 		t.Fatalf("status %+v, %v", st, err)
 	}
@@ -71,7 +71,7 @@ func TestUntypedHandlerWithMiddleware(t *testing.T) {
 			return strings.ToUpper(s), nil
 		})
 	})
-	job, err := e.client.Enqueue(ctxT(t), "text:upper", "hello")
+	job, err := e.client.Enqueue(t.Context(), "text:upper", "hello")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestUntypedHandlerWithMiddleware(t *testing.T) {
 func TestNoHandlerFailsWithResult(t *testing.T) {
 	e := newEnv(t)
 	e.startWorker(t, func(w *worker.Worker) {})
-	job, err := e.client.Enqueue(ctxT(t), "nobody:home", nil, naq.MaxRetries(3))
+	job, err := e.client.Enqueue(t.Context(), "nobody:home", nil, naq.MaxRetries(3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestPanicBecomesFailedJobWithStack(t *testing.T) {
 		})
 		w.HandleFunc("ok", func(ctx context.Context, j *naq.Job) (any, error) { return "fine", nil })
 	})
-	job, _ := e.client.Enqueue(ctxT(t), "boom", nil)
+	job, _ := e.client.Enqueue(t.Context(), "boom", nil)
 	res := e.wait(t, job.ID)
 	if res.Status != naq.StateFailed || res.Error == nil || *res.Error != "panic: kaboom" {
 		t.Fatalf("result %+v", res)
@@ -120,7 +120,7 @@ func TestPanicBecomesFailedJobWithStack(t *testing.T) {
 		t.Fatalf("traceback does not show the handler: %v", res.Traceback)
 	}
 	// The worker survived: it still runs jobs.
-	job2, _ := e.client.Enqueue(ctxT(t), "ok", nil)
+	job2, _ := e.client.Enqueue(t.Context(), "ok", nil)
 	if r := e.wait(t, job2.ID); r.Status != naq.StateCompleted {
 		t.Fatalf("after panic: %+v", r)
 	}
@@ -134,7 +134,7 @@ func TestResultThatDoesNotMarshalFails(t *testing.T) {
 	e.startWorker(t, func(w *worker.Worker) {
 		w.HandleFunc("chan", func(ctx context.Context, j *naq.Job) (any, error) { return make(chan int), nil })
 	})
-	job, _ := e.client.Enqueue(ctxT(t), "chan", nil, naq.MaxRetries(2))
+	job, _ := e.client.Enqueue(t.Context(), "chan", nil, naq.MaxRetries(2))
 	res := e.wait(t, job.ID)
 	if res.Status != naq.StateFailed || !strings.Contains(*res.Error, "does not marshal") || res.Attempts != 1 {
 		t.Fatalf("result %+v", res)
@@ -146,7 +146,7 @@ func TestResultThatDoesNotMarshalFails(t *testing.T) {
 // one's result write is still unanswered, and both complete once it is.
 func TestJobWaitingForItsResultWriteHoldsNoSlot(t *testing.T) {
 	e := newEnv(t)
-	ctx := ctxT(t)
+	ctx := t.Context()
 	started := make(chan string, 2)
 	e.startWorker(t, func(w *worker.Worker) {
 		w.HandleFunc("tasks:quick", func(_ context.Context, j *naq.Job) (any, error) {

@@ -54,7 +54,7 @@ func TestProgressIsVisibleAndThrottled(t *testing.T) {
 		})
 	}, worker.WithEvents())
 
-	j, err := e.client.Enqueue(ctxT(t), "pages", nil)
+	j, err := e.client.Enqueue(t.Context(), "pages", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestProgressIsVisibleAndThrottled(t *testing.T) {
 	}
 	var st *naq.JobStatus
 	testutil.Eventually(t, 10*time.Second, "the last report in the status", func() bool {
-		st, err = e.client.Status(ctxT(t), j.ID)
+		st, err = e.client.Status(t.Context(), j.ID)
 		return err == nil && st.Progress != nil && st.Progress.Fraction == 1
 	})
 	if st.State != naq.StateRunning || st.Progress.Message != "page 500 of 500" || st.Progress.UpdatedAt.IsZero() {
@@ -95,7 +95,7 @@ func TestProgressIsVisibleAndThrottled(t *testing.T) {
 	if res := e.wait(t, j.ID); res.Status != naq.StateCompleted {
 		t.Fatalf("result: %+v", res)
 	}
-	if st, err := e.client.Status(ctxT(t), j.ID); err != nil || st.State != naq.StateCompleted {
+	if st, err := e.client.Status(t.Context(), j.ID); err != nil || st.State != naq.StateCompleted {
 		t.Errorf("status after the end: %+v %v", st, err)
 	}
 }

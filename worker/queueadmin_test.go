@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/naqgo/naq/internal/testutil"
+
 	"github.com/naqgo/naq"
 	"github.com/naqgo/naq/worker"
 )
@@ -14,7 +16,7 @@ import (
 // running ones told apart, pause and resume, and delete.
 func TestQueueJobsPagesPauseResumeDelete(t *testing.T) {
 	e := newEnv(t)
-	ctx := ctxT(t)
+	ctx := t.Context()
 	var ids []string
 	for i := range 7 {
 		j, err := e.client.Enqueue(ctx, "sum", []int{i}, naq.Queue("pages"))
@@ -63,7 +65,7 @@ func TestQueueJobsPagesPauseResumeDelete(t *testing.T) {
 	if err := e.client.ResumeQueue(ctx, "pages"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "two jobs running", func() bool { qi, _ := e.client.Queue(ctx, "pages"); return qi.Running == 2 })
+	testutil.Eventually(t, 30*time.Second, "two jobs running", func() bool { qi, _ := e.client.Queue(ctx, "pages"); return qi.Running == 2 })
 	page, err := e.client.QueueJobs(ctx, "pages", 1, 10)
 	if err != nil || len(page.Jobs) != 7 || !page.Jobs[0].Delivered || !page.Jobs[1].Delivered || page.Jobs[2].Delivered {
 		t.Fatalf("after resume: %+v %v", page, err)
@@ -89,7 +91,7 @@ func TestQueueJobsPagesPauseResumeDelete(t *testing.T) {
 // Failed records page by page under a filter; requeue and delete by filter.
 func TestFailedPageFiltersAndRequeueMatching(t *testing.T) {
 	e := newEnv(t)
-	ctx := ctxT(t)
+	ctx := t.Context()
 	e.startWorker(t, func(w *worker.Worker) {
 		w.HandleFunc("a", func(ctx context.Context, j *naq.Job) (any, error) { return nil, errors.New("a broke") })
 		w.HandleFunc("b", func(ctx context.Context, j *naq.Job) (any, error) { return nil, errors.New("b broke") })
@@ -109,7 +111,7 @@ func TestFailedPageFiltersAndRequeueMatching(t *testing.T) {
 	for _, id := range ids {
 		e.wait(t, id)
 	}
-	waitFor(t, "six records", func() bool { r, _ := e.client.ListFailed(ctx, "", 0); return len(r) == 6 })
+	testutil.Eventually(t, 30*time.Second, "six records", func() bool { r, _ := e.client.ListFailed(ctx, "", 0); return len(r) == 6 })
 	page, err := e.client.FailedPage(ctx, naq.FailedQuery{FailedFilter: naq.FailedFilter{Function: "a"}, Limit: 3})
 	if err != nil || len(page.Records) != 3 || page.Next == 0 {
 		t.Fatalf("first page of a: %+v %v", page, err)
@@ -132,7 +134,7 @@ func TestFailedPageFiltersAndRequeueMatching(t *testing.T) {
 		t.Fatalf("requeue a: %d %v", n, err)
 	}
 	// Requeued, they fail again: four new records, none of b.
-	waitFor(t, "four records again", func() bool { r, _ := e.client.ListFailed(ctx, "", 0); return len(r) == 4 })
+	testutil.Eventually(t, 30*time.Second, "four records again", func() bool { r, _ := e.client.ListFailed(ctx, "", 0); return len(r) == 4 })
 	if bs, _ := e.client.FailedPage(ctx, naq.FailedQuery{FailedFilter: naq.FailedFilter{ErrorKind: "nosuchkind"}}); len(bs.Records) != 0 {
 		t.Fatalf("kind filter matched %+v", bs.Records)
 	}

@@ -217,7 +217,7 @@ func TestFunctionRateLimit(t *testing.T) {
 		}
 	}
 	waitPhase(0.1, 0.4)
-	if err := e.client.EnqueueMany(ctxT(t), jobs); err != nil {
+	if err := e.client.EnqueueMany(t.Context(), jobs); err != nil {
 		t.Fatal(err)
 	}
 	perWindow := map[int64]int{}

@@ -18,10 +18,10 @@ func TestWorkerRecreatesDeletedConsumer(t *testing.T) {
 		w.HandleFunc("x", func(ctx context.Context, j *naq.Job) (any, error) { return "ok", nil })
 	})
 	js, _ := jetstream.New(e.nc)
-	if err := js.DeleteConsumer(ctxT(t), "naq_jobs", "naq-worker-naq_default_queue"); err != nil {
+	if err := js.DeleteConsumer(t.Context(), "naq_jobs", "naq-worker-naq_default_queue"); err != nil {
 		t.Fatal(err)
 	}
-	job, err := e.client.Enqueue(ctxT(t), "x", nil)
+	job, err := e.client.Enqueue(t.Context(), "x", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ func TestResultTTL(t *testing.T) {
 	e.startWorker(t, func(w *worker.Worker) {
 		w.HandleFunc("tasks:noop", func(context.Context, *naq.Job) (any, error) { return "ok", nil })
 	})
-	ctx := ctxT(t)
+	ctx := t.Context()
 	plain, err := e.client.Enqueue(ctx, "tasks:noop", nil)
 	if err != nil {
 		t.Fatal(err)

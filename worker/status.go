@@ -43,7 +43,7 @@ type StatusManager struct {
 // NewStatusManager provisions naq_workers. activity reports the worker's
 // running jobs and counters (nil: none).
 func NewStatusManager(ctx context.Context, sh *Shared, activity func() Activity) (*StatusManager, error) {
-	kv, err := layout.EnsureWorkersBucket(ctx, sh.JS, sh.layout())
+	kv, err := layout.EnsureBucket(ctx, sh.JS, sh.layout(), layout.WorkersBucket)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -15,17 +16,17 @@ import (
 func listWorkers(t *testing.T, e *env) []naq.WorkerInfo {
 	t.Helper()
 	js, _ := jetstream.New(e.nc)
-	kv, err := js.KeyValue(ctxT(t), "naq_workers")
+	kv, err := js.KeyValue(t.Context(), "naq_workers")
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := kv.ListKeys(ctxT(t))
+	keys, err := kv.ListKeys(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []naq.WorkerInfo
 	for k := range keys.Keys() {
-		en, err := kv.Get(ctxT(t), k)
+		en, err := kv.Get(t.Context(), k)
 		if err != nil {
 			continue
 		}
@@ -46,13 +47,13 @@ func TestStatusManagerOnItsOwn(t *testing.T) {
 		t.Fatal(err)
 	}
 	running := []string{"job-1", "job-2"}
-	m, err := worker.NewStatusManager(ctxT(t), sh, func() worker.Activity {
+	m, err := worker.NewStatusManager(t.Context(), sh, func() worker.Activity {
 		return worker.Activity{RunningJobs: running, Processed: 5, Failed: 1}
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.SetState(ctxT(t), ""); err != nil {
+	if err := m.SetState(t.Context(), ""); err != nil {
 		t.Fatal(err)
 	}
 	e := &env{nc: nc}
@@ -66,7 +67,7 @@ func TestStatusManagerOnItsOwn(t *testing.T) {
 		t.Fatalf("record %+v", w)
 	}
 	// Heartbeats keep it alive past its TTL (2 s floor); without them it expires.
-	ctx, cancel := contextWithCancel(t)
+	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { m.Run(ctx); close(done) }()
 	time.Sleep(2500 * time.Millisecond)
@@ -79,5 +80,5 @@ func TestStatusManagerOnItsOwn(t *testing.T) {
 	}
 	cancel()
 	<-done
-	waitFor(t, "record to expire", func() bool { return len(listWorkers(t, e)) == 0 })
+	testutil.Eventually(t, 30*time.Second, "record to expire", func() bool { return len(listWorkers(t, e)) == 0 })
 }

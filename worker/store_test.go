@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/naqgo/naq/internal/testutil"
+
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/naqgo/naq"
@@ -29,7 +31,7 @@ func TestResultTooLargeFailsOnce(t *testing.T) {
 			return strings.Repeat("x", 1100<<10), nil
 		})
 	})
-	job, err := e.client.Enqueue(ctxT(t), "big", nil, naq.MaxRetries(3))
+	job, err := e.client.Enqueue(t.Context(), "big", nil, naq.MaxRetries(3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +39,7 @@ func TestResultTooLargeFailsOnce(t *testing.T) {
 	if res.Status != naq.StateFailed || res.ErrorKind != worker.KindResultTooLarge {
 		t.Fatalf("result: %s %s %v", res.Status, res.ErrorKind, res.Error)
 	}
-	recs, err := e.client.ListFailed(ctxT(t), "", 0)
+	recs, err := e.client.ListFailed(t.Context(), "", 0)
 	if err != nil || len(recs) != 1 || recs[0].ErrorKind != worker.KindResultTooLarge {
 		t.Fatalf("failed records: %+v, %v", recs, err)
 	}
@@ -74,7 +76,7 @@ func TestResultsKeptUntilTheyCanBeStored(t *testing.T) {
 			return "done", nil
 		})
 	}, worker.WithConcurrency(1), worker.WithAckWait(2*time.Second))
-	ctx := ctxT(t)
+	ctx := t.Context()
 	js, _ := jetstream.New(e.nc)
 	if err := js.DeleteStream(ctx, layout.ResultsStream); err != nil {
 		t.Fatal(err)
@@ -87,7 +89,7 @@ func TestResultsKeptUntilTheyCanBeStored(t *testing.T) {
 		}
 		ids = append(ids, job.ID)
 	}
-	waitFor(t, "the first job to run", func() bool { return ran() >= 1 })
+	testutil.Eventually(t, 30*time.Second, "the first job to run", func() bool { return ran() >= 1 })
 	// Pull requests sent before the first write failed may still bring a
 	// job or two; after that, for three ack waits, nothing new starts and
 	// the deliveries are kept alive.
@@ -97,7 +99,7 @@ func TestResultsKeptUntilTheyCanBeStored(t *testing.T) {
 	if n := ran(); n != before || n > 3 {
 		t.Fatalf("%d jobs ran, %d of them while results could not be stored; want the worker to take no new ones", n, n-before)
 	}
-	if _, err := layout.EnsureResultsBucket(ctx, js, layout.Config{}); err != nil {
+	if _, err := layout.EnsureBucket(ctx, js, layout.Config{}, layout.ResultsBucket); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range ids {

@@ -17,7 +17,7 @@ import (
 // told the id of that job.
 func TestUniqueConcurrentProducers(t *testing.T) {
 	srv, _ := testutil.Server(t)
-	ctx := ctxT(t)
+	ctx := t.Context()
 	const producers, total = 16, 1000
 	clients := make([]*naq.Client, producers)
 	for i := range clients {
@@ -98,7 +98,7 @@ func (g *gate) waitStart(t *testing.T, want string) {
 
 func enqueueUnique(t *testing.T, c *naq.Client, q string, args any, opts ...naq.UniqueOption) *naq.Job {
 	t.Helper()
-	j, err := c.Enqueue(ctxT(t), "unique:job", args, naq.Queue(q), naq.Unique(opts...))
+	j, err := c.Enqueue(t.Context(), "unique:job", args, naq.Queue(q), naq.Unique(opts...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestUniqueLockExpires(t *testing.T) {
 // queue, name and arguments, keyword order aside.
 func TestUniqueKeys(t *testing.T) {
 	e := newEnv(t)
-	ctx := ctxT(t)
+	ctx := t.Context()
 	a := enqueueUnique(t, e.client, "k", naq.Args{1}, naq.ByKey("invoice-42"))
 	if d := enqueueUnique(t, e.client, "other", naq.Args{2}, naq.ByKey("invoice-42")); !d.Duplicate || d.ID != a.ID {
 		t.Errorf("same key, other arguments and queue: %+v, want a duplicate of %s", d, a.ID)

@@ -41,7 +41,7 @@ func (l *lockedBuffer) String() string {
 
 func TestEventsTailShowsAFailureThenTheCompletion(t *testing.T) {
 	e := newOpsEnv(t)
-	producer, err := naq.NewClient(opsCtx(t), e.nc, naq.WithLogger(testutil.Logger()), naq.WithEvents())
+	producer, err := naq.NewClient(t.Context(), e.nc, naq.WithLogger(testutil.Logger()), naq.WithEvents())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestEventsTailShowsAFailureThenTheCompletion(t *testing.T) {
 		return strings.Contains(s, "following events")
 	})
 
-	if _, err := producer.Enqueue(opsCtx(t), "flaky", nil, naq.JobID(id), naq.MaxRetries(2), naq.RetryDelay(10*time.Millisecond)); err != nil {
+	if _, err := producer.Enqueue(t.Context(), "flaky", nil, naq.JobID(id), naq.MaxRetries(2), naq.RetryDelay(10*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
 	if err := cmd.Wait(); err != nil {
@@ -107,7 +107,7 @@ func TestEventsHistoryNeedsPersistence(t *testing.T) {
 	e.startWorker(t, func(w *worker.Worker) {
 		w.HandleFunc("ok", func(ctx context.Context, job *naq.Job) (any, error) { return 1, nil })
 	}, worker.WithEvents())
-	j, err := e.client.Enqueue(opsCtx(t), "ok", nil)
+	j, err := e.client.Enqueue(t.Context(), "ok", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -286,19 +286,13 @@ func (a *app) failedDeleteCommand() *cobra.Command {
 				}
 				seqs = append(seqs, seq)
 			}
-			if err := a.confirm(yes, fmt.Sprintf("delete %d failed-job record(s)", len(seqs))); err != nil {
-				return err
-			}
-			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
+			return a.confirmed(cmd, yes, fmt.Sprintf("delete %d failed-job record(s)", len(seqs)), func(ctx context.Context, c *naq.Client) error {
 				for _, seq := range seqs {
 					if err := c.DeleteFailed(ctx, seq); err != nil {
 						return err
 					}
 				}
-				return a.show(map[string]any{"deleted": seqs}, func() error {
-					_, err := fmt.Fprintf(a.stdout, "deleted %d failed-job record(s)\n", len(seqs))
-					return err
-				})
+				return a.showLine(map[string]any{"deleted": seqs}, "deleted %d failed-job record(s)", len(seqs))
 			})
 		},
 	}
@@ -318,18 +312,12 @@ func (a *app) failedPurgeCommand() *cobra.Command {
 			if q != "" {
 				what += " of queue " + q
 			}
-			if err := a.confirm(yes, "delete "+what); err != nil {
-				return err
-			}
-			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
+			return a.confirmed(cmd, yes, "delete "+what, func(ctx context.Context, c *naq.Client) error {
 				n, err := c.PurgeFailed(ctx, q)
 				if err != nil {
 					return asUsage(err, naq.ErrInvalidQueue)
 				}
-				return a.show(map[string]any{"queue": q, "purged": n}, func() error {
-					_, err := fmt.Fprintf(a.stdout, "purged %d failed-job record(s)\n", n)
-					return err
-				})
+				return a.showLine(map[string]any{"queue": q, "purged": n}, "purged %d failed-job record(s)", n)
 			})
 		},
 	}

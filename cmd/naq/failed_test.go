@@ -35,24 +35,24 @@ func newFailedEnv(t *testing.T) *failedEnv {
 		})
 	}, worker.WithQueues("fa", "fb"))
 	for _, q := range []string{"fa", "fa", "fa", "fb"} {
-		j, err := e.client.Enqueue(opsCtx(t), "f:work", naq.Kwargs{"n": len(e.ids)}, naq.Queue(q))
+		j, err := e.client.Enqueue(t.Context(), "f:work", naq.Kwargs{"n": len(e.ids)}, naq.Queue(q))
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.ids = append(e.ids, j.ID)
 		var fe *naq.JobFailedError
-		if _, err := e.client.Wait(opsCtx(t), j.ID); !errors.As(err, &fe) {
+		if _, err := e.client.Wait(t.Context(), j.ID); !errors.As(err, &fe) {
 			t.Fatalf("job %s: %v, want a failure", j.ID, err)
 		}
 	}
 	js := e.client.JetStream()
 	for _, raw := range [][]byte{{0xff, 0xfe, 0x00, 'x'}, []byte("plain text, not a job")} {
-		if _, err := js.Publish(opsCtx(t), "naq.queue.fa", raw); err != nil {
+		if _, err := js.Publish(t.Context(), "naq.queue.fa", raw); err != nil {
 			t.Fatal(err)
 		}
 	}
 	opsWaitFor(t, 10*time.Second, "6 failed records", func() bool {
-		recs, err := e.client.ListFailed(opsCtx(t), "", 0)
+		recs, err := e.client.ListFailed(t.Context(), "", 0)
 		return err == nil && len(recs) == 6
 	})
 	return e
@@ -150,7 +150,7 @@ func TestFailedRequeue(t *testing.T) {
 	if !strings.Contains(out, "requeued record "+seq+": job "+e.ids[0]+" on queue fa") {
 		t.Errorf("requeue: %s", out)
 	}
-	res, err := e.client.Wait(opsCtx(t), e.ids[0])
+	res, err := e.client.Wait(t.Context(), e.ids[0])
 	if err != nil || res.Status != naq.StateCompleted {
 		t.Fatalf("requeued job: %v %v", res, err)
 	}
@@ -172,7 +172,7 @@ func TestFailedRequeue(t *testing.T) {
 	if all["requeued"] != float64(1) {
 		t.Errorf("requeue --all --queue fb: %v", all)
 	}
-	if res, err := e.client.Wait(opsCtx(t), e.ids[3]); err != nil || res.Status != naq.StateCompleted {
+	if res, err := e.client.Wait(t.Context(), e.ids[3]); err != nil || res.Status != naq.StateCompleted {
 		t.Fatalf("requeued fb job: %v %v", res, err)
 	}
 	// --all of every queue: two jobs requeued, the malformed records stay and
@@ -184,7 +184,7 @@ func TestFailedRequeue(t *testing.T) {
 		t.Errorf("requeue --all: exit %d\n%s\n%q", code, out, errOut)
 	}
 	for _, id := range e.ids[1:3] {
-		if res, err := e.client.Wait(opsCtx(t), id); err != nil || res.Status != naq.StateCompleted {
+		if res, err := e.client.Wait(t.Context(), id); err != nil || res.Status != naq.StateCompleted {
 			t.Fatalf("requeued job %s: %v %v", id, res, err)
 		}
 	}

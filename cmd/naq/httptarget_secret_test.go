@@ -73,7 +73,7 @@ func TestHTTPTargetKeepsItsPasswordSecret(t *testing.T) {
 		startLoggedHTTPWorker(t, url, "sec-5xx", "--target", withPassword),
 		startLoggedHTTPWorker(t, url, "sec-conn", "--target", "http://naq:"+secret+"@127.0.0.1:"+closed+"/jobs"),
 	}
-	ctx := opsCtx(t)
+	ctx := t.Context()
 	j5, err := c.Enqueue(ctx, "tasks:any", "x", naq.Queue("sec-5xx"), naq.MaxRetries(1), naq.RetryDelay(100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)

@@ -46,7 +46,7 @@ func wantSkipLine(t *testing.T, cmd, stderr, want string) {
 // rest is skipped with one line.
 func TestCLIReadsPythonRecords(t *testing.T) {
 	e := newOpsEnv(t)
-	ctx := opsCtx(t)
+	ctx := t.Context()
 	if _, err := e.client.ListWorkers(ctx); err != nil { // provisions the lazy buckets and stream
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestCLIJobStatusQueueFromSubject(t *testing.T) {
 	if err := e.nc.Publish("naq.queue.cli", []byte(`{"job_id":"`+id+`","function":"cli:job"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.client.Wait(opsCtx(t), id); err != nil {
+	if _, err := e.client.Wait(t.Context(), id); err != nil {
 		t.Fatal(err)
 	}
 	out := e.ok(t, "job", "status", id)

@@ -234,9 +234,6 @@ func (a *app) jobCancel(cmd *cobra.Command, id string, yes, force bool) error {
 			return jobError(id, err)
 		}
 		out := map[string]string{"job_id": id, "state": string(naq.StateCancelled)}
-		return a.show(out, func() error {
-			_, err := fmt.Fprintf(a.stdout, "cancelled job %s\n", id)
-			return err
-		})
+		return a.showLine(out, "cancelled job %s", id)
 	})
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -28,19 +27,12 @@ type opsEnv struct {
 func newOpsEnv(t *testing.T) *opsEnv {
 	t.Helper()
 	srv, nc := testutil.Server(t, embedded.WithListen("127.0.0.1", -1))
-	c, err := naq.NewClient(opsCtx(t), nc, naq.WithLogger(testutil.Logger()))
+	c, err := naq.NewClient(t.Context(), nc, naq.WithLogger(testutil.Logger()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	url := srv.ClientURL()
 	return &opsEnv{url: url, env: []string{"NAQ_NATS_URL=" + url}, nc: nc, client: c}
-}
-
-// opsCtx is a context that ends with the test, or after 30 s.
-func opsCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 // run runs naq against the server.

@@ -30,6 +30,15 @@ func (a *app) clientDo(cmd *cobra.Command, extra time.Duration, f func(ctx conte
 	return trimPrefix(f(ctx, c))
 }
 
+// confirmed is a destructive command's shape: ask (unless --yes), then run f
+// as clientDo does; f shows what it did.
+func (a *app) confirmed(cmd *cobra.Command, yes bool, question string, f func(ctx context.Context, c *naq.Client) error) error {
+	if err := a.confirm(yes, question); err != nil {
+		return err
+	}
+	return a.clientDo(cmd, 0, f)
+}
+
 // prefixTrimmed is an error whose text loses the library's "naq: " prefix
 // (main prints its own).
 type prefixTrimmed struct{ err error }

@@ -38,6 +38,15 @@ func (a *app) show(v any, table func() error) error {
 	return table()
 }
 
+// showLine prints v as JSON with --json, else one line made of format and
+// args.
+func (a *app) showLine(v any, format string, args ...any) error {
+	return a.show(v, func() error {
+		_, err := fmt.Fprintf(a.stdout, format+"\n", args...)
+		return err
+	})
+}
+
 // fmtTime formats t as every command prints times: RFC 3339, UTC, to the
 // second; "-" for none.
 func fmtTime(t time.Time) string {

@@ -32,7 +32,7 @@ func TestPendingJobIsKnown(t *testing.T) {
 
 	// A job from a Go producer without pending records: not known, and the
 	// message says why it may still exist.
-	quiet, err := e.client.Enqueue(opsCtx(t), "x", nil, naq.Queue("nobody"))
+	quiet, err := e.client.Enqueue(t.Context(), "x", nil, naq.Queue("nobody"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestPendingJobIsKnown(t *testing.T) {
 		w.HandleFunc("x", func(_ context.Context, _ *naq.Job) (any, error) { return "ok", nil })
 	}, worker.WithQueues("served"))
 	opsWaitFor(t, 20*time.Second, "the worker's record", func() bool {
-		ws, err := e.client.ListWorkers(opsCtx(t))
+		ws, err := e.client.ListWorkers(t.Context())
 		return err == nil && len(ws) == 1
 	})
 	out, errOut, code = e.run(t, "enqueue", "x", "-q", "served", "--wait", "--wait-timeout", "30s")

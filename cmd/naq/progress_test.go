@@ -25,12 +25,12 @@ func TestJobStatusShowsProgress(t *testing.T) {
 		})
 	})
 	defer close(release)
-	j, err := e.client.Enqueue(opsCtx(t), "pages", nil)
+	j, err := e.client.Enqueue(t.Context(), "pages", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	testutil.Eventually(t, 10*time.Second, "the progress record", func() bool {
-		st, err := e.client.Status(opsCtx(t), j.ID)
+		st, err := e.client.Status(t.Context(), j.ID)
 		return err == nil && st.Progress != nil
 	})
 	out := e.ok(t, "job", "status", j.ID)

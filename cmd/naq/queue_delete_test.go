@@ -46,7 +46,7 @@ func TestQueueResumeStartsWaitingJobAtOnce(t *testing.T) {
 		return strings.Contains(e.ok(t, "queue", "list"), "resumable")
 	})
 	e.ok(t, "queue", "pause", "resumable")
-	if _, err := e.client.Enqueue(opsCtx(t), "r:job", nil, naq.Queue("resumable")); err != nil {
+	if _, err := e.client.Enqueue(t.Context(), "r:job", nil, naq.Queue("resumable")); err != nil {
 		t.Fatal(err)
 	}
 	// Long enough for the worker's idle request to be a fresh one, open

@@ -15,7 +15,7 @@ func enqueueN(t *testing.T, e *opsEnv, queue string, n int) []string {
 	t.Helper()
 	ids := make([]string, 0, n)
 	for range n {
-		j, err := e.client.Enqueue(opsCtx(t), "q:job", nil, naq.Queue(queue))
+		j, err := e.client.Enqueue(t.Context(), "q:job", nil, naq.Queue(queue))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,7 +100,7 @@ func TestQueueStatsWithWorker(t *testing.T) {
 	if !strings.Contains(out, "busy") || !strings.Contains(out, "/s") || !strings.Contains(out, "active") {
 		t.Errorf("queue stats (all queues):\n%s", out)
 	}
-	if _, err := e.client.Wait(opsCtx(t), ids[len(ids)-1]); err != nil {
+	if _, err := e.client.Wait(t.Context(), ids[len(ids)-1]); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -171,7 +171,7 @@ func TestQueuePauseResume(t *testing.T) {
 		t.Errorf("resume: %s", out)
 	}
 	for _, id := range ids {
-		if _, err := e.client.Wait(opsCtx(t), id); err != nil {
+		if _, err := e.client.Wait(t.Context(), id); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -27,10 +27,7 @@ needs as many servers in the cluster. Asks first unless --yes.`,
 			if err != nil || n < 1 || n > 5 {
 				return usagef("replicas: %q is not a number from 1 to 5", args[0])
 			}
-			if err := a.confirm(yes, fmt.Sprintf("set every naq stream and bucket to %d replicas?", n)); err != nil {
-				return err
-			}
-			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
+			return a.confirmed(cmd, yes, fmt.Sprintf("set every naq stream and bucket to %d replicas?", n), func(ctx context.Context, c *naq.Client) error {
 				changed, err := c.SetReplicas(ctx, n)
 				for _, name := range changed {
 					fmt.Fprintf(a.stdout, "%s: %d replicas\n", name, n)

@@ -228,10 +228,7 @@ list'. Jobs they already enqueued are not touched. Asks first unless --yes.`,
 						return scheduleErr(id, err)
 					}
 				}
-				return a.show(map[string]any{"deleted": args}, func() error {
-					_, err := fmt.Fprintf(a.stdout, "deleted %d schedule(s): %s\n", len(args), strings.Join(args, ", "))
-					return err
-				})
+				return a.showLine(map[string]any{"deleted": args}, "deleted %d schedule(s): %s", len(args), strings.Join(args, ", "))
 			})
 		},
 	}
@@ -282,10 +279,7 @@ schedule. The next run is recomputed from now unless --next-run is given.`,
 				if err != nil {
 					return asUsage(scheduleErr(args[0], err), naq.ErrInvalidSchedule)
 				}
-				return a.show(s, func() error {
-					_, err := fmt.Fprintf(a.stdout, "schedule %s: %s, next run %s\n", s.ID, scheduleSpec(s), fmtTime(s.NextRun))
-					return err
-				})
+				return a.showLine(s, "schedule %s: %s, next run %s", s.ID, scheduleSpec(s), fmtTime(s.NextRun))
 			})
 		},
 	}

@@ -21,7 +21,7 @@ func TestScheduleAddWarnsListFlagsDelete(t *testing.T) {
 		t.Errorf("schedule add without a scheduler: exit %d: %s", code, errOut)
 	}
 	// A next run long past, as when no scheduler ran: flagged in list and show.
-	if _, err := e.client.UpdateSchedule(opsCtx(t), "lonely", func(s *naq.Schedule) error {
+	if _, err := e.client.UpdateSchedule(t.Context(), "lonely", func(s *naq.Schedule) error {
 		s.NextRun = time.Now().Add(-10 * time.Minute)
 		return nil
 	}); err != nil {

@@ -166,7 +166,7 @@ func TestScheduleDelayed(t *testing.T) {
 	if out := e.ok(t, "schedule", "delayed"); !strings.Contains(out, "no delayed jobs") {
 		t.Errorf("delayed, none: %s", out)
 	}
-	j, err := e.client.EnqueueIn(opsCtx(t), time.Hour, "later:job", naq.Args{1}, naq.Queue("dq"))
+	j, err := e.client.EnqueueIn(t.Context(), time.Hour, "later:job", naq.Args{1}, naq.Queue("dq"))
 	if err != nil {
 		t.Fatal(err)
 	}

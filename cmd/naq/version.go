@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"runtime"
 	"runtime/debug"
 
@@ -28,10 +27,7 @@ func (a *app) versionCommand() *cobra.Command {
 					}
 				}
 			}
-			return a.show(info, func() error {
-				_, err := fmt.Fprintf(a.stdout, "naq %s (%s, nats-server %s, nats.go %s)\n", info["version"], info["go"], info["nats_server"], info["nats_go"])
-				return err
-			})
+			return a.showLine(info, "naq %s (%s, nats-server %s, nats.go %s)", info["version"], info["go"], info["nats_server"], info["nats_go"])
 		},
 	}
 }

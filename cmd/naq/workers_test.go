@@ -35,7 +35,7 @@ func TestWorkersOneRunning(t *testing.T) {
 		})
 	}, worker.WithQueues("wq1", "wq2"), worker.WithName("ops-test"), worker.WithHeartbeatInterval(200*time.Millisecond))
 	_ = w
-	j, err := e.client.Enqueue(opsCtx(t), "w:block", nil, naq.Queue("wq1"))
+	j, err := e.client.Enqueue(t.Context(), "w:block", nil, naq.Queue("wq1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestWorkersOneRunning(t *testing.T) {
 		t.Errorf("workers --by-queue while the job runs:\n%s", byQueue)
 	}
 	close(release)
-	if _, err := e.client.Wait(opsCtx(t), j.ID); err != nil {
+	if _, err := e.client.Wait(t.Context(), j.ID); err != nil {
 		t.Fatal(err)
 	}
 	opsWaitFor(t, 15*time.Second, "processed 1", func() bool {

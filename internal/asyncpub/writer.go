@@ -2,6 +2,13 @@
 // publish's outcome to a callback: one reply subscription and a map of pending
 // writes, instead of a future, a timer and a decoded acknowledgement per
 // message. naq's job path and bulk enqueue use it.
+//
+// BatchWriter is the same over the server's fast batches. orbit's
+// jetstreamext.FastPublisher was measured against it on EnqueueMany's path
+// (docs/benchmarks.md): as fast past a hundred jobs a call, about 0.7 of the
+// rate for ten, since it waits for the first message's ack and for a commit;
+// and it reports only the highest stored sequence, from one goroutine, where
+// the worker needs each of many concurrent writes answered.
 package asyncpub
 
 import (

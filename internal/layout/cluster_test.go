@@ -87,7 +87,7 @@ func TestReplicasOnACluster(t *testing.T) {
 	if n := s.CachedInfo().Config.Replicas; n != 3 {
 		t.Fatalf("new jobs stream on a 3-node cluster: %d replicas, want 3", n)
 	}
-	kv, err := layout.EnsureResultsBucket(ctx, js, layout.Config{})
+	kv, err := layout.EnsureBucket(ctx, js, layout.Config{}, layout.ResultsBucket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestReplicasOnACluster(t *testing.T) {
 	if _, err = layout.EnsureJobsStream(ctx, js, one); err != nil {
 		t.Fatal(err)
 	}
-	if _, err = layout.EnsureResultsBucket(ctx, js, one); err != nil {
+	if _, err = layout.EnsureBucket(ctx, js, one, layout.ResultsBucket); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{layout.JobsStream, layout.ResultsStream} {

@@ -2,6 +2,7 @@ package layout
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -85,75 +86,55 @@ func EnsureFailedStream(ctx context.Context, js jetstream.JetStream, c Config) (
 	})
 }
 
-// EnsureResultsBucket creates naq_results or adds what naq needs to an
-// existing one. Per-job result TTLs are per-message TTLs, so the bucket allows
-// them; where the server refuses to turn them on, results keep the bucket's
-// max age (see MsgTTLAllowed).
-func EnsureResultsBucket(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.KeyValue, error) {
-	return ensureBucket(ctx, js, c, bucketSpec{
-		cfg: jetstream.KeyValueConfig{
-			Bucket:         ResultsBucket,
-			Description:    "naq job results, key = job id",
-			TTL:            orDefault(c.ResultTTL, DefaultResultTTL),
-			LimitMarkerTTL: time.Minute,
-			Storage:        jetstream.FileStorage,
-			Replicas:       c.Replicas,
-		},
-		msgTTL: "per-job result TTLs",
-	})
+// EnsureBucket creates one of naq's KV buckets (ResultsBucket, StatusBucket,
+// WorkersBucket, CancelledBucket or SchedulesBucket), or adds what naq needs
+// to an existing one. The scheduler's lock has its own (see
+// EnsureSchedulerLockBucket).
+func EnsureBucket(ctx context.Context, js jetstream.JetStream, c Config, name string) (jetstream.KeyValue, error) {
+	spec, ok := bucketSpecFor(c, name)
+	if !ok {
+		return nil, fmt.Errorf("naq: %q is not one of naq's buckets", name)
+	}
+	return ensureBucket(ctx, js, c, spec)
 }
 
-// EnsureStatusBucket creates naq_job_status or adds what naq needs to an
-// existing one.
-func EnsureStatusBucket(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.KeyValue, error) {
-	return ensureBucket(ctx, js, c, bucketSpec{cfg: jetstream.KeyValueConfig{
-		Bucket:      StatusBucket,
-		Description: "naq job status records, key = job id",
-		TTL:         orDefault(c.StatusTTL, DefaultStatusTTL),
-		Storage:     jetstream.FileStorage,
-		Replicas:    c.Replicas,
-	}})
-}
-
-// EnsureWorkersBucket creates naq_workers or adds what naq needs to an
-// existing one. Each heartbeat carries its own TTL, so a dead worker's record
-// expires however the worker's heartbeat interval was configured; a bucket
-// made by Python naq keeps its max age (60 s), which bounds them too.
-func EnsureWorkersBucket(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.KeyValue, error) {
-	return ensureBucket(ctx, js, c, bucketSpec{
-		cfg: jetstream.KeyValueConfig{
-			Bucket:         WorkersBucket,
-			Description:    "naq worker heartbeats, key = worker id",
-			LimitMarkerTTL: time.Minute,
-			Storage:        jetstream.FileStorage,
-			Replicas:       c.Replicas,
-		},
-		msgTTL: "heartbeat expiry",
-	})
-}
-
-// EnsureCancelledBucket creates naq_cancelled: the ids of cancelled jobs, which
-// every worker watches so it drops them and stops them if running.
-func EnsureCancelledBucket(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.KeyValue, error) {
-	return ensureBucket(ctx, js, c, bucketSpec{cfg: jetstream.KeyValueConfig{
-		Bucket:      CancelledBucket,
-		Description: "ids of cancelled naq jobs",
-		TTL:         orDefault(c.StatusTTL, DefaultStatusTTL),
-		Storage:     jetstream.FileStorage,
-		Replicas:    c.Replicas,
-	}})
-}
-
-// EnsureSchedulesBucket creates naq_scheduled_jobs, the registry of recurring
-// jobs (JSON records, string states). Python naq keeps its own, pickled,
-// records in the same bucket; naq skips those.
-func EnsureSchedulesBucket(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.KeyValue, error) {
-	return ensureBucket(ctx, js, c, bucketSpec{cfg: jetstream.KeyValueConfig{
-		Bucket:      SchedulesBucket,
-		Description: "naq recurring jobs, key = schedule id",
-		Storage:     jetstream.FileStorage,
-		Replicas:    c.Replicas,
-	}})
+// bucketSpecFor is what naq asks of bucket name.
+func bucketSpecFor(c Config, name string) (bucketSpec, bool) {
+	cfg := jetstream.KeyValueConfig{Bucket: name, Storage: jetstream.FileStorage, Replicas: c.Replicas}
+	switch name {
+	case ResultsBucket:
+		// Per-job result TTLs are per-message TTLs, so the bucket allows
+		// them; where the server refuses to turn them on, results keep the
+		// bucket's max age (see MsgTTLAllowed).
+		cfg.Description = "naq job results, key = job id"
+		cfg.TTL = orDefault(c.ResultTTL, DefaultResultTTL)
+		cfg.LimitMarkerTTL = time.Minute
+		return bucketSpec{cfg: cfg, msgTTL: "per-job result TTLs"}, true
+	case StatusBucket:
+		cfg.Description = "naq job status records, key = job id"
+		cfg.TTL = orDefault(c.StatusTTL, DefaultStatusTTL)
+	case WorkersBucket:
+		// Each heartbeat carries its own TTL, so a dead worker's record
+		// expires however the worker's heartbeat interval was configured; a
+		// bucket made by Python naq keeps its max age (60 s), which bounds
+		// them too.
+		cfg.Description = "naq worker heartbeats, key = worker id"
+		cfg.LimitMarkerTTL = time.Minute
+		return bucketSpec{cfg: cfg, msgTTL: "heartbeat expiry"}, true
+	case CancelledBucket:
+		// The ids of cancelled jobs, which every worker watches so it drops
+		// them and stops them if running.
+		cfg.Description = "ids of cancelled naq jobs"
+		cfg.TTL = orDefault(c.StatusTTL, DefaultStatusTTL)
+	case SchedulesBucket:
+		// The registry of recurring jobs (JSON records, string states).
+		// Python naq keeps its own, pickled, records in the same bucket; naq
+		// skips those.
+		cfg.Description = "naq recurring jobs, key = schedule id"
+	default:
+		return bucketSpec{}, false
+	}
+	return bucketSpec{cfg: cfg}, true
 }
 
 // EnsureSchedulerLockBucket creates naq_go_scheduler_lock, the naq-go

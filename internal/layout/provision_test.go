@@ -36,7 +36,7 @@ func TestProvisioningUpdatesOnlyWhatDiffers(t *testing.T) {
 		if _, err := layout.EnsureJobsStream(ctx, js, layout.Config{}); err != nil {
 			t.Fatal(err)
 		}
-		kv, err := layout.EnsureResultsBucket(ctx, js, layout.Config{})
+		kv, err := layout.EnsureBucket(ctx, js, layout.Config{}, layout.ResultsBucket)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,7 +54,7 @@ func TestAllowBatchesTurnsFastBatchesOnAndStaysOn(t *testing.T) {
 	_, nc := testutil.Server(t)
 	js, _ := jetstream.New(nc)
 	ctx := context.Background()
-	if _, err := layout.EnsureResultsBucket(ctx, js, layout.Config{}); err != nil {
+	if _, err := layout.EnsureBucket(ctx, js, layout.Config{}, layout.ResultsBucket); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
@@ -63,7 +63,7 @@ func TestAllowBatchesTurnsFastBatchesOnAndStaysOn(t *testing.T) {
 			t.Fatalf("AllowBatches: %v, %v", ok, err)
 		}
 		// Provisioning the bucket again leaves the option alone.
-		if _, err := layout.EnsureResultsBucket(ctx, js, layout.Config{}); err != nil {
+		if _, err := layout.EnsureBucket(ctx, js, layout.Config{}, layout.ResultsBucket); err != nil {
 			t.Fatal(err)
 		}
 		s, err := js.Stream(ctx, layout.ResultsStream)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/naqgo/naq/internal/testutil"
@@ -42,16 +44,14 @@ func TestCreatedConfigsAreUpToDate(t *testing.T) {
 		}
 		return ai.API.Total
 	}
-	for _, ensure := range []func(context.Context, jetstream.JetStream, Config) (jetstream.KeyValue, error){
-		EnsureResultsBucket, EnsureStatusBucket, EnsureWorkersBucket, EnsureCancelledBucket, EnsureSchedulesBucket,
-	} {
-		kv, err := ensure(ctx, js, c)
+	for _, name := range []string{ResultsBucket, StatusBucket, WorkersBucket, CancelledBucket, SchedulesBucket} {
+		kv, err := EnsureBucket(ctx, js, c, name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Again: a lookup and a status read, and no update.
 		before := apiCalls()
-		if _, err := ensure(ctx, js, c); err != nil {
+		if _, err := EnsureBucket(ctx, js, c, name); err != nil {
 			t.Fatal(err)
 		}
 		if n := apiCalls() - before - 1; n > 2 {
@@ -89,8 +89,8 @@ func TestMergeStreamKeepsWhatItFinds(t *testing.T) {
 	kept := m
 	kept.Subjects, kept.AllowMsgSchedules, kept.AllowAtomicPublish, kept.AllowBatchPublish, kept.Duplicates =
 		have.Subjects, have.AllowMsgSchedules, have.AllowAtomicPublish, have.AllowBatchPublish, have.Duplicates
-	if !reflect.DeepEqual(kept, have) {
-		t.Errorf("other settings changed:\nhave %+v\ngot  %+v", have, m)
+	if diff := cmp.Diff(have, kept); diff != "" {
+		t.Errorf("other settings changed (-have +merged):\n%s", diff)
 	}
 	// A duplicate window never outlasts the max age, and a longer one stays.
 	short := have
@@ -104,7 +104,7 @@ func TestMergeStreamKeepsWhatItFinds(t *testing.T) {
 		t.Errorf("a 10m duplicate window became %s", d)
 	}
 	// Nothing to add: the same config, so no update is sent.
-	if again := mergeStream(m, want); !reflect.DeepEqual(again, m) {
-		t.Error("merging twice changed the config again")
+	if diff := cmp.Diff(m, mergeStream(m, want)); diff != "" {
+		t.Errorf("merging twice changed the config again (-once +twice):\n%s", diff)
 	}
 }

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func readPickle(t testing.TB, name string) []byte {
@@ -38,8 +39,8 @@ func TestDecodePlainValuesAtEveryProtocol(t *testing.T) {
 		if p == "2" {
 			got["bytes"] = want["bytes"] // protocol 2 cannot hold bytes as plain data
 		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("protocol %s:\n got %#v\nwant %#v", p, got, want)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("protocol %s (-want +got):\n%s", p, diff)
 		}
 	}
 }
@@ -52,8 +53,8 @@ func TestDecodeWorkerHeartbeat(t *testing.T) {
 	}
 	want := map[string]any{"worker_id": "naq-worker-pyhost-4243-d4e5f6", "status": "busy", "timestamp": 1767225601.25,
 		"hostname": "pyhost", "pid": int64(4243), "job_id": "0f9e8d7c6b5a49382716051423324150"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %#v\nwant %#v", got, want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
 

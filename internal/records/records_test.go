@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/naqgo/naq"
 	"github.com/naqgo/naq/internal/records"
 )
@@ -44,8 +46,8 @@ func TestAppendResultMatchesEncodingJSON(t *testing.T) {
 		if r.Value == nil {
 			r.Value = json.RawMessage("null")
 		}
-		if !reflect.DeepEqual(back, &r) {
-			t.Errorf("DecodeResult(EncodeResult(r)) = %+v, want %+v", back, r)
+		if diff := cmp.Diff(&r, back); diff != "" {
+			t.Errorf("DecodeResult(EncodeResult(r)) (-want +got):\n%s", diff)
 		}
 	}
 }
