@@ -34,6 +34,7 @@ type Client struct {
 	schedules jetstream.KeyValue    // provisioned on first use
 	unique    jetstream.KeyValue    // provisioned on first use
 	workers   jetstream.KeyValue    // provisioned on first use
+	workflows jetstream.KeyValue    // provisioned on first use
 	failed    jetstream.Stream      // provisioned on first use
 	writer    *asyncpub.Writer      // pipelined publishes, made on first use
 	batcher   *asyncpub.BatchWriter // pipelined jobs, when naq_jobs takes batches
@@ -266,6 +267,11 @@ func (c *Client) jobMsg(j *Job) (*nats.Msg, error) {
 	}
 	if j.EnqueuedAt.IsZero() {
 		j.EnqueuedAt = time.Now().UTC()
+	}
+	if j.Workflow != nil && j.Workflow.ID != "" {
+		if err := layout.ValidateJobID(j.Workflow.ID); err != nil {
+			return nil, fmt.Errorf("%w: job %s: workflow %v", ErrInvalidJob, j.ID, err)
+		}
 	}
 	data, err := j.Encode()
 	if err != nil {

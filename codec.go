@@ -31,6 +31,8 @@ type wireJob struct {
 	Timeout       opt[float64]
 	// naq-go's flow-control fields, absent from Python's jobs.
 	UniqueKey, UniqueScope, RateKey string
+	WorkflowID    string
+	AllowFailed   bool
 
 	// The plain texts of job_id, function and queue_name, still in the
 	// input: job makes the three strings in one allocation.
@@ -176,6 +178,10 @@ func (w *wireJob) member(sc *jsonscan.Scanner, key []byte) error {
 			return err
 		}
 		w.DependsOn, err = sc.Strings()
+	case "workflow_id":
+		w.WorkflowID, err = sc.String()
+	case "allow_failed_dependencies":
+		w.AllowFailed, err = sc.Bool()
 	default:
 		_, err = sc.Raw() // unknown fields are ignored
 	}
@@ -281,6 +287,14 @@ func (w *wireJob) job(queue string) (*Job, error) {
 		if err := w.flowControl(j); err != nil {
 			return nil, err
 		}
+	}
+	if w.WorkflowID != "" || w.AllowFailed {
+		if w.WorkflowID != "" {
+			if err := layout.ValidateJobID(w.WorkflowID); err != nil {
+				return nil, fmt.Errorf("workflow_id: %w", err)
+			}
+		}
+		j.Workflow = &WorkflowLink{ID: w.WorkflowID, AllowFailedDependencies: w.AllowFailed}
 	}
 	if w.ResultTTL.ok {
 		if v := w.ResultTTL.v; v < 0 || v > maxSeconds || v > 0 && v < 1 {

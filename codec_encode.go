@@ -79,6 +79,16 @@ func (j *Job) Encode() ([]byte, error) {
 	if j.Flow != nil {
 		b = j.Flow.appendJSON(b)
 	}
+	// Workflow fields only when set: a plain job's bytes stay Python naq's.
+	if wl := j.Workflow; wl != nil {
+		if wl.ID != "" {
+			b = append(b, `,"workflow_id":`...)
+			b = appendString(b, wl.ID)
+		}
+		if wl.AllowFailedDependencies {
+			b = append(b, `,"allow_failed_dependencies":true`...)
+		}
+	}
 	return append(b, '}'), nil
 }
 

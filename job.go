@@ -67,6 +67,9 @@ type Job struct {
 	// Flow holds the job's flow control (see Unique and RateKey); nil for a
 	// job without any, so plain jobs carry none of it.
 	Flow *FlowControl
+	// Workflow ties the job to the workflow it is a step of (see
+	// EnqueueWorkflow); nil for a job outside any.
+	Workflow *WorkflowLink
 
 	// Attempt is the 1-based number of the current attempt. Workers set it; it
 	// is not part of the wire format.

@@ -29,6 +29,8 @@ type delivery struct {
 	// instead of three.
 	running running
 	fin     finishing
+	// deps are the results of the job's dependencies, for its handler.
+	deps []*naq.Result
 }
 
 // process takes one delivered message through its three steps. When it
@@ -138,7 +140,7 @@ func (r *run) redelivered(ctx context.Context, d *delivery, baseNaks int) (goOn 
 // dependency is unfinished, without using up a retry.
 func (r *run) dependenciesMet(ctx context.Context, d *delivery) (ready bool, unrun error) {
 	job, m, md := d.job, d.msg, d.md
-	state, dep, err := r.jobs.CheckDependencies(ctx, job)
+	state, dep, deps, err := r.jobs.DependencyResults(ctx, job)
 	if err != nil {
 		r.sh.Logger.Warn("dependency check failed; retrying", "job", job.ID, "err", err)
 		_ = m.NakWithDelay(time.Second)
@@ -146,6 +148,7 @@ func (r *run) dependenciesMet(ctx context.Context, d *delivery) (ready bool, unr
 	}
 	switch state {
 	case DepsReady:
+		d.deps = deps
 		return true, nil
 	case DepsFailed:
 		return true, SkipRetry(&Error{Kind: KindDependencyFailed, Err: fmt.Errorf("dependency %s failed or was cancelled", dep)})

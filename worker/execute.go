@@ -45,6 +45,9 @@ func (r *run) execute(d *delivery) outcome {
 	} else {
 		hctx = jobctx.With(hctx, job)
 	}
+	if d.deps != nil {
+		hctx = naq.WithDependencyResults(hctx, d.deps)
+	}
 	o := outcome{started: time.Now().UTC()}
 	seq := d.md.Sequence.Stream
 	d.running = running{job: job, msg: d.msg, started: o.started, touched: o.started, cancel: cancel, naks: d.naks}

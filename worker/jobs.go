@@ -191,26 +191,8 @@ const (
 // they are all ready it also returns the id of a dependency it waits for or
 // that failed.
 func (m *JobStatusManager) CheckDependencies(ctx context.Context, job *naq.Job) (DependencyState, string, error) {
-	state, waitingFor := DepsReady, ""
-	for _, dep := range job.DependsOn {
-		r, err := m.Result(ctx, dep)
-		if err != nil {
-			return 0, "", err
-		}
-		var st *naq.JobStatus
-		if r == nil {
-			if st, err = m.Status(ctx, dep); err != nil {
-				return 0, "", err
-			}
-		}
-		switch records.Dependency((*records.Result)(r), (*records.Status)(st)) {
-		case records.DepFailed:
-			return DepsFailed, dep, nil
-		case records.DepWaiting:
-			state, waitingFor = DepsWaiting, dep
-		}
-	}
-	return state, waitingFor, nil
+	state, dep, _, err := m.DependencyResults(ctx, job)
+	return state, dep, err
 }
 
 // statusOf starts job's status record in state s, as this worker writes it.
