@@ -83,6 +83,7 @@ func (a *app) commands() []*cobra.Command {
 		a.workerCommand(),
 		a.enqueueCommand(),
 		a.jobCommand(),
+		a.workflowCommand(),
 		a.queueCommand(),
 		a.failedCommand(),
 		a.scheduleCommand(),
