@@ -3,6 +3,7 @@ package naq_test
 import (
 	"bytes"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -169,5 +170,29 @@ func TestWorkflowFieldsOnlyWhenSet(t *testing.T) {
 		if _, err := naq.DecodeJob([]byte(in)); !errors.Is(err, naq.ErrMalformedJob) {
 			t.Errorf("%s: %v; want ErrMalformedJob", in, err)
 		}
+	}
+}
+
+// testdata/wire/workflow-step.json is a group callback made AlsoOnFailure,
+// as naq-go writes it: every field Python naq reads, then the two it ignores.
+func TestWorkflowStepVector(t *testing.T) {
+	data, err := os.ReadFile("testdata/wire/workflow-step.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = bytes.TrimSpace(data)
+	j, err := naq.DecodeJob(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.WorkflowID != "crawl-1" || !j.AllowFailedDependencies || len(j.DependsOn) != 2 || j.Name != "report:sum" {
+		t.Fatalf("decoded %+v", j)
+	}
+	again, err := j.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again, data) {
+		t.Fatalf("encoded again:\n%s\nwant\n%s", again, data)
 	}
 }
