@@ -136,6 +136,9 @@ func (c *Client) EnqueueWorkflow(ctx context.Context, f Flow, opts ...WorkflowOp
 			c.enqueued(j)
 		}
 	}
+	if c.pending {
+		c.writePendingAll(ctx, jobs)
+	}
 	wf.Enqueued = true
 	if data, err := json.Marshal(wf); err == nil {
 		if _, err := kv.Update(ctx, wf.ID, data, rev); err != nil {
@@ -173,6 +176,31 @@ func (c *Client) createWorkflowRecord(ctx context.Context, wf *Workflow) (jetstr
 		return nil, 0, fmt.Errorf("naq: workflow %s: write its record (nothing was enqueued): %w", wf.ID, err)
 	}
 	return kv, rev, nil
+}
+
+// writePendingAll writes the jobs' pending status records, once they are
+// stored (an atomic batch holds only jobs), and waits for the answers. A
+// record fails only where a worker has already written one, which says more.
+func (c *Client) writePendingAll(ctx context.Context, jobs []*Job) {
+	var waits []<-chan struct{}
+	for _, j := range jobs {
+		done, err := c.writePending(ctx, j)
+		if err != nil {
+			c.log.Warn("pending records of a workflow not written", "workflow", j.WorkflowID, "err", err)
+			break
+		}
+		waits = append(waits, done)
+	}
+	timeout := time.After(publishTimeout)
+	for _, done := range waits {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return
+		case <-timeout:
+			return
+		}
+	}
 }
 
 func (c *Client) workflowsBucket(ctx context.Context) (jetstream.KeyValue, error) {

@@ -196,3 +196,19 @@ func TestWorkflowStepVector(t *testing.T) {
 		t.Fatalf("encoded again:\n%s\nwant\n%s", again, data)
 	}
 }
+
+// A client that writes pending records writes them for a workflow's jobs
+// too, so Status knows every step before a worker takes it.
+func TestWorkflowPendingRecords(t *testing.T) {
+	c, _ := newClient(t, naq.WithPendingRecords())
+	wf, err := c.EnqueueWorkflow(testCtx(t), naq.Chain(naq.Step("a", nil), naq.Step("b", nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range wf.Steps {
+		st, err := c.Status(testCtx(t), s.JobID)
+		if err != nil || st.State != naq.StatePending || st.Name != s.Name {
+			t.Fatalf("status of step %s: %+v, %v", s.Path, st, err)
+		}
+	}
+}
