@@ -29,8 +29,9 @@ type delivery struct {
 	// instead of three.
 	running running
 	fin     finishing
-	// deps are the results of the job's dependencies, for its handler.
-	deps []*naq.Result
+	// deps are the results of the job's dependencies, for its handler; a
+	// pointer, so a job without any keeps the delivery in its size class.
+	deps *[]*naq.Result
 }
 
 // process takes one delivered message through its three steps. When it
@@ -148,7 +149,7 @@ func (r *run) dependenciesMet(ctx context.Context, d *delivery) (ready bool, unr
 	}
 	switch state {
 	case DepsReady:
-		d.deps = deps
+		d.deps = &deps
 		return true, nil
 	case DepsFailed:
 		return true, SkipRetry(&Error{Kind: KindDependencyFailed, Err: fmt.Errorf("dependency %s failed or was cancelled", dep)})

@@ -46,7 +46,7 @@ func (r *run) execute(d *delivery) outcome {
 		hctx = jobctx.With(hctx, job)
 	}
 	if d.deps != nil {
-		hctx = naq.WithDependencyResults(hctx, d.deps)
+		hctx = naq.WithDependencyResults(hctx, *d.deps)
 	}
 	o := outcome{started: time.Now().UTC()}
 	seq := d.md.Sequence.Stream
