@@ -31,8 +31,8 @@ type wireJob struct {
 	Timeout       opt[float64]
 	// naq-go's flow-control fields, absent from Python's jobs.
 	UniqueKey, UniqueScope, RateKey string
-	WorkflowID    string
-	AllowFailed   bool
+	WorkflowID                      string
+	AllowFailed                     bool
 
 	// The plain texts of job_id, function and queue_name, still in the
 	// input: job makes the three strings in one allocation.

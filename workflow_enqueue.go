@@ -186,7 +186,7 @@ func (c *Client) writePendingAll(ctx context.Context, jobs []*Job) {
 	for _, j := range jobs {
 		done, err := c.writePending(ctx, j)
 		if err != nil {
-			c.log.Warn("pending records of a workflow not written", "workflow", j.WorkflowID, "err", err)
+			c.log.Warn("pending records of a workflow not written", "workflow", j.Workflow.ID, "err", err)
 			break
 		}
 		waits = append(waits, done)

@@ -131,7 +131,7 @@ func TestWorkflowRecordAndJobs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("decode %s: %v", raw, err)
 	}
-	if j.WorkflowID != "photos-7" || !j.AllowFailedDependencies || len(j.DependsOn) != 2 {
+	if j.Workflow == nil || j.Workflow.ID != "photos-7" || !j.Workflow.AllowFailedDependencies || len(j.DependsOn) != 2 {
 		t.Fatalf("stored callback job %s", raw)
 	}
 	if _, err := c.Workflow(ctx, "no-such-workflow"); !errors.Is(err, naq.ErrWorkflowNotFound) {
@@ -153,7 +153,7 @@ func TestWorkflowFieldsOnlyWhenSet(t *testing.T) {
 	if bytes.Contains(plain, []byte("workflow")) || bytes.Contains(plain, []byte("allow_failed")) {
 		t.Fatalf("a plain job carries workflow fields: %s", plain)
 	}
-	j.WorkflowID, j.AllowFailedDependencies = "wf-1", true
+	j.Workflow = &naq.WorkflowLink{ID: "wf-1", AllowFailedDependencies: true}
 	data, err := j.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +162,7 @@ func TestWorkflowFieldsOnlyWhenSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.WorkflowID != "wf-1" || !back.AllowFailedDependencies {
+	if back.Workflow == nil || back.Workflow.ID != "wf-1" || !back.Workflow.AllowFailedDependencies {
 		t.Fatalf("round trip lost the workflow fields: %s", data)
 	}
 	for _, bad := range []string{`"workflow_id":7`, `"workflow_id":"a.b"`, `"allow_failed_dependencies":"yes"`} {
@@ -185,7 +185,7 @@ func TestWorkflowStepVector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.WorkflowID != "crawl-1" || !j.AllowFailedDependencies || len(j.DependsOn) != 2 || j.Name != "report:sum" {
+	if j.Workflow == nil || j.Workflow.ID != "crawl-1" || !j.Workflow.AllowFailedDependencies || len(j.DependsOn) != 2 || j.Name != "report:sum" {
 		t.Fatalf("decoded %+v", j)
 	}
 	again, err := j.Encode()
