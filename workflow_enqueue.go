@@ -204,5 +204,5 @@ func (c *Client) writePendingAll(ctx context.Context, jobs []*Job) {
 }
 
 func (c *Client) workflowsBucket(ctx context.Context) (jetstream.KeyValue, error) {
-	return c.lazyBucket(ctx, &c.workflows, layout.EnsureWorkflowsBucket)
+	return c.lazyBucket(ctx, &c.workflows, layout.WorkflowsBucket)
 }

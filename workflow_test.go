@@ -14,7 +14,7 @@ import (
 
 func TestWorkflowWithAnInvalidStepEnqueuesNothing(t *testing.T) {
 	c, _ := newClient(t)
-	ctx := testCtx(t)
+	ctx := t.Context()
 	cases := map[string]naq.Flow{
 		"bad queue":     naq.Chain(naq.Step("a", nil), naq.Step("b", nil, naq.Queue("no.dots"))),
 		"bad arguments": naq.Group(naq.Step("a", nil), naq.Step("b", naq.Args{func() {}})),
@@ -46,7 +46,7 @@ func TestWorkflowWithAnInvalidStepEnqueuesNothing(t *testing.T) {
 // it stores none of the workflow's jobs, and the workflow's id is free again.
 func TestWorkflowRefusedByTheServerEnqueuesNothing(t *testing.T) {
 	c, _ := newClient(t)
-	ctx := testCtx(t)
+	ctx := t.Context()
 	if _, err := c.Enqueue(ctx, "taken", nil, naq.JobID("taken")); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestWorkflowRefusedByTheServerEnqueuesNothing(t *testing.T) {
 
 func TestWorkflowRecordAndJobs(t *testing.T) {
 	c, _ := newClient(t)
-	ctx := testCtx(t)
+	ctx := t.Context()
 	wf, err := c.EnqueueWorkflow(ctx, naq.Chain(
 		naq.Step("fetch", nil, naq.Queue("io")),
 		naq.Group(naq.Step("resize", naq.Args{1}), naq.Step("resize", naq.Args{2})).Then(naq.Step("zip", nil), naq.AlsoOnFailure()),
@@ -201,12 +201,12 @@ func TestWorkflowStepVector(t *testing.T) {
 // too, so Status knows every step before a worker takes it.
 func TestWorkflowPendingRecords(t *testing.T) {
 	c, _ := newClient(t, naq.WithPendingRecords())
-	wf, err := c.EnqueueWorkflow(testCtx(t), naq.Chain(naq.Step("a", nil), naq.Step("b", nil)))
+	wf, err := c.EnqueueWorkflow(t.Context(), naq.Chain(naq.Step("a", nil), naq.Step("b", nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range wf.Steps {
-		st, err := c.Status(testCtx(t), s.JobID)
+		st, err := c.Status(t.Context(), s.JobID)
 		if err != nil || st.State != naq.StatePending || st.Name != s.Name {
 			t.Fatalf("status of step %s: %+v, %v", s.Path, st, err)
 		}

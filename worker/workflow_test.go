@@ -81,7 +81,7 @@ func TestWorkflowChainRunsInOrderPassingResults(t *testing.T) {
 	// order, and the dependencies must hold them back.
 	e.startWorker(t, register, worker.WithConcurrency(4))
 	e.startWorker(t, register, worker.WithConcurrency(4))
-	wf, err := e.client.EnqueueWorkflow(ctxT(t), naq.Chain(first, naq.Step("wf:double", nil), naq.Step("wf:describe", nil)))
+	wf, err := e.client.EnqueueWorkflow(t.Context(), naq.Chain(first, naq.Step("wf:double", nil), naq.Step("wf:describe", nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestWorkflowChainRunsInOrderPassingResults(t *testing.T) {
 	if ran := strings.Join(tr.list(), ","); ran != "first,double,describe" {
 		t.Fatalf("steps ran as %s, want first,double,describe", ran)
 	}
-	st, err := e.client.Workflow(ctxT(t), wf.ID)
+	st, err := e.client.Workflow(t.Context(), wf.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestWorkflowChainFailureFailsTheRest(t *testing.T) {
 		})
 		w.HandleFunc("wf:after", func(ctx context.Context, job *naq.Job) (any, error) { tr.add("after"); return nil, nil })
 	})
-	wf, err := e.client.EnqueueWorkflow(ctxT(t), naq.Chain(
+	wf, err := e.client.EnqueueWorkflow(t.Context(), naq.Chain(
 		naq.Step("wf:ok", nil), naq.Step("wf:boom", nil), naq.Step("wf:after", nil), naq.Step("wf:after", nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +134,7 @@ func TestWorkflowChainFailureFailsTheRest(t *testing.T) {
 	if ran := strings.Join(tr.list(), ","); ran != "ok,boom" {
 		t.Fatalf("handlers ran: %s; want ok,boom (the steps after a failure never run)", ran)
 	}
-	st, err := e.client.Workflow(ctxT(t), wf.ID)
+	st, err := e.client.Workflow(t.Context(), wf.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestWorkflowGroupCallbackRunsOnceWithAllResults(t *testing.T) {
 		for i := 1; i <= members; i++ {
 			group = append(group, naq.Step("wf:member", naq.Args{i}))
 		}
-		wf, err := e.client.EnqueueWorkflow(ctxT(t), naq.Group(group...).Then(naq.Step("wf:sum", nil)))
+		wf, err := e.client.EnqueueWorkflow(t.Context(), naq.Group(group...).Then(naq.Step("wf:sum", nil)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +202,7 @@ func TestWorkflowGroupCallbackRunsOnceWithAllResults(t *testing.T) {
 	for _, wf := range wfs {
 		cb := lastStep(wf)
 		testutil.Eventually(t, 30*time.Second, "callback "+cb+" to wait for its members", func() bool {
-			st, err := e.client.Status(ctxT(t), cb)
+			st, err := e.client.Status(t.Context(), cb)
 			return err == nil && strings.Contains(st.Error, "waiting for dependency")
 		})
 	}
@@ -253,12 +253,12 @@ func TestWorkflowCallbackOnFailure(t *testing.T) {
 	group := func() *naq.GroupFlow {
 		return naq.Group(naq.Step("wf:ok", nil), naq.Step("wf:boom", nil), naq.Step("wf:ok", nil))
 	}
-	with, err := e.client.EnqueueWorkflow(ctxT(t), group().Then(naq.Step("wf:report", nil), naq.AlsoOnFailure()),
+	with, err := e.client.EnqueueWorkflow(t.Context(), group().Then(naq.Step("wf:report", nil), naq.AlsoOnFailure()),
 		naq.WorkflowID("also-on-failure"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	without, err := e.client.EnqueueWorkflow(ctxT(t), group().Then(naq.Step("wf:report", nil)), naq.WorkflowID("not-on-failure"))
+	without, err := e.client.EnqueueWorkflow(t.Context(), group().Then(naq.Step("wf:report", nil)), naq.WorkflowID("not-on-failure"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func TestWorkflowNesting(t *testing.T) {
 		}
 	}, worker.WithConcurrency(8))
 	s := func(n string) naq.Flow { return naq.Step("wf:"+n, nil) }
-	wf, err := e.client.EnqueueWorkflow(ctxT(t), naq.Chain(
+	wf, err := e.client.EnqueueWorkflow(t.Context(), naq.Chain(
 		s("a"),
 		naq.Group(naq.Chain(s("b1"), s("b2")), naq.Chain(s("c1"), s("c2"))).Then(s("merge")),
 		naq.Group(s("d1"), s("d2")),

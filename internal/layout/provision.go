@@ -87,7 +87,7 @@ func EnsureFailedStream(ctx context.Context, js jetstream.JetStream, c Config) (
 }
 
 // EnsureBucket creates one of naq's KV buckets (ResultsBucket, StatusBucket,
-// WorkersBucket, CancelledBucket or SchedulesBucket), or adds what naq needs
+// WorkersBucket, CancelledBucket, SchedulesBucket or WorkflowsBucket), or adds what naq needs
 // to an existing one. The scheduler's lock has its own (see
 // EnsureSchedulerLockBucket).
 func EnsureBucket(ctx context.Context, js jetstream.JetStream, c Config, name string) (jetstream.KeyValue, error) {
@@ -131,6 +131,12 @@ func bucketSpecFor(c Config, name string) (bucketSpec, bool) {
 		// Python naq keeps its own, pickled, records in the same bucket; naq
 		// skips those.
 		cfg.Description = "naq recurring jobs, key = schedule id"
+	case WorkflowsBucket:
+		// Kept as long as results, so a workflow can be read while its
+		// steps' results can.
+		cfg.Description = "naq workflows, key = workflow id"
+		cfg.TTL = orDefault(c.ResultTTL, DefaultResultTTL)
+		return bucketSpec{cfg: cfg, owned: true}, true
 	default:
 		return bucketSpec{}, false
 	}
