@@ -139,6 +139,10 @@ func (r *run) redelivered(ctx context.Context, d *delivery, baseNaks int) (goOn 
 // time; a failed job's dependents fail in turn, so a failure cascades down a
 // chain). Otherwise it has put the job back with a growing delay while a
 // dependency is unfinished, without using up a retry.
+// workflowStepMaxWait is the longest a workflow step waits between checks of
+// its dependencies.
+const workflowStepMaxWait = 2 * time.Second
+
 func (r *run) dependenciesMet(ctx context.Context, d *delivery) (ready bool, unrun error) {
 	job, m, md := d.job, d.msg, d.md
 	state, dep, deps, err := r.jobs.DependencyResults(ctx, job)
@@ -164,8 +168,14 @@ func (r *run) dependenciesMet(ctx context.Context, d *delivery) (ready bool, unr
 		return true, SkipRetry(&Error{Kind: KindDependencyTimeout, Err: fmt.Errorf("dependency %s did not complete within %s", dep, limit)})
 	}
 	// Back off 250 ms, 500 ms, 1 s ... up to 30 s between checks: no spinning.
+	// A workflow's step waits at most 2 s, so the steps of a chain follow each
+	// other within about that long.
+	maxWait := 30 * time.Second
+	if job.Workflow != nil {
+		maxWait = workflowStepMaxWait
+	}
 	shift := min(int(md.NumDelivered)-1, 7)
-	delay := min(250*time.Millisecond<<shift, 30*time.Second)
+	delay := min(250*time.Millisecond<<shift, maxWait)
 	st := r.jobs.statusOf(job, naq.StatePending)
 	st.Attempts, st.Error, st.NextAttemptAt, st.Naks = job.Attempt-1, "waiting for dependency "+dep, time.Now().UTC().Add(delay), d.naks+1
 	if err := r.jobs.SetStatus(ctx, st); err != nil {
