@@ -27,6 +27,10 @@ func main() {
 }
 
 func run() error {
+	if len(os.Args) > 1 && os.Args[1] == bench.ChildArg {
+		// A scenario run in a process of its own, for its peak memory.
+		return bench.RunChild(context.Background(), os.Args[2:], os.Stdout)
+	}
 	var cfg bench.Config
 	flag.IntVar(&cfg.Jobs, "jobs", 10000, "jobs per scenario run")
 	flag.IntVar(&cfg.Concurrency, "concurrency", bench.DefaultConcurrency, "worker concurrency of the processing scenario")
@@ -35,7 +39,15 @@ func run() error {
 	flag.StringVar(&cfg.URL, "url", "", "run against this server instead of an embedded one (a server of its own, with no naq data: the benchmark purges naq's streams)")
 	asJSON := flag.Bool("json", false, "print the report as JSON on stdout (the table goes to stderr)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	memory := flag.Bool("memory", true, "also run every scenario once in a process of its own and report its peak memory")
 	flag.Parse()
+	if *memory {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find this program to run the memory scenarios: %w", err)
+		}
+		cfg.Executable = exe
+	}
 
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)

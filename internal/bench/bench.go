@@ -60,6 +60,10 @@ type Config struct {
 	// embedded one: a server with no naq streams yet, since the benchmark
 	// purges them. The CPU columns then count this process only.
 	URL string
+	// Executable, when set, is a program that runs RunChild when started
+	// with ChildArg (naqbench itself): every scenario then runs once more in
+	// a fresh child process of its own, for the report's peak memory.
+	Executable string
 }
 
 func (c Config) withDefaults() Config {
@@ -129,6 +133,9 @@ type Report struct {
 	// complete run.
 	Processed int64 `json:"processed"`
 	Results   int64 `json:"results"`
+	// Memory gives each scenario's peak memory, measured in a process of its
+	// own (with Config.Executable set).
+	Memory []MemoryLine `json:"memory,omitempty"`
 }
 
 // Scenario returns the scenario named name, or nil.
@@ -162,7 +169,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 	if out == nil {
 		out = io.Discard
 	}
-	conns, server, closeAll, err := connect(ctx, cfg)
+	conns, server, closeAll, err := connect(ctx, cfg, true)
 	if err != nil {
 		return nil, err
 	}
@@ -219,8 +226,14 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 		s.OK = s.Ratio >= s.Target
 		rep.Scenarios = append(rep.Scenarios, s)
 	}
+	if cfg.Executable != "" {
+		if rep.Memory, err = measureMemory(ctx, cfg, out); err != nil {
+			return nil, err
+		}
+	}
 	rep.Elapsed = time.Since(rep.Started).Seconds()
 	rep.WriteTable(out)
+	rep.WriteMemoryTable(out)
 	return rep, nil
 }
 

@@ -21,16 +21,7 @@ const enqueueTurn = 500
 // not.
 func (e *env) enqueueTurns(ctx context.Context) (raw, floor, naqRun run, err error) {
 	n := e.cfg.Jobs
-	e.floorRuns++ // ids stay unique across rounds, inside the dedup window
-	prefix := "floor-" + strconv.Itoa(e.floorRuns) + "-"
-	sides := [3]func(i int) error{
-		func(int) error { _, err := e.js.Publish(ctx, rawSubject, e.payload); return err },
-		func(i int) error {
-			_, err := e.js.Publish(ctx, rawSubject, e.payload, jetstream.WithMsgID(prefix+strconv.Itoa(i)))
-			return err
-		},
-		func(int) error { _, err := e.client.Enqueue(ctx, jobName, sampleArgs); return err },
-	}
+	sides := e.enqueueSides(ctx)
 	var runs [3]run
 	for start, turn := 0, 0; start < n; start, turn = start+enqueueTurn, turn+1 {
 		end := min(n, start+enqueueTurn)
@@ -52,4 +43,32 @@ func (e *env) enqueueTurns(ctx context.Context) (raw, floor, naqRun run, err err
 		return run{}, run{}, run{}, err
 	}
 	return runs[0], runs[1], runs[2], e.expectAndPurge(ctx, e.jobs, n)
+}
+
+// enqueueSides returns the acked enqueue's three sides, each sending the i-th
+// message: a bare synchronous publish, the same with a Nats-Msg-Id (floor),
+// and Client.Enqueue.
+func (e *env) enqueueSides(ctx context.Context) [3]func(i int) error {
+	e.floorRuns++ // ids stay unique across rounds, inside the dedup window
+	prefix := "floor-" + strconv.Itoa(e.floorRuns) + "-"
+	return [3]func(i int) error{
+		func(int) error { _, err := e.js.Publish(ctx, rawSubject, e.payload); return err },
+		func(i int) error {
+			_, err := e.js.Publish(ctx, rawSubject, e.payload, jetstream.WithMsgID(prefix+strconv.Itoa(i)))
+			return err
+		},
+		func(int) error { _, err := e.client.Enqueue(ctx, jobName, sampleArgs); return err },
+	}
+}
+
+// enqueueSide times N sends of one of enqueueSides.
+func (e *env) enqueueSide(ctx context.Context, side int) (run, error) {
+	send := e.enqueueSides(ctx)[side]
+	t := startTimer()
+	for i := range e.cfg.Jobs {
+		if err := send(i); err != nil {
+			return run{}, err
+		}
+	}
+	return t.stop(e.cfg.Jobs), nil
 }

@@ -54,29 +54,61 @@ func (e *env) floorBulk(ctx context.Context) (run, error) {
 // record is what a worker stores for the job, a completed result, under a job
 // id as naq makes them: the server's cost of a write depends on both.
 func (e *env) floorProcess(ctx context.Context) (run, error) {
-	n := e.cfg.Jobs
-	record, err := sampleResult()
+	record, keys, err := e.floorPrepare(ctx)
 	if err != nil {
 		return run{}, err
 	}
-	keys := make([]string, n)
+	if err := e.fillRaw(ctx); err != nil {
+		return run{}, err
+	}
+	return e.floorConsume(ctx, record, keys)
+}
+
+// floorProcessFilled is floorProcess on a raw stream someone else filled.
+func (e *env) floorProcessFilled(ctx context.Context) (run, error) {
+	record, keys, err := e.floorPrepare(ctx)
+	if err != nil {
+		return run{}, err
+	}
+	return e.floorConsume(ctx, record, keys)
+}
+
+// floorPrepare makes the floor's record, its N keys and its bucket.
+func (e *env) floorPrepare(ctx context.Context) (record []byte, keys []string, err error) {
+	if record, err = sampleResult(); err != nil {
+		return nil, nil, err
+	}
+	keys = make([]string, e.cfg.Jobs)
 	for i := range keys {
 		j, err := naq.NewJob(jobName, nil)
 		if err != nil {
-			return run{}, err
+			return nil, nil, err
 		}
 		keys[i] = "$KV." + floorBucket + "." + j.ID
 	}
 	_, err = e.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: floorBucket, TTL: layout.DefaultResultTTL})
-	if err != nil {
-		return run{}, err
-	}
-	for range n {
+	return record, keys, err
+}
+
+// fillRaw publishes N copies of the payload to the raw stream and waits for
+// every ack.
+func (e *env) fillRaw(ctx context.Context) error {
+	for range e.cfg.Jobs {
 		if err := e.publishRaw(nil); err != nil {
-			return run{}, err
+			return err
 		}
 	}
-	<-e.js.PublishAsyncComplete()
+	select {
+	case <-e.js.PublishAsyncComplete():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// floorConsume is floorProcess's timed part, on a raw stream already filled.
+func (e *env) floorConsume(ctx context.Context, record []byte, keys []string) (run, error) {
+	n := e.cfg.Jobs
 	const maxAckPending = 10000
 	c, err := e.raw.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable: rawDurable, FilterSubject: rawSubject, AckPolicy: jetstream.AckExplicitPolicy,

@@ -19,8 +19,9 @@ const embeddedServer = "embedded"
 
 // connect opens the benchmark's three connections (raw, client, worker): to an
 // embedded server of the run's own, or to cfg.URL. closeAll closes them and
-// whatever connect started.
-func connect(ctx context.Context, cfg Config) (conns []*nats.Conn, server string, closeAll func(), err error) {
+// whatever connect started. With fresh set, a server of cfg.URL must hold no
+// naq data yet.
+func connect(ctx context.Context, cfg Config, fresh bool) (conns []*nats.Conn, server string, closeAll func(), err error) {
 	var undo []func()
 	undoAll := func() {
 		for i := len(undo) - 1; i >= 0; i-- {
@@ -61,7 +62,7 @@ func connect(ctx context.Context, cfg Config) (conns []*nats.Conn, server string
 		}
 		undo = append(undo, conns[i].Close)
 	}
-	if cfg.URL != "" {
+	if cfg.URL != "" && fresh {
 		if err := checkFresh(ctx, conns[0]); err != nil {
 			return nil, "", nil, err
 		}
