@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,9 +63,11 @@ func (e *BulkError) Unwrap() []error {
 // with the same jobs is safe (ids dedupe). With AllOrNothing the server stores
 // all of them or none.
 //
-// Memory does not grow with the number of jobs past 65,536: a larger batch
-// is validated in a first pass that keeps nothing, then encoded again as it
-// is sent, with at most a window of writes in flight.
+// Memory does not grow with the number of jobs beyond the jobs themselves
+// (and a few bytes each): every job is validated in a first pass that keeps
+// no encoding, then encoded again as it is sent, with at most a window of
+// writes in flight. Batches with AllOrNothing, or sent by a client with
+// enqueue hooks (WithEnqueueHook, naqotel), hold every message at once.
 func (c *Client) EnqueueMany(ctx context.Context, jobs []*Job, opts ...BulkOption) error {
 	var cfg bulkConfig
 	for _, o := range opts {
@@ -79,9 +80,16 @@ func (c *Client) EnqueueMany(ctx context.Context, jobs []*Job, opts ...BulkOptio
 			return fmt.Errorf("%w: job %s is unique: enqueue unique jobs one by one (EnqueueJob), which reports a duplicate", ErrInvalidJob, j.ID)
 		}
 	}
-	// Hooks write into each message's headers: those batches keep theirs.
-	keep := cfg.atomic || len(jobs) <= keepEncodings || len(c.hooks) > 0
-	msgs, err := c.encodeAll(jobs, keep)
+	// Hooks write into each message's headers: those batches keep theirs,
+	// as do all-or-nothing ones (at most MaxAtomicBatch jobs).
+	full := cfg.atomic || len(c.hooks) > 0
+	var msgs []*nats.Msg
+	var err error
+	if full {
+		msgs, err = c.encodeAll(jobs)
+	} else {
+		err = c.checkBulk(jobs)
+	}
 	if err != nil {
 		return err
 	}
@@ -91,14 +99,13 @@ func (c *Client) EnqueueMany(ctx context.Context, jobs []*Job, opts ...BulkOptio
 			c.enqueued(j)
 		}
 	}
-	if cfg.atomic {
+	switch {
+	case cfg.atomic:
 		err = c.publishAtomic(ctx, msgs)
-	} else {
-		msgAt := func(i int) (*nats.Msg, error) { return c.jobMsg(jobs[i]) }
-		if keep {
-			msgAt = func(i int) (*nats.Msg, error) { return msgs[i], nil }
-		}
-		err = c.publishPipelined(ctx, jobs, msgAt)
+	case full:
+		err = c.publishPipelined(ctx, jobs, func(i int) (*nats.Msg, error) { return msgs[i], nil })
+	default:
+		err = c.publishPipelined(ctx, jobs, (&bulkMsgs{jobs: jobs}).msg)
 	}
 	if done != nil {
 		done(err)
@@ -110,66 +117,6 @@ func (c *Client) EnqueueMany(ctx context.Context, jobs []*Job, opts ...BulkOptio
 // validation to sending (about 150 MB at most); a larger one is encoded twice
 // rather than held, which costs a large batch about a fifth of its rate.
 const keepEncodings = 1 << 16
-
-// encodeAll validates and encodes every job before any is sent, keeping the
-// encodings when keep is set. The server has nothing to do until then, so a
-// large batch is encoded on every core: encoding is most of a bulk enqueue's
-// client work (docs/benchmarks.md).
-func (c *Client) encodeAll(jobs []*Job, keep bool) ([]*nats.Msg, error) {
-	// Ids first and alone: a job given twice must not be encoded by two
-	// goroutines at once (encoding fills in its queue and enqueue time).
-	seen := make(map[string]struct{}, len(jobs))
-	for i, j := range jobs {
-		if j == nil {
-			return nil, fmt.Errorf("%w: job %d of %d is nil (nothing was enqueued)", ErrInvalidJob, i+1, len(jobs))
-		}
-		if _, dup := seen[j.ID]; dup {
-			return nil, fmt.Errorf("%w: job id %s appears twice (nothing was enqueued)", ErrInvalidJob, j.ID)
-		}
-		seen[j.ID] = struct{}{}
-	}
-	var msgs []*nats.Msg
-	if keep {
-		msgs = make([]*nats.Msg, len(jobs))
-	}
-	// encode fills msgs[lo:hi] (when kept) and returns the index of the first
-	// bad job.
-	encode := func(lo, hi int) (int, error) {
-		for i := lo; i < hi; i++ {
-			m, err := c.jobMsg(jobs[i])
-			if err != nil {
-				return i, err
-			}
-			if keep {
-				msgs[i] = m
-			}
-		}
-		return -1, nil
-	}
-	parts := max(1, min(runtime.GOMAXPROCS(0), len(jobs)/encodeChunk))
-	bad := make([]int, parts)
-	errs := make([]error, parts)
-	if parts == 1 {
-		bad[0], errs[0] = encode(0, len(jobs))
-	} else {
-		var wg sync.WaitGroup
-		for p := range parts {
-			wg.Go(func() {
-				bad[p], errs[p] = encode(p*len(jobs)/parts, (p+1)*len(jobs)/parts)
-			})
-		}
-		wg.Wait()
-	}
-	for p, err := range errs { // the first part's error names the first bad job
-		if err != nil {
-			return nil, fmt.Errorf("naq: job %d of %d: %w (nothing was enqueued)", bad[p]+1, len(jobs), err)
-		}
-	}
-	return msgs, nil
-}
-
-// encodeChunk is the fewest jobs worth a goroutine of their own in encodeAll.
-const encodeChunk = 1024
 
 func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgAt func(int) (*nats.Msg, error)) error {
 	plain, batcher, err := c.publishers()

@@ -250,23 +250,8 @@ func pendingMsg(j *Job) *nats.Msg {
 
 // jobMsg validates j, fills the client's defaults and encodes it as a message.
 func (c *Client) jobMsg(j *Job) (*nats.Msg, error) {
-	if j.Queue == "" {
-		j.Queue = c.defaultQueue
-	}
-	if err := layout.ValidateQueue(j.Queue); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidQueue, err)
-	}
-	if err := layout.ValidateJobID(j.ID); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidJob, err)
-	}
-	if j.Name == "" {
-		return nil, fmt.Errorf("%w: job %s has no name", ErrInvalidJob, j.ID)
-	}
-	if !utf8.ValidString(j.Name) {
-		return nil, fmt.Errorf("%w: job %s: name %q is not valid UTF-8", ErrInvalidJob, j.ID, j.Name)
-	}
-	if j.EnqueuedAt.IsZero() {
-		j.EnqueuedAt = time.Now().UTC()
+	if err := c.checkJob(j); err != nil {
+		return nil, err
 	}
 	if j.Workflow != nil && j.Workflow.ID != "" {
 		if err := layout.ValidateJobID(j.Workflow.ID); err != nil {
@@ -277,16 +262,51 @@ func (c *Client) jobMsg(j *Job) (*nats.Msg, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidArgs, err)
 	}
-	msg := &nats.Msg{Subject: layout.QueueSubject(j.Queue), Data: data, Header: nats.Header{jetstream.MsgIDHeader: []string{j.ID}}}
-	// Headers count toward max_payload. 192 bytes covers the framing, the id
-	// header, Nats-Expected-Stream and the atomic batch headers (about 125
-	// bytes besides the id), so a job that passes here is never refused by
-	// nats.go for its size later.
+	if err := c.checkSize(j, data); err != nil {
+		return nil, err
+	}
+	return newJobMsg(layout.QueueSubject(j.Queue), j, data), nil
+}
+
+// checkJob validates j and fills the client's defaults, all but encoding it.
+func (c *Client) checkJob(j *Job) error {
+	if j.Queue == "" {
+		j.Queue = c.defaultQueue
+	}
+	if err := layout.ValidateQueue(j.Queue); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidQueue, err)
+	}
+	if err := layout.ValidateJobID(j.ID); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidJob, err)
+	}
+	if j.Name == "" {
+		return fmt.Errorf("%w: job %s has no name", ErrInvalidJob, j.ID)
+	}
+	if !utf8.ValidString(j.Name) {
+		return fmt.Errorf("%w: job %s: name %q is not valid UTF-8", ErrInvalidJob, j.ID, j.Name)
+	}
+	if j.EnqueuedAt.IsZero() {
+		j.EnqueuedAt = time.Now().UTC()
+	}
+	return nil
+}
+
+// checkSize refuses an encoding the server would refuse. Headers count toward
+// max_payload. 192 bytes covers the framing, the id header,
+// Nats-Expected-Stream and the atomic batch headers (about 125 bytes besides
+// the id), so a job that passes here is never refused by nats.go for its size
+// later.
+func (c *Client) checkSize(j *Job, data []byte) error {
 	if max := c.nc.MaxPayload(); int64(len(data)+len(j.ID)+192) > max {
-		return nil, fmt.Errorf("%w: job %s is %d bytes, the server accepts at most %d (max_payload); store large data elsewhere and pass a reference",
+		return fmt.Errorf("%w: job %s is %d bytes, the server accepts at most %d (max_payload); store large data elsewhere and pass a reference",
 			ErrPayloadTooLarge, j.ID, len(data), max)
 	}
-	return msg, nil
+	return nil
+}
+
+// newJobMsg is j's message: its encoding, on its queue's subject, under its id.
+func newJobMsg(subject string, j *Job, data []byte) *nats.Msg {
+	return &nats.Msg{Subject: subject, Data: data, Header: nats.Header{jetstream.MsgIDHeader: []string{j.ID}}}
 }
 
 // Purge removes every pending job of queue and returns how many it removed.

@@ -340,9 +340,8 @@ func TestEnqueueManyInvalidJobStoresNothing(t *testing.T) {
 // A batch large enough to be encoded by several goroutines still names its
 // first bad job by position and stores nothing; a nil job and a job given
 // twice (the same pointer) are refused before any job is encoded.
-// Every job of a large batch is validated before any is sent, whether its
-// encodings are kept for sending (5,000 jobs) or made again as it is sent
-// (70,000, past what EnqueueMany holds in memory).
+// Every job of a large batch is validated before any is sent, though the
+// encodings are not kept from validation to sending (5,000 and 70,000 jobs).
 func TestEnqueueManyLargeBatchValidation(t *testing.T) {
 	for _, n := range []int{5000, 70000} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) { testLargeBatchValidation(t, n) })

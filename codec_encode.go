@@ -17,10 +17,20 @@ import (
 // order, so Python naq decodes it. It appends by hand: it is on every
 // enqueue's path.
 func (j *Job) Encode() ([]byte, error) {
-	if err := j.checkText(); err != nil {
-		return nil, fmt.Errorf("encode job %s: %w", j.ID, err)
+	b, err := j.appendEncoding(make([]byte, 0, 320+len(j.ID)+len(j.Name)+j.argumentsSize()))
+	if err != nil {
+		return nil, err
 	}
-	b := make([]byte, 0, 320+len(j.ID)+len(j.Name)+j.argumentsSize())
+	return b, nil
+}
+
+// appendEncoding appends the job's wire JSON to b; on an error it returns b
+// as it came.
+func (j *Job) appendEncoding(b []byte) ([]byte, error) {
+	if err := j.checkText(); err != nil {
+		return b, fmt.Errorf("encode job %s: %w", j.ID, err)
+	}
+	in := b
 	b = append(b, `{"job_id":`...)
 	b = appendString(b, j.ID)
 	b = append(b, `,"enqueue_time":`...)
@@ -30,11 +40,11 @@ func (j *Job) Encode() ([]byte, error) {
 	b = append(b, `,"args":`...)
 	b, err := j.appendArgs(b)
 	if err != nil {
-		return nil, fmt.Errorf("encode job %s: %w", j.ID, err)
+		return in, fmt.Errorf("encode job %s: %w", j.ID, err)
 	}
 	b = append(b, `,"kwargs":`...)
 	if b, err = j.appendKwargs(b); err != nil {
-		return nil, fmt.Errorf("encode job %s: %w", j.ID, err)
+		return in, fmt.Errorf("encode job %s: %w", j.ID, err)
 	}
 	b = append(b, `,"max_retries":`...)
 	b = strconv.AppendInt(b, int64(j.MaxRetries), 10)
