@@ -29,15 +29,21 @@ func maxRSS(ps *os.ProcessState) int64 {
 
 // ownPeakRSS is this process's peak resident memory in its own address
 // space (Linux's VmHWM), in bytes; 0 where the system does not say.
-func ownPeakRSS() int64 {
+func ownPeakRSS() int64 { return procStatus("VmHWM:") }
+
+// currentRSS is this process's resident memory now (Linux's VmRSS), in
+// bytes; 0 where the system does not say.
+func currentRSS() int64 { return procStatus("VmRSS:") }
+
+// procStatus reads a size in kB from /proc/self/status, in bytes.
+func procStatus(field string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
-		line := sc.Bytes()
-		if v, ok := bytes.CutPrefix(line, []byte("VmHWM:")); ok {
+		if v, ok := bytes.CutPrefix(sc.Bytes(), []byte(field)); ok {
 			kb, err := strconv.ParseInt(string(bytes.TrimSpace(bytes.TrimSuffix(bytes.TrimSpace(v), []byte("kB")))), 10, 64)
 			if err != nil {
 				return 0
