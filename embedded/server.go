@@ -149,6 +149,10 @@ func (c config) serverOptions() (*server.Options, error) {
 		JetStreamMaxMemory: c.maxMemory,
 		JetStreamMaxStore:  c.maxStore,
 		SyncAlways:         c.syncAlways,
+		// Every queue is a consumer of naq_jobs, and nats-server otherwise
+		// refuses a stream's 1,001st consumer: a worker on 1,000 queues
+		// could not start (docs/scaling.md).
+		JetStreamLimits: server.JSLimitOpts{DefaultMaxConsumers: -1},
 	}
 	if c.monitorPort != 0 {
 		// Loopback whatever the client listener: the endpoint has no

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -134,6 +135,11 @@ func RunScale(ctx context.Context, cfg ScaleConfig, out io.Writer) (*ScaleReport
 		return []string{"-jobs", strconv.Itoa(n), "-concurrency", strconv.Itoa(cfg.Concurrency)}
 	}
 	purge := func() error {
+		// The queue's consumer goes too: every queue's counts against the
+		// stream's consumers (at most 1,000 on a server by default).
+		if err := js.DeleteConsumer(ctx, layout.JobsStream, layout.ConsumerName(queue)); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return fmt.Errorf("delete the queue's consumer: %w", err)
+		}
 		for _, name := range []string{layout.JobsStream, resultsKV} {
 			s, err := js.Stream(ctx, name)
 			if err == nil {
