@@ -48,6 +48,7 @@ func run() error {
 	flag.IntVar(&sc.Jobs, "scale-jobs", 1000000, "with -scale: jobs queued at once")
 	flag.IntVar(&sc.Queues, "scale-queues", 1000, "with -scale: queues on one worker")
 	flag.IntVar(&sc.Workers, "scale-workers", 20, "with -scale: workers on one queue")
+	flag.IntVar(&sc.Samples, "scale-samples", 100, "with -scale: jobs timed from enqueue to start on random queues")
 	cluster := flag.Bool("cluster", false, "compare one node with a three-node in-process cluster at one and three replicas instead (see docs/scaling.md)")
 	memory := flag.Bool("memory", true, "also run every scenario once in a process of its own and report its peak memory")
 	flag.Parse()

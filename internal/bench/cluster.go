@@ -19,9 +19,9 @@ import (
 )
 
 // ClusterLine is one setup of the cluster comparison: naq's bulk enqueue and
-// processing rates, and bare JetStream's asynchronous publish to one stream
-// and to three (each stream led by its own node where the cluster placed
-// them so), all on servers in this process.
+// processing rates, and bare JetStream's asynchronous publish from three
+// connections into one stream and into three (led by whichever nodes the
+// cluster chose), all on servers in this process.
 type ClusterLine struct {
 	Setup       string   `json:"setup"`
 	EnqueueRate float64  `json:"enqueue_rate"`
@@ -29,6 +29,9 @@ type ClusterLine struct {
 	RawOne      float64  `json:"raw_publish_one_stream"`
 	RawThree    float64  `json:"raw_publish_three_streams"`
 	Leaders     []string `json:"raw_stream_leaders,omitempty"`
+	// The nodes leading naq_jobs and the results bucket's stream, and the
+	// one the client and the worker are connected to.
+	JobsLeader, ResultsLeader, ClientNode, WorkerNode string
 }
 
 // RunCluster compares one node with a three-node cluster at one replica and
@@ -51,8 +54,8 @@ func RunCluster(ctx context.Context, cfg Config, out io.Writer) ([]ClusterLine, 
 			return nil, fmt.Errorf("%s: %w", setup.name, err)
 		}
 		l.Setup = setup.name
-		fmt.Fprintf(out, "%s: enqueue %.0f jobs/s, process %.0f jobs/s, raw publish one stream %.0f/s, three streams %.0f/s (leaders %v)\n",
-			l.Setup, l.EnqueueRate, l.ProcessRate, l.RawOne, l.RawThree, l.Leaders)
+		fmt.Fprintf(out, "%s: enqueue %.0f jobs/s, process %.0f jobs/s, raw publish one stream %.0f/s, three streams %.0f/s (leaders %v); naq_jobs led by %s, results by %s, client on %s, worker on %s\n",
+			l.Setup, l.EnqueueRate, l.ProcessRate, l.RawOne, l.RawThree, l.Leaders, l.JobsLeader, l.ResultsLeader, l.ClientNode, l.WorkerNode)
 		lines = append(lines, l)
 	}
 	return lines, nil
@@ -144,6 +147,8 @@ func clusterSetup(ctx context.Context, cfg Config, urls []string, replicas int) 
 	if e.results, err = e.js.Stream(ctx, resultsKV); err != nil {
 		return l, err
 	}
+	l.JobsLeader, l.ResultsLeader = leaderOf(ctx, e.jobs), leaderOf(ctx, e.results)
+	l.ClientNode, l.WorkerNode = cnc.ConnectedServerName(), wnc.ConnectedServerName()
 	r, err := e.naqEnqueueMany(ctx)
 	if err != nil {
 		return l, err
@@ -167,16 +172,17 @@ func clusterSetup(ctx context.Context, cfg Config, urls []string, replicas int) 
 	return l, err
 }
 
-// rawSpread publishes n messages in all, split over streams streams (each
-// from a connection of its own to its own node), asynchronously, and returns
-// the rate at which all were stored, with each stream's leader.
+// rawSpread publishes n messages in all from three connections, one to each
+// node (in turn), asynchronously, into streams streams (publisher i into
+// stream i mod streams), and returns the rate at which all were stored, with
+// each stream's leader.
 func rawSpread(ctx context.Context, urls []string, replicas, streams int, payload []byte, n int) (float64, []string, error) {
+	const publishers = 3
 	type side struct {
-		nc   *nats.Conn
 		js   jetstream.JetStream
 		subj string
 	}
-	sides := make([]side, streams)
+	sides := make([]side, publishers)
 	var leaders []string
 	for i := range sides {
 		nc, err := connectRetry(ctx, urls[i%len(urls)])
@@ -188,25 +194,25 @@ func rawSpread(ctx context.Context, urls []string, replicas, streams int, payloa
 		if err != nil {
 			return 0, nil, err
 		}
-		name := fmt.Sprintf("spread_%d_%d", streams, i)
-		sc := layout.JobsStreamConfig(layout.Config{})
-		sc.Name, sc.Subjects, sc.Replicas = name, []string{name + ".>"}, replicas
-		s, err := js.CreateOrUpdateStream(ctx, sc)
-		if err != nil {
-			return 0, nil, err
+		name := fmt.Sprintf("spread_%d_%d", streams, i%streams)
+		if i < streams {
+			sc := layout.JobsStreamConfig(layout.Config{})
+			sc.Name, sc.Subjects, sc.Replicas = name, []string{name + ".>"}, replicas
+			s, err := js.CreateOrUpdateStream(ctx, sc)
+			if err != nil {
+				return 0, nil, err
+			}
+			leaders = append(leaders, leaderOf(ctx, s))
+			defer js.DeleteStream(context.Background(), name)
 		}
-		if info := s.CachedInfo(); info.Cluster != nil {
-			leaders = append(leaders, info.Cluster.Leader)
-		}
-		defer js.DeleteStream(context.Background(), name)
-		sides[i] = side{nc, js, name + ".queue.bench"}
+		sides[i] = side{js, name + ".queue.bench"}
 	}
 	var wg sync.WaitGroup
-	errs := make([]error, streams)
+	errs := make([]error, publishers)
 	start := time.Now()
 	for i, s := range sides {
 		wg.Go(func() {
-			for range n / streams {
+			for range n / publishers {
 				if _, err := s.js.PublishAsync(s.subj, payload); err != nil {
 					errs[i] = err
 					return
@@ -226,9 +232,18 @@ func rawSpread(ctx context.Context, urls []string, replicas, streams int, payloa
 			return 0, nil, err
 		}
 	}
-	return float64(n/streams*streams) / d.Seconds(), leaders, nil
+	return float64(n/publishers*publishers) / d.Seconds(), leaders, nil
 }
 
-func connectRetry(ctx context.Context, url string) (*nats.Conn, error) {
+func connectRetry(_ context.Context, url string) (*nats.Conn, error) {
 	return nats.Connect(url, nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1))
+}
+
+// leaderOf is the node leading s ("" on a single server).
+func leaderOf(ctx context.Context, s jetstream.Stream) string {
+	info, err := s.Info(ctx)
+	if err != nil || info.Cluster == nil {
+		return ""
+	}
+	return info.Cluster.Leader
 }

@@ -65,7 +65,12 @@ func TestRunScaleSmall(t *testing.T) {
 	if rep.Rate <= 0 || rep.BaseRate <= 0 || rep.WorkerRSSEarly <= 0 || rep.WorkerRSSEnd <= 0 || rep.DiskBytesPerJob <= 0 {
 		t.Errorf("report lacks figures: %+v", rep)
 	}
-	if rep.LatencyMax <= 0 {
-		t.Errorf("no start latency measured: %+v", rep)
+	if len(rep.QueuesRuns) != 2 {
+		t.Fatalf("%d runs on many queues, want 2", len(rep.QueuesRuns))
+	}
+	for _, q := range rep.QueuesRuns {
+		if q.LatencyMax <= 0 {
+			t.Errorf("no start latency measured at concurrency %d", q.Concurrency)
+		}
 	}
 }

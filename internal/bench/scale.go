@@ -79,12 +79,9 @@ type ScaleReport struct {
 	WorkerRSSEnd     int64   `json:"worker_rss_end_bytes"`
 	WorkerPeakRSS    int64   `json:"worker_peak_rss_bytes"`
 	ServerPeakRSS    int64   `json:"server_peak_rss_bytes"`
-	IdleWorkerCPU    float64 `json:"idle_worker_cpu"` // fraction of a core
-	IdleServerCPU    float64 `json:"idle_server_cpu"`
-	LatencyP50       float64 `json:"latency_p50_us"`
-	LatencyP90       float64 `json:"latency_p90_us"`
-	LatencyMax       float64 `json:"latency_max_us"`
-	QueuesWorkerRSS  int64   `json:"queues_worker_peak_rss_bytes"`
+	// Queues on one worker: at the worker's concurrency, then with as
+	// many slots as queues.
+	QueuesRuns []QueuesRun `json:"queues_runs"`
 	WorkersRate      float64 `json:"workers_rate"`
 	Shares           []int64 `json:"workers_shares"`
 	ShareMin         int64   `json:"workers_share_min"`
@@ -193,11 +190,21 @@ func RunScale(ctx context.Context, cfg ScaleConfig, out io.Writer) (*ScaleReport
 		return nil, err
 	}
 
-	if err := scaleQueuesPart(ctx, child, cfg, rep); err != nil {
-		return nil, err
+	// A worker with fewer slots than queues shares them out in turns,
+	// which makes a job wait seconds (docs/benchmarks.md): few samples.
+	for _, conc := range []int{cfg.Concurrency, max(cfg.Concurrency, cfg.Queues)} {
+		samples := cfg.Samples
+		if conc < cfg.Queues {
+			samples = max(1, samples/10)
+		}
+		q, err := scaleQueuesPart(ctx, child, cfg, conc, samples)
+		if err != nil {
+			return nil, err
+		}
+		rep.QueuesRuns = append(rep.QueuesRuns, q)
+		fmt.Fprintf(out, "%d queues, concurrency %d: idle CPU %.1f %% of a core (worker), %.1f %% (server); start latency p50 %.0f µs, p90 %.0f µs, max %.0f µs (%d jobs)\n",
+			cfg.Queues, conc, 100*q.IdleWorkerCPU, 100*q.IdleServerCPU, q.LatencyP50, q.LatencyP90, q.LatencyMax, samples)
 	}
-	fmt.Fprintf(out, "%d queues: idle CPU %.1f %% of a core (worker), %.1f %% (server); start latency p50 %.0f µs, p90 %.0f µs, max %.0f µs\n",
-		cfg.Queues, 100*rep.IdleWorkerCPU, 100*rep.IdleServerCPU, rep.LatencyP50, rep.LatencyP90, rep.LatencyMax)
 
 	if _, err = child("enqueue", jobsArg(cfg.WorkersJobs), nil); err != nil {
 		return nil, err
@@ -216,26 +223,38 @@ func RunScale(ctx context.Context, cfg ScaleConfig, out io.Writer) (*ScaleReport
 	return rep, nil
 }
 
+// QueuesRun is one run of a worker on many queues.
+type QueuesRun struct {
+	Concurrency   int     `json:"concurrency"`
+	IdleWorkerCPU float64 `json:"idle_worker_cpu"` // fraction of a core
+	IdleServerCPU float64 `json:"idle_server_cpu"`
+	LatencyP50    float64 `json:"latency_p50_us"`
+	LatencyP90    float64 `json:"latency_p90_us"`
+	LatencyMax    float64 `json:"latency_max_us"`
+	WorkerRSS     int64   `json:"worker_peak_rss_bytes"`
+}
+
 // scaleQueuesPart runs the many-queues child, measuring the server's CPU
 // between its idle markers.
-func scaleQueuesPart(ctx context.Context, child func(string, []string, func(string)) (scaleChild, error), cfg ScaleConfig, rep *ScaleReport) error {
+func scaleQueuesPart(ctx context.Context, child func(string, []string, func(string)) (scaleChild, error), cfg ScaleConfig, conc, samples int) (QueuesRun, error) {
+	q := QueuesRun{Concurrency: conc}
 	var cpu0 time.Duration
 	var t0 time.Time
-	args := []string{"-queues", strconv.Itoa(cfg.Queues), "-idle", cfg.Idle.String(), "-samples", strconv.Itoa(cfg.Samples)}
+	args := []string{"-queues", strconv.Itoa(cfg.Queues), "-concurrency", strconv.Itoa(conc), "-idle", cfg.Idle.String(), "-samples", strconv.Itoa(samples)}
 	r, err := child("queues", args, func(line string) {
 		switch line {
 		case "idle-begin":
 			cpu0, t0 = cpuTime(), time.Now()
 		case "idle-end":
-			rep.IdleServerCPU = float64(cpuTime()-cpu0) / float64(time.Since(t0))
+			q.IdleServerCPU = float64(cpuTime()-cpu0) / float64(time.Since(t0))
 		}
 	})
 	if err != nil {
-		return err
+		return q, err
 	}
-	rep.IdleWorkerCPU, rep.QueuesWorkerRSS = r.IdleCPU, r.PeakRSS
-	rep.LatencyP50, rep.LatencyP90, rep.LatencyMax = quantile(r.Latencies, 0.5), quantile(r.Latencies, 0.9), quantile(r.Latencies, 1)
-	return nil
+	q.IdleWorkerCPU, q.WorkerRSS = r.IdleCPU, r.PeakRSS
+	q.LatencyP50, q.LatencyP90, q.LatencyMax = quantile(r.Latencies, 0.5), quantile(r.Latencies, 0.9), quantile(r.Latencies, 1)
+	return q, nil
 }
 
 // runScaleChild starts exe with ScaleChildArg and args, hands every line of

@@ -75,7 +75,7 @@ func RunScaleChild(ctx context.Context, args []string, out io.Writer) error {
 	case "work":
 		rep, err = scaleWork(ctx, url, jobs, workers, concurrency)
 	case "queues":
-		rep, err = scaleQueues(ctx, url, queues, *idle, *samples, out)
+		rep, err = scaleQueues(ctx, url, queues, concurrency, *idle, *samples, out)
 	default:
 		err = fmt.Errorf("%s: no part %q", ScaleChildArg, part)
 	}
@@ -205,7 +205,7 @@ func scaleWork(ctx context.Context, url string, n, workers, concurrency int) (sc
 // idles (marked on out for the parent, which measures the server's over the
 // same time), then enqueues samples jobs one at a time on random queues and
 // times each from before its enqueue to its handler's start.
-func scaleQueues(ctx context.Context, url string, queues int, idle time.Duration, samples int, out io.Writer) (scaleChild, error) {
+func scaleQueues(ctx context.Context, url string, queues, concurrency int, idle time.Duration, samples int, out io.Writer) (scaleChild, error) {
 	var rep scaleChild
 	names := make([]string, queues)
 	for i := range names {
@@ -216,7 +216,8 @@ func scaleQueues(ctx context.Context, url string, queues int, idle time.Duration
 		return rep, err
 	}
 	defer nc.Close()
-	w, err := worker.New(nc, worker.WithQueues(names...), worker.WithLogger(quiet), worker.WithName("naqbench-queues"))
+	w, err := worker.New(nc, worker.WithQueues(names...), worker.WithConcurrency(concurrency), worker.WithLogger(quiet),
+		worker.WithName("naqbench-queues"))
 	if err != nil {
 		return rep, err
 	}
