@@ -68,27 +68,27 @@ type ScaleReport struct {
 	BaseRate           float64 `json:"base_rate"` // jobs/s working off BaseJobs
 	BaseWorkerRSS      int64   `json:"base_worker_rss_bytes"`
 
-	EnqueueSeconds   float64 `json:"enqueue_seconds"` // one EnqueueMany of Jobs, NewJob included
-	ProducerPeakRSS  int64   `json:"producer_peak_rss_bytes"`
-	ServerRSSQueued  int64   `json:"server_rss_queued_bytes"` // with Jobs queued
-	DiskBytesPerJob  float64 `json:"disk_bytes_per_job"`
-	Rate             float64 `json:"rate"` // working off Jobs
-	RateEarly        float64 `json:"rate_first_50000"`
-	RateLate         float64 `json:"rate_last_50000"`
-	WorkerRSSEarly   int64   `json:"worker_rss_after_50000_bytes"`
-	WorkerRSSEnd     int64   `json:"worker_rss_end_bytes"`
-	WorkerPeakRSS    int64   `json:"worker_peak_rss_bytes"`
-	ServerPeakRSS    int64   `json:"server_peak_rss_bytes"`
+	EnqueueSeconds  float64 `json:"enqueue_seconds"` // one EnqueueMany of Jobs, NewJob included
+	ProducerPeakRSS int64   `json:"producer_peak_rss_bytes"`
+	ServerRSSQueued int64   `json:"server_rss_queued_bytes"` // with Jobs queued
+	DiskBytesPerJob float64 `json:"disk_bytes_per_job"`
+	Rate            float64 `json:"rate"` // working off Jobs
+	RateEarly       float64 `json:"rate_first_50000"`
+	RateLate        float64 `json:"rate_last_50000"`
+	WorkerRSSEarly  int64   `json:"worker_rss_after_50000_bytes"`
+	WorkerRSSEnd    int64   `json:"worker_rss_end_bytes"`
+	WorkerPeakRSS   int64   `json:"worker_peak_rss_bytes"`
+	ServerPeakRSS   int64   `json:"server_peak_rss_bytes"`
 	// Queues on one worker: at the worker's concurrency, then with as
 	// many slots as queues.
-	QueuesRuns []QueuesRun `json:"queues_runs"`
-	WorkersRate      float64 `json:"workers_rate"`
-	Shares           []int64 `json:"workers_shares"`
-	ShareMin         int64   `json:"workers_share_min"`
-	ShareMax         int64   `json:"workers_share_max"`
-	ShareCV          float64 `json:"workers_share_cv"` // standard deviation / mean
-	ElapsedSeconds   float64 `json:"elapsed_seconds"`
-	ServerResultsMsg uint64  `json:"results_stored"`
+	QueuesRuns       []QueuesRun `json:"queues_runs"`
+	WorkersRate      float64     `json:"workers_rate"`
+	Shares           []int64     `json:"workers_shares"`
+	ShareMin         int64       `json:"workers_share_min"`
+	ShareMax         int64       `json:"workers_share_max"`
+	ShareCV          float64     `json:"workers_share_cv"` // standard deviation / mean
+	ElapsedSeconds   float64     `json:"elapsed_seconds"`
+	ServerResultsMsg uint64      `json:"results_stored"`
 }
 
 // RunScale runs the scale scenario: Jobs queued at once and worked off by
