@@ -113,11 +113,6 @@ func (c *Client) EnqueueMany(ctx context.Context, jobs []*Job, opts ...BulkOptio
 	return err
 }
 
-// keepEncodings is the largest batch whose encodings EnqueueMany keeps from
-// validation to sending (about 150 MB at most); a larger one is encoded twice
-// rather than held, which costs a large batch about a fifth of its rate.
-const keepEncodings = 1 << 16
-
 func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgAt func(int) (*nats.Msg, error)) error {
 	plain, batcher, err := c.publishers()
 	if err != nil {
