@@ -213,7 +213,7 @@ func rawSpread(ctx context.Context, urls []string, replicas, streams int, payloa
 	for i, s := range sides {
 		wg.Go(func() {
 			for range n / publishers {
-				if _, err := s.js.PublishAsync(s.subj, payload); err != nil {
+				if _, err := s.js.PublishAsync(s.subj, payload, jetstream.WithStallWait(time.Minute)); err != nil {
 					errs[i] = err
 					return
 				}

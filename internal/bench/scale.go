@@ -206,6 +206,13 @@ func RunScale(ctx context.Context, cfg ScaleConfig, out io.Writer) (*ScaleReport
 			cfg.Queues, conc, 100*q.IdleWorkerCPU, 100*q.IdleServerCPU, q.LatencyP50, q.LatencyP90, q.LatencyMax, samples)
 	}
 
+	// Idle consumers slow every job of the stream (docs/benchmarks.md):
+	// the many queues' go before the many workers are measured.
+	for i := range cfg.Queues {
+		if err := js.DeleteConsumer(ctx, layout.JobsStream, layout.ConsumerName(queueName(i))); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return nil, fmt.Errorf("delete the many queues' consumers: %w", err)
+		}
+	}
 	if _, err = child("enqueue", jobsArg(cfg.WorkersJobs), nil); err != nil {
 		return nil, err
 	}

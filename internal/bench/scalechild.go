@@ -209,7 +209,7 @@ func scaleQueues(ctx context.Context, url string, queues, concurrency int, idle 
 	var rep scaleChild
 	names := make([]string, queues)
 	for i := range names {
-		names[i] = fmt.Sprintf("q%04d", i)
+		names[i] = queueName(i)
 	}
 	nc, err := nats.Connect(url)
 	if err != nil {
@@ -300,3 +300,6 @@ func (s *streamCounter) msgs(ctx context.Context, stream string) (uint64, error)
 }
 
 func (s *streamCounter) close() { s.nc.Close() }
+
+// queueName is the i-th of the many queues.
+func queueName(i int) string { return fmt.Sprintf("q%04d", i) }
