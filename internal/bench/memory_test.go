@@ -13,6 +13,9 @@ import (
 // raw baseline, and shows in the table. It makes no claim about sizes
 // beyond their being measured.
 func TestRunMeasuresMemoryInChildren(t *testing.T) {
+	if testing.Short() {
+		t.Skip("ten child processes: skipped with -short")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
