@@ -162,6 +162,7 @@ func (h *Handler) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /jobs", h.jobLookup)
 	mux.HandleFunc("GET /jobs/{id}", h.job)
 	mux.HandleFunc("POST /jobs/{id}/cancel", h.jobCancel)
+	mux.HandleFunc("GET /workflows/{id}", h.workflow)
 	mux.HandleFunc("GET /failed", h.failedList)
 	mux.HandleFunc("GET /failed/confirm/{action}", h.failedConfirm)
 	mux.HandleFunc("POST /failed/matching/{action}", h.failedMatching)

@@ -142,7 +142,7 @@ func statusOf(err error) int {
 		errors.Is(err, naq.ErrAlreadyFinished):
 		return http.StatusBadRequest
 	case errors.Is(err, naq.ErrJobNotFound), errors.Is(err, naq.ErrQueueNotFound),
-		errors.Is(err, naq.ErrScheduleNotFound):
+		errors.Is(err, naq.ErrScheduleNotFound), errors.Is(err, naq.ErrWorkflowNotFound):
 		return http.StatusNotFound
 	}
 	return http.StatusBadGateway

@@ -33,7 +33,7 @@ func staticFiles() http.Handler {
 // pages holds one template set per page, each with the shared layout.
 type pages struct{ byName map[string]*template.Template }
 
-var pageNames = []string{"overview", "queue", "job", "failed", "failed_detail", "schedules", "workers", "confirm", "error"}
+var pageNames = []string{"overview", "queue", "job", "failed", "failed_detail", "schedules", "workers", "workflow", "confirm", "error"}
 
 func parsePages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
