@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/naqgo/naq"
 	"github.com/naqgo/naq/internal/testutil"
 	"github.com/naqgo/naq/worker"
@@ -42,30 +44,13 @@ func TestMain(m *testing.M) {
 // doing a few milliseconds of work. It stops gracefully when its stdin closes
 // (the parent stopping it, or the parent dying).
 func crashChild() int {
-	fail := func(format string, args ...any) int {
-		fmt.Fprintf(os.Stderr, "crash child: "+format+"\n", args...)
-		return 2
-	}
-	f, err := os.OpenFile(os.Getenv(crashChildEnv), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	c, err := childStart(os.Getenv(crashChildEnv), os.Getenv(crashURLEnv), crashChildStart)
 	if err != nil {
-		return fail("open record file: %v", err)
+		return childFail("crash", "%v", err)
 	}
-	defer f.Close()
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		cancel()
-	}()
-
-	dctx, dcancel := context.WithTimeout(ctx, crashChildStart)
-	nc, err := naq.Dial(dctx, naq.WithURL(os.Getenv(crashURLEnv)))
-	dcancel()
-	if err != nil {
-		return fail("%v", err)
-	}
-	defer nc.Close()
+	defer c.close()
+	fail := func(format string, args ...any) int { return childFail("crash", format, args...) }
+	f, ctx, nc := c.file, c.ctx, c.nc
 
 	w, err := worker.New(nc,
 		worker.WithName(os.Getenv(crashNameEnv)),
@@ -95,4 +80,48 @@ func crashChild() int {
 		return fail("flush: %v", err)
 	}
 	return 0
+}
+
+// child is what a worker process started by a test holds: the file it
+// records executions in, a context cancelled when its stdin closes (the
+// parent stopping it, or the parent dying), and its connection.
+type child struct {
+	file   *os.File
+	ctx    context.Context
+	cancel context.CancelFunc
+	nc     *nats.Conn
+}
+
+// childStart, in the child process, opens the record file, watches stdin and dials url within
+// dialWait.
+func childStart(recordFile, url string, dialWait time.Duration) (*child, error) {
+	f, err := os.OpenFile(recordFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open record file: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	dctx, dcancel := context.WithTimeout(ctx, dialWait)
+	nc, err := naq.Dial(dctx, naq.WithURL(url))
+	dcancel()
+	if err != nil {
+		cancel()
+		f.Close()
+		return nil, err
+	}
+	return &child{file: f, ctx: ctx, cancel: cancel, nc: nc}, nil
+}
+
+func (c *child) close() {
+	c.nc.Close()
+	c.cancel()
+	c.file.Close()
+}
+
+func childFail(role, format string, args ...any) int {
+	fmt.Fprintf(os.Stderr, role+" child: "+format+"\n", args...)
+	return 2
 }

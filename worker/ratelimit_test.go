@@ -3,7 +3,6 @@ package worker_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -28,28 +27,13 @@ const (
 )
 
 func rateChild() int {
-	fail := func(format string, args ...any) int {
-		fmt.Fprintf(os.Stderr, "rate child: "+format+"\n", args...)
-		return 2
-	}
-	f, err := os.OpenFile(os.Getenv(rateChildEnv), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	c, err := childStart(os.Getenv(rateChildEnv), os.Getenv(rateURLEnv), 20*time.Second)
 	if err != nil {
-		return fail("open record file: %v", err)
+		return childFail("rate", "%v", err)
 	}
-	defer f.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		cancel()
-	}()
-	dctx, dcancel := context.WithTimeout(ctx, 20*time.Second)
-	nc, err := naq.Dial(dctx, naq.WithURL(os.Getenv(rateURLEnv)))
-	dcancel()
-	if err != nil {
-		return fail("%v", err)
-	}
-	defer nc.Close()
+	defer c.close()
+	fail := func(format string, args ...any) int { return childFail("rate", format, args...) }
+	f, ctx, nc := c.file, c.ctx, c.nc
 	w, err := worker.New(nc, worker.WithQueues("rated"), worker.WithConcurrency(4), worker.WithPollWait(200*time.Millisecond),
 		worker.WithRateLimit("partner", rateLimit, ratePeriod), worker.WithLogger(testutil.Logger()))
 	if err != nil {
