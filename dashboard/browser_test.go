@@ -35,6 +35,31 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+// startBrowser starts Chromium and returns a context holding its first tab.
+// On a machine without a D-Bus system bus, Chromium's D-Bus thread now and
+// then dies of a null pointer before the browser is up (SIGSEGV, "chrome
+// failed to start"): a failed start is retried; a crash once the browser is
+// up fails the test.
+func startBrowser(t *testing.T, opts []chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	const attempts = 3
+	for i := 1; ; i++ {
+		actx, cancelA := chromedp.NewExecAllocator(t.Context(), opts...)
+		ctx, cancelB := chromedp.NewContext(actx)
+		err := chromedp.Do(ctx) // starts the browser and opens its first tab
+		if err == nil {
+			t.Cleanup(func() { cancelB(); cancelA() })
+			return ctx
+		}
+		cancelB()
+		cancelA()
+		if i == attempts {
+			t.Fatalf("start Chromium (attempt %d of %d): %v", i, attempts, err)
+		}
+		t.Logf("Chromium crashed while starting (attempt %d of %d), starting it again: %v", i, attempts, err)
+	}
+}
+
 // browser is a headless Chromium on the fixture's dashboard.
 type browser struct {
 	t     *testing.T
@@ -44,13 +69,12 @@ type browser struct {
 }
 
 func newBrowser(t *testing.T, f *fixture) *browser {
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.WindowSize(1280, 860))
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.WindowSize(1280, 860),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("disable-component-update", true))
 	if os.Geteuid() == 0 { // Chromium refuses to sandbox itself as root (containers, CI)
 		opts = append(opts, chromedp.NoSandbox)
 	}
-	actx, cancelA := chromedp.NewExecAllocator(t.Context(), opts...)
-	ctx, cancelB := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelB(); cancelA() })
+	ctx := startBrowser(t, opts)
 	ctx, cancelT := context.WithTimeout(ctx, 5*time.Minute)
 	t.Cleanup(cancelT)
 	b := &browser{t: t, ctx: ctx, base: f.srv.URL}
