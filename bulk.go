@@ -99,6 +99,8 @@ func (c *Client) EnqueueMany(ctx context.Context, jobs []*Job, opts ...BulkOptio
 			c.enqueued(j)
 		}
 	}
+	indexed := c.indexDependents(ctx, jobs)
+	defer indexed()
 	switch {
 	case cfg.atomic:
 		err = c.publishAtomic(ctx, msgs)

@@ -29,17 +29,18 @@ type Client struct {
 	hooks        []EnqueueHook
 	records      records.Store // naq_results and naq_job_status
 
-	mu        sync.Mutex
-	cancelled jetstream.KeyValue    // provisioned on first use
-	schedules jetstream.KeyValue    // provisioned on first use
-	unique    jetstream.KeyValue    // provisioned on first use
-	workers   jetstream.KeyValue    // provisioned on first use
-	workflows jetstream.KeyValue    // provisioned on first use
-	failed    jetstream.Stream      // provisioned on first use
-	writer    *asyncpub.Writer      // pipelined publishes, made on first use
-	batcher   *asyncpub.BatchWriter // pipelined jobs, when naq_jobs takes batches
-	batchJobs bool                  // naq_jobs takes fast batches
-	requester *asyncpub.Requester   // acknowledged enqueues
+	mu         sync.Mutex
+	cancelled  jetstream.KeyValue    // provisioned on first use
+	schedules  jetstream.KeyValue    // provisioned on first use
+	unique     jetstream.KeyValue    // provisioned on first use
+	workers    jetstream.KeyValue    // provisioned on first use
+	workflows  jetstream.KeyValue    // provisioned on first use
+	dependents jetstream.KeyValue    // provisioned on first use
+	failed     jetstream.Stream      // provisioned on first use
+	writer     *asyncpub.Writer      // pipelined publishes, made on first use
+	batcher    *asyncpub.BatchWriter // pipelined jobs, when naq_jobs takes batches
+	batchJobs  bool                  // naq_jobs takes fast batches
+	requester  *asyncpub.Requester   // acknowledged enqueues
 }
 
 type clientConfig struct {
@@ -184,6 +185,8 @@ func (c *Client) enqueueJob(ctx context.Context, j *Job) error {
 	if c.events {
 		c.enqueued(j)
 	}
+	indexed := c.indexDependents(ctx, []*Job{j})
+	defer indexed()
 	var record <-chan struct{}
 	if c.pending {
 		if record, err = c.writePending(ctx, j); err != nil {
@@ -281,6 +284,11 @@ func (c *Client) checkJob(j *Job) error {
 	}
 	if j.Name == "" {
 		return fmt.Errorf("%w: job %s has no name", ErrInvalidJob, j.ID)
+	}
+	for _, dep := range j.DependsOn {
+		if err := layout.ValidateJobID(dep); err != nil {
+			return fmt.Errorf("%w: job %s depends on: %v", ErrInvalidJob, j.ID, err)
+		}
 	}
 	if !utf8.ValidString(j.Name) {
 		return fmt.Errorf("%w: job %s: name %q is not valid UTF-8", ErrInvalidJob, j.ID, j.Name)

@@ -23,6 +23,7 @@ func (h *Handler) jobLookup(w http.ResponseWriter, r *http.Request) {
 
 type dependency struct {
 	ID    string
+	Name  string // the dependent's function, for the jobs that wait
 	State string
 }
 
@@ -37,6 +38,9 @@ type jobView struct {
 	Args       []string
 	Kwargs     map[string]string
 	Deps       []dependency
+	Dependents []dependency // jobs that wait for this one (depends_on)
+	MoreDeps   int          // dependents beyond those shown
+	DepsNote   string
 	Events     []naq.Event
 	EventsNote string
 	RunningFor time.Duration
@@ -101,6 +105,7 @@ func (h *Handler) job(w http.ResponseWriter, r *http.Request) {
 			v.Deps = append(v.Deps, dep)
 		}
 	}
+	h.dependents(r, &v)
 	evs, err := h.c.EventHistory(ctx, v.ID)
 	switch {
 	case errors.Is(err, naq.ErrEventsNotStored):
@@ -111,6 +116,31 @@ func (h *Handler) job(w http.ResponseWriter, r *http.Request) {
 		v.Events = evs
 	}
 	h.render(w, r, "job", "Job "+v.ID, v)
+}
+
+// maxDependentsShown bounds the dependents a job's page reads the state of.
+const maxDependentsShown = 100
+
+// dependents fills in the jobs that wait for v's job through depends_on.
+func (h *Handler) dependents(r *http.Request, v *jobView) {
+	ds, err := h.c.Dependents(r.Context(), v.ID)
+	if err != nil {
+		v.DepsNote = err.Error()
+		return
+	}
+	if len(ds) > maxDependentsShown {
+		v.MoreDeps = len(ds) - maxDependentsShown
+		ds = ds[:maxDependentsShown]
+	}
+	for _, d := range ds {
+		dep := dependency{ID: d.JobID, Name: d.Name, State: "unknown"}
+		if st, err := h.c.Status(r.Context(), d.JobID); err == nil {
+			dep.State = string(st.State)
+		} else if errors.Is(err, naq.ErrJobNotFound) {
+			dep.State = "pending"
+		}
+		v.Dependents = append(v.Dependents, dep)
+	}
 }
 
 // maxDeliveredScan bounds the look for a running job's message: the

@@ -97,3 +97,49 @@ func TestWorkflowPage(t *testing.T) {
 		t.Errorf("first step's job page (%d) without its workflow or escaped arguments:\n%s", code, body)
 	}
 }
+
+// A job's page lists the jobs that wait for it through depends_on.
+func TestJobPageListsDependents(t *testing.T) {
+	_, nc := testutil.Server(t)
+	ctx := t.Context()
+	c, err := naq.NewClient(ctx, nc, naq.WithLogger(testutil.Logger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No worker takes queue "later": every job stays pending.
+	first, err := c.Enqueue(ctx, "load", nil, naq.Queue("later"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var waiting []string
+	for range 2 {
+		j, err := c.Enqueue(ctx, "<i>report</i>", nil, naq.Queue("later"), naq.DependsOn(first.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waiting = append(waiting, j.ID)
+	}
+	h, err := dashboard.New(c, dashboard.WithLogger(testutil.Logger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/jobs/"+first.ID, nil))
+	body := rec.Body.String()
+	if rec.Code != 200 {
+		t.Fatalf("job page: %d\n%s", rec.Code, body)
+	}
+	_, section, _ := strings.Cut(body, `<section id="dependents">`)
+	section, _, _ = strings.Cut(section, "</section>")
+	for _, id := range waiting {
+		if !strings.Contains(section, `<a href="/jobs/`+id+`">`+id+`</a> (&lt;i&gt;report&lt;/i&gt;): pending`) {
+			t.Errorf("dependent %s not listed:\n%s", id, section)
+		}
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/jobs/"+waiting[0], nil))
+	if !strings.Contains(rec.Body.String(), "no job waits for this one") {
+		t.Errorf("a job nothing waits for:\n%s", rec.Body.String())
+	}
+}

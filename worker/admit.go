@@ -183,6 +183,9 @@ func (r *run) dependenciesMet(ctx context.Context, d *delivery) (ready bool, unr
 		return false, nil
 	}
 	_ = m.NakWithDelay(delay)
+	if md.NumDelivered == 1 {
+		r.waiting.add(ctx, r.sh, job)
+	}
 	return false, nil
 }
 

@@ -108,6 +108,7 @@ type run struct {
 	cancelled *cancelSet
 	ackWait   time.Duration // the shortest of the queues' consumers
 	unique    uniqueLocks
+	waiting   dependentsIndex
 	progress  progressBook
 	limits    *limiter // nil without rate limits
 

@@ -211,3 +211,38 @@ func TestResultThatIsNotUTF8Fails(t *testing.T) {
 		t.Fatalf("stored result %q: %v", en.Value(), err)
 	}
 }
+
+// A job enqueued by a producer that keeps no dependents index (Python naq)
+// is listed among its dependency's dependents once a worker finds it
+// waiting, and runs once the dependency completes.
+func TestWaitingPythonJobIsIndexed(t *testing.T) {
+	e := newEnv(t)
+	release := make(chan struct{})
+	e.startWorker(t, func(w *worker.Worker) {
+		w.HandleFunc("slow", func(ctx context.Context, _ *naq.Job) (any, error) {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return nil, nil
+		})
+		w.HandleFunc("py:after", func(context.Context, *naq.Job) (any, error) { return "after", nil })
+	})
+	first, err := e.client.Enqueue(t.Context(), "slow", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "0123456789abcdef0123456789abcd77"
+	body := `{"job_id":"` + id + `","function":"py:after","args":[],"kwargs":{},"depends_on":["` + first.ID + `"],"max_retries":0,"retry_delay":0}`
+	if err := e.nc.Publish("naq.queue.naq_default_queue", []byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, "the waiting job to be indexed", func() bool {
+		ds, err := e.client.Dependents(t.Context(), first.ID)
+		return err == nil && len(ds) == 1 && ds[0].JobID == id && ds[0].Name == "py:after"
+	})
+	close(release)
+	if res := e.wait(t, id); res.Status != naq.StateCompleted {
+		t.Fatalf("the dependent: %+v", res)
+	}
+}

@@ -17,8 +17,8 @@ func (a *app) jobCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "job",
 		Short: "Look at one job, wait for it or cancel it",
-		Long: `Look at one job by its id: its status, its result; wait for it to finish,
-or cancel it.
+		Long: `Look at one job by its id: its status, its result, the jobs that wait for
+it; wait for it to finish, or cancel it.
 
 'result' and 'wait' print the job's result value as JSON (with --json, the
 whole result record) and exit 1 if the job failed or was cancelled, printing
@@ -30,7 +30,7 @@ naq.WithPendingRecords; a job from a producer that writes none (Go's default,
 Python naq) has no record until a worker picks it up, and 'status' says so.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usagef("naq job needs a subcommand: status, result, wait or cancel")
+			return usagef("naq job needs a subcommand: status, result, wait, cancel or dependents")
 		},
 	}
 	var waitTimeout time.Duration
@@ -71,6 +71,7 @@ Python naq) has no record until a worker picks it up, and 'status' says so.`,
 		},
 		wait,
 		a.jobCancelCommand(),
+		a.jobDependentsCommand(),
 	)
 	return cmd
 }

@@ -87,9 +87,9 @@ func EnsureFailedStream(ctx context.Context, js jetstream.JetStream, c Config) (
 }
 
 // EnsureBucket creates one of naq's KV buckets (ResultsBucket, StatusBucket,
-// WorkersBucket, CancelledBucket, SchedulesBucket or WorkflowsBucket), or adds what naq needs
-// to an existing one. The scheduler's lock has its own (see
-// EnsureSchedulerLockBucket).
+// WorkersBucket, CancelledBucket, SchedulesBucket, WorkflowsBucket or
+// DependentsBucket), or adds what naq needs to an existing one. The
+// scheduler's lock has its own (see EnsureSchedulerLockBucket).
 func EnsureBucket(ctx context.Context, js jetstream.JetStream, c Config, name string) (jetstream.KeyValue, error) {
 	spec, ok := bucketSpecFor(c, name)
 	if !ok {
@@ -135,6 +135,12 @@ func bucketSpecFor(c Config, name string) (bucketSpec, bool) {
 		// Kept as long as results, so a workflow can be read while its
 		// steps' results can.
 		cfg.Description = "naq workflows, key = workflow id"
+		cfg.TTL = orDefault(c.ResultTTL, DefaultResultTTL)
+		return bucketSpec{cfg: cfg, owned: true}, true
+	case DependentsBucket:
+		// Kept as long as results: a job's dependents can be listed while
+		// its result can be read.
+		cfg.Description = "naq dependents index, key = dependency id.dependent id"
 		cfg.TTL = orDefault(c.ResultTTL, DefaultResultTTL)
 		return bucketSpec{cfg: cfg, owned: true}, true
 	default:

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// 'naq job dependents' lists the jobs that wait for a job, with their states,
+// as a table and as JSON; a job nothing waits for says so; a bad id is a
+// usage error.
+func TestJobDependents(t *testing.T) {
+	e := newOpsEnv(t)
+	e.ok(t, "enqueue", "load", "-q", "nobody", "--job-id", "load-1")
+	e.ok(t, "enqueue", "report", "-q", "nobody", "--job-id", "report-1", "--depends-on", "load-1")
+	e.ok(t, "enqueue", "mail", "-q", "nobody", "--job-id", "mail-1", "--depends-on", "load-1,report-1")
+	var rows []dependentRow
+	e.json(t, &rows, "job", "dependents", "load-1")
+	if len(rows) != 2 || rows[0] != (dependentRow{"mail-1", "mail", "pending"}) || rows[1] != (dependentRow{"report-1", "report", "pending"}) {
+		t.Errorf("dependents of load-1: %+v", rows)
+	}
+	out := e.ok(t, "job", "dependents", "report-1")
+	if !strings.Contains(out, "JOB ID") || !strings.Contains(out, "mail-1") || strings.Contains(out, "report-1 ") {
+		t.Errorf("table:\n%s", out)
+	}
+	if out := e.ok(t, "job", "dependents", "mail-1"); strings.TrimSpace(out) != "no job waits for mail-1" {
+		t.Errorf("a job nothing waits for: %q", out)
+	}
+	e.exits(t, 2, "job", "dependents", "a.b")
+}
