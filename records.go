@@ -44,6 +44,11 @@ type Result struct {
 	EnqueuedAt time.Time `json:"enqueued_at,omitzero"`
 	StartedAt  time.Time `json:"started_at,omitzero"`
 	FinishedAt time.Time `json:"finished_at,omitzero"`
+	// Args and Kwargs are the job's arguments, kept in the record only by
+	// workers started with worker.WithResultArgs: a finished job's message
+	// is gone, and its arguments with it.
+	Args   []json.RawMessage          `json:"args,omitempty"`
+	Kwargs map[string]json.RawMessage `json:"kwargs,omitempty"`
 }
 
 // Decode unmarshals the job's return value into v. For a failed job it returns

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -28,23 +29,25 @@ type dependency struct {
 }
 
 type jobView struct {
-	ID         string
-	Status     *naq.JobStatus
-	StatusErr  string
-	Result     *naq.Result
-	Job        *naq.Job // from its message or failed record, when known
-	Message    *naq.QueuedJob
-	FailedSeq  uint64
-	Args       []string
-	Kwargs     map[string]string
-	Deps       []dependency
-	Dependents []dependency // jobs that wait for this one (depends_on)
-	MoreDeps   int          // dependents beyond those shown
-	DepsNote   string
-	Events     []naq.Event
-	EventsNote string
-	RunningFor time.Duration
-	Cancelable bool
+	ID        string
+	Status    *naq.JobStatus
+	StatusErr string
+	Result    *naq.Result
+	Job       *naq.Job // from its message or failed record, when known
+	Message   *naq.QueuedJob
+	FailedSeq uint64
+	Args      []string
+	Kwargs    map[string]string
+	// ArgsFromResult: the arguments come from the result record.
+	ArgsFromResult bool
+	Deps           []dependency
+	Dependents     []dependency // jobs that wait for this one (depends_on)
+	MoreDeps       int          // dependents beyond those shown
+	DepsNote       string
+	Events         []naq.Event
+	EventsNote     string
+	RunningFor     time.Duration
+	Cancelable     bool
 }
 
 func (h *Handler) job(w http.ResponseWriter, r *http.Request) {
@@ -89,14 +92,13 @@ func (h *Handler) job(w http.ResponseWriter, r *http.Request) {
 	if v.Job == nil && st != nil && (st.State == naq.StateRunning || st.State == naq.StateRetrying) && st.Queue != "" {
 		v.Message, v.Job = h.findDelivered(r, st.Queue, v.ID)
 	}
+	if v.Job == nil && v.Result != nil && (v.Result.Args != nil || v.Result.Kwargs != nil) {
+		// A finished job's arguments, kept by a worker with WithResultArgs.
+		v.ArgsFromResult = true
+		v.Args, v.Kwargs = prettyArgs(v.Result.Args, v.Result.Kwargs)
+	}
 	if v.Job != nil {
-		for _, a := range v.Job.Args {
-			v.Args = append(v.Args, prettyJSON(a))
-		}
-		v.Kwargs = map[string]string{}
-		for k, a := range v.Job.Kwargs {
-			v.Kwargs[k] = prettyJSON(a)
-		}
+		v.Args, v.Kwargs = prettyArgs(v.Job.Args, v.Job.Kwargs)
 		for _, d := range v.Job.DependsOn {
 			dep := dependency{ID: d, State: "unknown"}
 			if ds, err := h.c.Status(ctx, d); err == nil {
@@ -116,6 +118,19 @@ func (h *Handler) job(w http.ResponseWriter, r *http.Request) {
 		v.Events = evs
 	}
 	h.render(w, r, "job", "Job "+v.ID, v)
+}
+
+// prettyArgs indents a job's arguments for display.
+func prettyArgs(args []json.RawMessage, kwargs map[string]json.RawMessage) ([]string, map[string]string) {
+	var out []string
+	for _, a := range args {
+		out = append(out, prettyJSON(a))
+	}
+	kw := map[string]string{}
+	for k, a := range kwargs {
+		kw[k] = prettyJSON(a)
+	}
+	return out, kw
 }
 
 // maxDependentsShown bounds the dependents a job's page reads the state of.

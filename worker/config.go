@@ -61,6 +61,9 @@ type Config struct {
 	// MaxRunning caps, per queue, how many of its jobs run at once across all
 	// workers (the consumer's max ack pending; see WithMaxRunning).
 	MaxRunning map[string]int
+	// ResultArgs keeps each job's arguments in its result record (see
+	// WithResultArgs).
+	ResultArgs bool
 }
 
 func (c Config) withDefaults() Config {

@@ -212,6 +212,9 @@ func (m *JobStatusManager) newResult(job *naq.Job, attempts int, started time.Ti
 		Status: naq.StateCompleted, Value: value, JobID: job.ID, Name: job.Name, Queue: job.Queue, Attempts: attempts,
 		WorkerID: m.sh.Identity.ID, EnqueuedAt: job.EnqueuedAt, StartedAt: started, FinishedAt: time.Now().UTC(),
 	}
+	if m.sh.Config.ResultArgs && len(value)+records.ArgsSize(job.Args, job.Kwargs) <= m.maxValue {
+		res.Args, res.Kwargs = job.Args, job.Kwargs // else the record could not be stored
+	}
 	if err != nil {
 		msg := err.Error()
 		res.Status, res.Value, res.Error, res.ErrorKind = naq.StateFailed, nil, &msg, ErrorKind(err)

@@ -24,6 +24,7 @@ type workerFlags struct {
 	shutdownTimeout   time.Duration
 	name              string
 	heartbeatInterval time.Duration
+	resultArgs        bool
 	observe           observeFlags
 	flow              flowFlags
 }
@@ -66,6 +67,7 @@ examples/goworker).`,
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long running jobs may finish after SIGINT/SIGTERM")
 	fl.StringVar(&f.name, "name", "naq-http-worker", "worker name (prefix of its id in 'naq workers')")
 	fl.DurationVar(&f.heartbeatInterval, "heartbeat-interval", 15*time.Second, "how often the worker rewrites its record")
+	fl.BoolVar(&f.resultArgs, "result-args", false, "keep each job's arguments in its result record, so a finished job's arguments can be read")
 	f.observe.register(fl)
 	f.flow.register(fl)
 	return cmd
@@ -104,6 +106,9 @@ func (a *app) runWorker(cmd *cobra.Command, queues []string, f workerFlags) erro
 		worker.WithReplicas(a.replicas),
 		worker.WithLogger(log),
 		worker.WithFallback(target),
+	}
+	if f.resultArgs {
+		opts = append(opts, worker.WithResultArgs())
 	}
 	obsOpts, serveMetrics := f.observe.options()
 	opts = append(append(opts, obsOpts...), flowOpts...)

@@ -13,6 +13,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -57,6 +59,11 @@ type Result struct {
 	EnqueuedAt time.Time `json:"enqueued_at,omitzero"`
 	StartedAt  time.Time `json:"started_at,omitzero"`
 	FinishedAt time.Time `json:"finished_at,omitzero"`
+	// Args and Kwargs are the job's arguments, kept in the record only by
+	// workers started with worker.WithResultArgs: a finished job's message
+	// is gone, and its arguments with it.
+	Args   []json.RawMessage          `json:"args,omitempty"`
+	Kwargs map[string]json.RawMessage `json:"kwargs,omitempty"`
 }
 
 // Status is a job's record in naq_job_status.
@@ -174,7 +181,7 @@ func EncodeResult(r *Result) []byte {
 // sizeHint is about the length of r's JSON: the fixed part (keys and three
 // times) and the variable fields, escapes aside.
 func sizeHint(r *Result) int {
-	n := 320 + len(r.Value) + len(r.JobID) + len(r.Name) + len(r.Queue) + len(r.ErrorKind) + len(r.WorkerID)
+	n := 320 + len(r.Value) + len(r.JobID) + len(r.Name) + len(r.Queue) + len(r.ErrorKind) + len(r.WorkerID) + ArgsSize(r.Args, r.Kwargs)
 	if r.Error != nil {
 		n += len(*r.Error)
 	}
@@ -211,7 +218,49 @@ func AppendResult(b []byte, r *Result) []byte {
 	b = appendTime(b, "enqueued_at", r.EnqueuedAt)
 	b = appendTime(b, "started_at", r.StartedAt)
 	b = appendTime(b, "finished_at", r.FinishedAt)
+	if len(r.Args) > 0 {
+		b = append(b, `,"args":[`...)
+		for i, a := range r.Args {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendRaw(b, a)
+		}
+		b = append(b, ']')
+	}
+	if len(r.Kwargs) > 0 {
+		b = append(b, `,"kwargs":{`...)
+		for i, k := range slices.Sorted(maps.Keys(r.Kwargs)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonscan.AppendString(b, k)
+			b = append(b, ':')
+			b = appendRaw(b, r.Kwargs[k])
+		}
+		b = append(b, '}')
+	}
 	return append(b, '}')
+}
+
+// appendRaw appends a raw JSON value, null for none.
+func appendRaw(b []byte, v json.RawMessage) []byte {
+	if len(v) == 0 {
+		return append(b, "null"...)
+	}
+	return append(b, v...)
+}
+
+// ArgsSize is about the length of args and kwargs in a result's JSON.
+func ArgsSize(args []json.RawMessage, kwargs map[string]json.RawMessage) int {
+	n := 0
+	for _, a := range args {
+		n += len(a) + 1
+	}
+	for k, a := range kwargs {
+		n += len(k) + len(a) + 4
+	}
+	return n
 }
 
 func appendOptString(b []byte, s *string) []byte {

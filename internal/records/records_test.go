@@ -26,6 +26,8 @@ func TestAppendResultMatchesEncodingJSON(t *testing.T) {
 		{Status: records.StateCompleted, Value: json.RawMessage(`{"n":1}`), JobID: "j1", Name: "m:f", Queue: "q",
 			Attempts: 2, WorkerID: "w", EnqueuedAt: at, StartedAt: at.Add(time.Second), FinishedAt: at.Add(2 * time.Second)},
 		{Status: records.StateFailed, Error: &msg, Traceback: &tb, ErrorKind: "builtins:ValueError", JobID: "j2"},
+		{Status: records.StateCompleted, JobID: "j3", Args: []json.RawMessage{json.RawMessage(`1`), json.RawMessage(`"<b>x</b>"`)},
+			Kwargs: map[string]json.RawMessage{"z": json.RawMessage(`[1,{"a":null}]`), "a\"b": json.RawMessage(`true`), "m": json.RawMessage(`{}`)}},
 	} {
 		var want bytes.Buffer
 		enc := json.NewEncoder(&want)
