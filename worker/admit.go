@@ -25,10 +25,11 @@ type delivery struct {
 	naks int // deliberate put-backs before this delivery
 
 	// The job's entry among the running jobs while its handler runs, and
-	// its writes once it ended: in the delivery's allocation, one per job
-	// instead of three.
+	// its writes and final record once it ended: in the delivery's
+	// allocation, one per job instead of four.
 	running running
 	fin     finishing
+	result  naq.Result // the job's final record
 	// deps are the results of the job's dependencies, for its handler; a
 	// pointer, so a job without any keeps the delivery in its size class.
 	deps *[]*naq.Result

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -20,9 +21,15 @@ import (
 type cancelSet struct {
 	mu  sync.RWMutex
 	ids map[string]struct{}
+	// n is len(ids): with nothing cancelled, the usual case, a job's checks
+	// read it instead of taking the lock every handler shares.
+	n atomic.Int64
 }
 
 func (s *cancelSet) has(id string) bool {
+	if s.n.Load() == 0 {
+		return false
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	_, ok := s.ids[id]
@@ -37,6 +44,7 @@ func (s *cancelSet) set(id string, on bool) {
 	} else {
 		delete(s.ids, id)
 	}
+	s.n.Store(int64(len(s.ids)))
 }
 
 // watchCancellations loads the cancelled ids, then keeps following them in the

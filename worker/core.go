@@ -112,14 +112,13 @@ type run struct {
 	progress  progressBook
 	limits    *limiter // nil without rate limits
 
-	processed, failedCount atomic.Int64
-	perQueue               []queueCounters // by the index of the queue in Config.Queues
-	obs                    *observer       // events and metrics; nil when off
+	tally
+	perQueue []queueCounters // by the index of the queue in Config.Queues
+	obs      *observer       // events and metrics; nil when off
 
 	fetcher *fetch.Fetcher
 	writer  *asyncpub.Writer // the job path's writes
 	results resultWriter     // results: batched when the bucket allows it
-	writes  sync.WaitGroup   // jobs whose writes are in flight
 	// retrying holds jobs whose writes failed, waiting to write again.
 	retrying retrySet
 
@@ -135,6 +134,17 @@ type run struct {
 	stopBg     context.CancelFunc
 	background sync.WaitGroup
 	started    bool
+}
+
+// tally is what every job writes in the run, on cache lines of its own: the
+// handlers read the run's other fields on every job, and a count written
+// beside them by the goroutine that takes the writes' answers, on the other
+// core, would move their line back and forth between the cores.
+type tally struct {
+	_                      [64]byte
+	processed, failedCount atomic.Int64
+	writes                 sync.WaitGroup // jobs whose writes are in flight
+	_                      [64]byte
 }
 
 // start provisions, then starts each part in order: managers, writers,

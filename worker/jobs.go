@@ -203,12 +203,12 @@ func (m *JobStatusManager) statusOf(j *naq.Job, s naq.State) *naq.JobStatus {
 	}
 }
 
-// newResult is job's final record: completed with value when err is nil,
-// else failed (cancelled, for a cancellation) with err's text and kind.
+// newResult makes res job's final record: completed with value when err is
+// nil, else failed (cancelled, for a cancellation) with err's text and kind.
 // attempts are the attempts that count; started is zero for a job that
-// never ran.
-func (m *JobStatusManager) newResult(job *naq.Job, attempts int, started time.Time, value []byte, err error, traceback string) *naq.Result {
-	res := &naq.Result{
+// never ran. res is the delivery's own, which spares an allocation a job.
+func (m *JobStatusManager) newResult(res *naq.Result, job *naq.Job, attempts int, started time.Time, value []byte, err error, traceback string) *naq.Result {
+	*res = naq.Result{
 		Status: naq.StateCompleted, Value: value, JobID: job.ID, Name: job.Name, Queue: job.Queue, Attempts: attempts,
 		WorkerID: m.sh.Identity.ID, EnqueuedAt: job.EnqueuedAt, StartedAt: started, FinishedAt: time.Now().UTC(),
 	}

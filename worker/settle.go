@@ -32,7 +32,7 @@ func (r *run) settle(d *delivery, o outcome) {
 		if job.Flow != nil {
 			r.releaseUnique(job, naq.UniqueActive, naq.UniquePending)
 		}
-		r.finish(d, r.jobs.newResult(job, job.Attempt-1, time.Time{}, nil, o.err, ""), true)
+		r.finish(d, r.jobs.newResult(&d.result, job, job.Attempt-1, time.Time{}, nil, o.err, ""), true)
 		return
 	}
 	switch snooze := asSnooze(o.err); {
@@ -75,7 +75,7 @@ func (r *run) settle(d *delivery, o outcome) {
 			value = nil
 		}
 	}
-	res := r.jobs.newResult(job, job.Attempt, o.started, value, o.err, o.traceback)
+	res := r.jobs.newResult(&d.result, job, job.Attempt, o.started, value, o.err, o.traceback)
 	if job.Flow != nil {
 		r.releaseUnique(job, naq.UniqueActive)
 	}

@@ -142,3 +142,42 @@ func TestTTL(t *testing.T) {
 		}
 	}
 }
+
+// A result's times are written as encoding/json writes them, byte for
+// byte, whatever their fraction, zone or year.
+func TestResultTimesMatchEncodingJSON(t *testing.T) {
+	east := time.FixedZone("east", 5*3600+30*60)
+	times := []time.Time{
+		time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2024, 2, 29, 23, 59, 59, 999999999, time.UTC),
+		time.Date(1999, 12, 31, 23, 59, 59, 100000000, time.UTC),
+		time.Date(2026, 7, 4, 12, 30, 5, 120, time.UTC),
+		time.Date(9999, 12, 31, 1, 2, 3, 4, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(0, 2, 29, 12, 0, 0, 0, time.UTC),
+		time.Date(0, 3, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2000, 2, 29, 0, 0, 0, 0, time.UTC),
+		time.Date(2100, 3, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(2026, 7, 4, 12, 30, 5, 500, east),
+		time.Date(2026, 7, 4, 12, 30, 5, 500, time.Local),
+		time.Unix(1796312742, 977882146).UTC(),
+		time.Now().UTC(),
+	}
+	for i := range 20000 { // spread over the years (0 to 9999) and the fractions
+		sec := -62_167_219_200 + int64(i)*15_811_337_113%315_569_520_000
+		times = append(times, time.Unix(sec, int64(i)*7_919_191%1_000_000_000).UTC())
+	}
+	for _, at := range times {
+		r := records.Result{Status: records.StateCompleted, EnqueuedAt: at, StartedAt: at, FinishedAt: at}
+		want, err := json.Marshal((*plainResult)(&r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := records.EncodeResult(&r); !bytes.Equal(got, want) {
+			t.Fatalf("EncodeResult at %v:\n got %s\nwant %s", at, got, want)
+		}
+	}
+}
