@@ -116,6 +116,10 @@ func Middleware(opts ...Option) worker.Middleware {
 	// allocated for every job.
 	start := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer)}
 	var names spanNames
+	// The attribute list handed to SetAttributes would escape (the span is
+	// an interface) and cost 384 bytes a job; the SDK copies it into the
+	// span, so one list serves job after job.
+	lists := sync.Pool{New: func() any { return new([6]attribute.KeyValue) }}
 	return func(next worker.Handler) worker.Handler {
 		return worker.HandlerFunc(func(ctx context.Context, job *naq.Job) (any, error) {
 			if h := worker.MessageHeader(ctx); h != nil && carries(h, fields) {
@@ -133,13 +137,16 @@ func Middleware(opts ...Option) worker.Middleware {
 				if kind == worker.KindPanic {
 					span.SetStatus(codes.Error, "panic")
 				}
-				attrs := [6]attribute.KeyValue{AttrJobID.String(job.ID), AttrQueue.String(job.Queue),
+				attrs := lists.Get().(*[6]attribute.KeyValue)
+				*attrs = [6]attribute.KeyValue{AttrJobID.String(job.ID), AttrQueue.String(job.Queue),
 					AttrFunction.String(job.Name), AttrAttempt.Int(job.Attempt), AttrOutcome.String(outcome)}
 				n := 5
 				if kind != "" {
 					attrs[5], n = AttrKind.String(kind), 6
 				}
 				span.SetAttributes(attrs[:n]...)
+				*attrs = [6]attribute.KeyValue{} // holds no job's strings while pooled
+				lists.Put(attrs)
 				span.End()
 			}()
 			v, err := next.ProcessJob(ctx, job)
