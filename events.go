@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -72,12 +73,21 @@ type Event struct {
 
 // EventSubject is the subject of an event: worker-side events carry the
 // context worker.<worker_id>, producer-side ones queue.<queue>.
-func EventSubject(e *Event) string {
-	// One concatenation each: one allocation per event, not two.
+func EventSubject(e *Event) string { return string(e.appendSubject(make([]byte, 0, 128))) }
+
+func (e *Event) appendSubject(b []byte) []byte {
+	b = append(b, EventsSubjectPrefix...)
+	b = append(b, '.')
+	b = append(b, e.JobID...)
 	if e.WorkerID != "" {
-		return EventsSubjectPrefix + "." + e.JobID + ".worker." + e.WorkerID + "." + string(e.Type)
+		b = append(b, ".worker."...)
+		b = append(b, e.WorkerID...)
+	} else {
+		b = append(b, ".queue."...)
+		b = append(b, e.Queue...)
 	}
-	return EventsSubjectPrefix + "." + e.JobID + ".queue." + e.Queue + "." + string(e.Type)
+	b = append(b, '.')
+	return append(b, e.Type...)
 }
 
 // PublishEvent sends e as a core NATS message: no one stores it unless the
@@ -86,9 +96,16 @@ func PublishEvent(nc *nats.Conn, e *Event) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}
+	// Subject and body are written into one pooled buffer, and the subject
+	// is read in place: nats.go copies both into its write buffer before
+	// Publish returns, so the buffer goes back at once, and no event costs
+	// an allocation of its own.
 	bp := eventBufs.Get().(*[]byte)
-	*bp = e.appendJSON((*bp)[:0])
-	err := nc.Publish(EventSubject(e), *bp) // copies the bytes: the buffer goes back at once
+	b := e.appendSubject((*bp)[:0])
+	n := len(b)
+	b = e.appendJSON(b)
+	err := nc.Publish(unsafe.String(&b[0], n), b[n:])
+	*bp = b
 	eventBufs.Put(bp)
 	if err != nil {
 		return fmt.Errorf("naq: publish event: %w", err)

@@ -2,6 +2,7 @@ package naq
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,5 +36,53 @@ func TestEventEncodingMatchesEncodingJSON(t *testing.T) {
 		if string(gb) != string(wb) {
 			t.Errorf("read back\n%s\nwant\n%s", gb, wb)
 		}
+	}
+}
+
+// Timestamps are written as time.RFC3339Nano writes them, trailing zeros of
+// the fraction and all, in UTC and in other zones.
+func TestEventTimeMatchesRFC3339Nano(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		paris = time.FixedZone("CEST", 2*3600)
+	}
+	times := []time.Time{
+		time.Now().UTC(), time.Now(),
+		time.Date(2026, 12, 3, 9, 5, 7, 0, time.UTC),
+		time.Date(2026, 1, 31, 23, 59, 59, 100, time.UTC),
+		time.Date(2026, 7, 4, 0, 0, 0, 120000000, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 999999999, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 1, time.UTC),
+		time.Date(2026, 7, 4, 12, 0, 0, 5000, paris),
+		{},
+	}
+	for _, tm := range times {
+		if got, want := string(appendTime(nil, tm)), tm.Format(time.RFC3339Nano); got != want {
+			t.Errorf("appendTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
+
+// Strings read back as they were, whatever needs escaping and wherever it
+// sits against the eight-byte words the plain prefix is found in.
+func TestEventStringsReadBack(t *testing.T) {
+	specials := []string{"\"", "\\", "\n", "\x00", "\x1f", "\x7f", "é", "\u2028", "✓"}
+	for n := range 20 {
+		for _, sp := range specials {
+			s := strings.Repeat("a", n) + sp + strings.Repeat("b", 19-n)
+			var back string
+			if err := json.Unmarshal(appendJSONString(nil, s), &back); err != nil || back != s {
+				t.Errorf("%q read back as %q (%v)", s, back, err)
+			}
+		}
+		plain := strings.Repeat("x", n)
+		if got := string(appendJSONString(nil, plain)); got != `"`+plain+`"` {
+			t.Errorf("%q written as %s", plain, got)
+		}
+	}
+	bad := "job-\xff-id"
+	var back string
+	if err := json.Unmarshal(appendJSONString(nil, bad), &back); err != nil || back != "job-\uFFFD-id" {
+		t.Errorf("%q read back as %q (%v)", bad, back, err)
 	}
 }
