@@ -3,8 +3,9 @@ package naq
 import (
 	"strconv"
 	"sync"
-	"time"
 	"unicode/utf8"
+
+	"github.com/naqgo/naq/internal/jsonscan"
 )
 
 // Events are encoded by hand: a worker with events on publishes two or
@@ -19,7 +20,7 @@ func (e *Event) appendJSON(b []byte) []byte {
 	b = append(b, `,"job_id":`...)
 	b = appendJSONString(b, e.JobID)
 	b = append(b, `,"timestamp":"`...)
-	b = appendTime(b, e.Time)
+	b = jsonscan.AppendTime(b, e.Time)
 	b = append(b, '"')
 	b = appendStringField(b, "worker_id", e.WorkerID)
 	b = appendStringField(b, "queue_name", e.Queue)
@@ -79,7 +80,7 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	// Ids, names and queues need no escaping: they go in at once, found
 	// eight bytes at a time.
-	plain := plainPrefix(s)
+	plain := jsonscan.PlainPrefix(s)
 	b = append(b, s[:plain]...)
 	if plain == len(s) {
 		return append(b, '"')
@@ -128,59 +129,4 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
-}
-
-// plainPrefix is the length of s's longest prefix of printable ASCII
-// without a quote or a backslash: what JSON holds as it is.
-func plainPrefix(s string) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	i := 0
-	for ; len(s)-i >= 8; i += 8 {
-		w := s[i : i+8] // one bounds check, one load
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		// A byte's high bit is set in each term when that byte is below
-		// 0x20, a quote, a backslash, or not ASCII (a borrow can set it
-		// for a neighbour too, which only sends the word to the byte loop).
-		quote, backslash := x^('"'*ones), x^('\\'*ones)
-		if ((x-0x20*ones)&^x|(quote-ones)&^quote|(backslash-ones)&^backslash|x)&highs != 0 {
-			break
-		}
-	}
-	for ; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-			break
-		}
-	}
-	return i
-}
-
-// appendTime appends t as time.RFC3339Nano does, which is what
-// encoding/json writes for a time. A UTC time of years 0 to 9999 (every
-// event's, as PublishEvent stamps them) is written here, digit by digit;
-// any other goes through AppendFormat.
-func appendTime(b []byte, t time.Time) []byte {
-	year, month, day := t.Date()
-	if t.Location() != time.UTC || year < 0 || year > 9999 {
-		return t.AppendFormat(b, time.RFC3339Nano)
-	}
-	hour, minute, sec := t.Clock()
-	b = append(b, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
-		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
-		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
-		byte('0'+sec/10), byte('0'+sec%10))
-	if ns := t.Nanosecond(); ns != 0 {
-		var frac [10]byte
-		frac[0] = '.'
-		for i := 9; i > 0; i-- {
-			frac[i] = byte('0' + ns%10)
-			ns /= 10
-		}
-		n := 10
-		for frac[n-1] == '0' {
-			n--
-		}
-		b = append(b, frac[:n]...)
-	}
-	return append(b, 'Z')
 }

@@ -39,30 +39,6 @@ func TestEventEncodingMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-// Timestamps are written as time.RFC3339Nano writes them, trailing zeros of
-// the fraction and all, in UTC and in other zones.
-func TestEventTimeMatchesRFC3339Nano(t *testing.T) {
-	paris, err := time.LoadLocation("Europe/Paris")
-	if err != nil {
-		paris = time.FixedZone("CEST", 2*3600)
-	}
-	times := []time.Time{
-		time.Now().UTC(), time.Now(),
-		time.Date(2026, 12, 3, 9, 5, 7, 0, time.UTC),
-		time.Date(2026, 1, 31, 23, 59, 59, 100, time.UTC),
-		time.Date(2026, 7, 4, 0, 0, 0, 120000000, time.UTC),
-		time.Date(1, 1, 1, 0, 0, 0, 999999999, time.UTC),
-		time.Date(9999, 12, 31, 23, 59, 59, 1, time.UTC),
-		time.Date(2026, 7, 4, 12, 0, 0, 5000, paris),
-		{},
-	}
-	for _, tm := range times {
-		if got, want := string(appendTime(nil, tm)), tm.Format(time.RFC3339Nano); got != want {
-			t.Errorf("appendTime(%v) = %s, want %s", tm, got, want)
-		}
-	}
-}
-
 // Strings read back as they were, whatever needs escaping and wherever it
 // sits against the eight-byte words the plain prefix is found in.
 func TestEventStringsReadBack(t *testing.T) {

@@ -289,7 +289,7 @@ func appendTime(b []byte, key string, t time.Time) []byte {
 	b = append(b, ',', '"')
 	b = append(b, key...)
 	b = append(b, `":"`...)
-	b = appendRFC3339Nano(b, t)
+	b = jsonscan.AppendTime(b, t)
 	return append(b, '"')
 }
 

@@ -1,12 +1,13 @@
-package records
+package jsonscan
 
 import "time"
 
-// appendRFC3339Nano appends t as time.RFC3339Nano formats it. A UTC time
-// in years 0 to 9999, every time a worker writes, is written digit by
-// digit: a result holds three, and the general formatter cost more than the
-// rest of the record. Other times take the general formatter.
-func appendRFC3339Nano(b []byte, t time.Time) []byte {
+// AppendTime appends t as time.RFC3339Nano formats it, which is how
+// encoding/json writes a time. A UTC time in years 0 to 9999, every time a
+// worker writes, is written digit by digit: a result holds three and an
+// event one, and the general formatter cost more than the rest of the
+// record. Other times take the general formatter.
+func AppendTime(b []byte, t time.Time) []byte {
 	year, month, day := t.Date()
 	if t.Location() != time.UTC || year < 0 || year > 9999 {
 		return t.AppendFormat(b, time.RFC3339Nano)
