@@ -67,6 +67,19 @@ func (c Config) weights() []int {
 	return w
 }
 
+// capped marks, per queue, the ones whose running jobs this worker caps
+// (WithMaxRunning with n > 0); nil if none.
+func (c Config) capped() []bool {
+	if len(c.MaxRunning) == 0 {
+		return nil
+	}
+	m := make([]bool, len(c.Queues))
+	for i, q := range c.Queues {
+		m[i] = c.MaxRunning[q] > 0
+	}
+	return m
+}
+
 func (c Config) validateFlow() []error {
 	var errs []error
 	for _, l := range c.RateLimits {

@@ -48,6 +48,13 @@ type Config struct {
 	// heaviest queue that wants them. Both unset: first come, first served.
 	Weights        []int
 	StrictPriority bool
+	// Capped, per queue (in the order of Queues), marks a queue whose
+	// running jobs are capped across workers (WithMaxRunning): with several
+	// queues it only listens (listen.go).
+	Capped []bool
+	// AckWait is the shortest ack wait of the queues' consumers: a job that
+	// waits for a slot is kept alive well within it (default: naq's).
+	AckWait time.Duration
 }
 
 // Fetcher pulls jobs for every queue of one worker and runs them.
@@ -58,10 +65,27 @@ type Fetcher struct {
 	byIn   map[string]*puller
 	bySubj map[string]*puller
 	pool   *handlerPool
+	handle func(jetstream.Msg)
+
+	// shared: several queues share the slots, and idle ones listen without
+	// one (listen.go); a batch for a backlog waits up to batchWait, a
+	// listening request up to listenWait; jobs waiting for a slot are kept
+	// alive every keepEvery.
+	shared                bool
+	batchWait, listenWait time.Duration
+	keepEvery             time.Duration
+	pullers               []*puller // by queue index
+	// The listening requests of every queue reply on one inbox, handled by
+	// one goroutine (listen.go).
+	listenIn  string
+	listenSub *nats.Subscription
+	listened  chan *nats.Msg
+	listenEnd chan struct{}
+	listener  sync.WaitGroup
 
 	ctx     context.Context // ends when fetching must stop
 	stop    context.CancelFunc
-	pullers sync.WaitGroup
+	running sync.WaitGroup // the pullers' loops
 	side    sync.WaitGroup // reprovisioning calls
 
 	closeWork sync.Once
@@ -78,6 +102,8 @@ type Fetcher struct {
 func Start(ctx context.Context, cfg Config, handle func(jetstream.Msg)) (*Fetcher, error) {
 	f := &Fetcher{
 		cfg: cfg, slots: newSlots(cfg.Concurrency), byIn: map[string]*puller{}, bySubj: map[string]*puller{}, gate: newGate(),
+		handle: handle, shared: len(cfg.Queues) > 1,
+		batchWait: sharedPollWait, listenWait: min(cfg.PollWait, 5*time.Second),
 		// Room for every reserved slot twice over, and the statuses, so
 		// nothing is ever dropped as a slow consumer.
 		work: make(chan *nats.Msg, 2*cfg.Concurrency+16*len(cfg.Queues)+64),
@@ -92,10 +118,25 @@ func Start(ctx context.Context, cfg Config, handle func(jetstream.Msg)) (*Fetche
 		}
 		f.slots.prio = newPriority(w, cfg.StrictPriority)
 	}
+	if f.cfg.AckWait <= 0 {
+		f.cfg.AckWait = layout.DefaultAckWait
+	}
+	f.keepEvery = f.cfg.AckWait / 5
+	f.slots.start = f.runGranted
 	if f.cfg.PutBack == nil {
 		f.cfg.PutBack = func(m jetstream.Msg) { _ = m.Nak() }
 	}
 	f.ctx, f.stop = context.WithCancel(ctx)
+	if f.shared {
+		f.listenIn, f.listenEnd = cfg.Conn.NewInbox(), make(chan struct{})
+		f.listened = make(chan *nats.Msg, 16*len(cfg.Queues)+64)
+		sub, err := cfg.Conn.ChanSubscribe(f.listenIn+".*.*", f.listened)
+		if err != nil {
+			f.stop()
+			return nil, err
+		}
+		f.listenSub = sub
+	}
 	var pullers []*puller
 	for i, q := range cfg.Queues {
 		p, err := newPuller(f, q, i)
@@ -106,6 +147,9 @@ func Start(ctx context.Context, cfg Config, handle func(jetstream.Msg)) (*Fetche
 					_ = p.resumed.Unsubscribe()
 				}
 			}
+			if f.listenSub != nil {
+				_ = f.listenSub.Unsubscribe()
+			}
 			f.stop()
 			return nil, err
 		}
@@ -113,16 +157,25 @@ func Start(ctx context.Context, cfg Config, handle func(jetstream.Msg)) (*Fetche
 		f.byIn[p.inbox], f.bySubj[layout.QueueSubject(q)] = p, p
 	}
 	// A fixed pool: goroutines (and their grown stacks) are reused across jobs.
-	f.pool = newHandlerPool(f.work, cfg.Concurrency, func(m *nats.Msg) {
+	run := func(m *nats.Msg) {
 		if job, ok := f.route(m); ok {
 			handle(job)
 			f.slots.release(1)
 		}
-	})
+	}
+	if f.shared {
+		run = f.sharedHandler(handle)
+	}
+	f.pool = newHandlerPool(f.work, cfg.Concurrency, run)
+	f.pullers = pullers
+	if f.shared {
+		f.listener.Add(1)
+		go f.listen()
+	}
 	for _, p := range pullers {
-		f.pullers.Add(1)
+		f.running.Add(1)
 		go func() {
-			defer f.pullers.Done()
+			defer f.running.Done()
 			p.loop()
 		}()
 	}
@@ -132,10 +185,18 @@ func Start(ctx context.Context, cfg Config, handle func(jetstream.Msg)) (*Fetche
 	f.watcher.Add(1)
 	go func() {
 		defer f.watcher.Done()
+		var keep <-chan time.Time // jobs waiting for a slot (listen.go)
+		if f.shared {
+			t := time.NewTicker(f.keepEvery)
+			defer t.Stop()
+			keep = t.C
+		}
 		for {
 			select {
 			case <-f.ctx.Done():
 				return
+			case now := <-keep:
+				f.keepWaitingAlive(now)
 			case st, ok := <-f.reconnect:
 				if !ok || st == nats.CLOSED {
 					return
@@ -175,7 +236,12 @@ func (f *Fetcher) route(m *nats.Msg) (jetstream.Msg, bool) {
 // call more than once.
 func (f *Fetcher) StopFetching() {
 	f.stop()
-	f.pullers.Wait()
+	f.endListening()
+	f.running.Wait()
+	// Every request has ended: jobs still waiting for a slot go back.
+	for _, m := range f.slots.closeJobs() {
+		f.cfg.PutBack(m)
+	}
 	f.side.Wait()
 	f.cfg.Conn.RemoveStatusListener(f.reconnect)
 	f.watcher.Wait()
@@ -188,7 +254,7 @@ func (f *Fetcher) Drain(d time.Duration) bool {
 	f.closeWork.Do(func() {
 		close(f.work)
 		f.drained = make(chan struct{})
-		go func() { f.pool.close(); close(f.drained) }()
+		go func() { f.pool.close(); f.slots.jobs.Wait(); close(f.drained) }()
 	})
 	select {
 	case <-f.drained:

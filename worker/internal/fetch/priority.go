@@ -100,9 +100,9 @@ func (p *priority) pick(turns []turn) int {
 // the slots that were held back for it.
 func (s *slots) setBusy(q int, busy bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.prio.busy[q] != busy {
 		s.prio.busy[q] = busy
 		s.dispatch()
 	}
+	s.unlockAndStart()
 }

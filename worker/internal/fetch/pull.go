@@ -55,12 +55,20 @@ type puller struct {
 	kick    bool          // the consumer was resumed: send a fresh request
 	wake    chan struct{} // a request ended or got its first job
 
+	// With several queues (listen.go): the jobs the last delivery left
+	// behind on the consumer, whether the first request went out, and
+	// whether the queue only listens.
+	backlog int
+	probed  bool
+	capped  bool
+
 	provisioning atomic.Bool
 }
 
 func newPuller(f *Fetcher, queue string, qi int) (*puller, error) {
 	p := &puller{
 		f: f, queue: queue, qi: qi, idle: true, wake: make(chan struct{}, 1),
+		capped: qi < len(f.cfg.Capped) && f.cfg.Capped[qi],
 		subj:  "$JS.API.CONSUMER.MSG.NEXT." + layout.JobsStream + "." + layout.ConsumerName(queue),
 		inbox: f.cfg.Conn.NewInbox(),
 	}
@@ -129,6 +137,12 @@ func (p *puller) loop() {
 			sleepCtx(f.ctx, backoff)
 			continue
 		}
+		if f.shared {
+			if !p.pullShared(kick, tick.C) {
+				break
+			}
+			continue
+		}
 		if open >= maxOpenPulls || (idle && open > 0 && !kick) {
 			select {
 			case <-p.wake:
@@ -153,7 +167,7 @@ func (p *puller) loop() {
 			n = 1
 		}
 		backoff = 0
-		if err := p.request(n, expires); err != nil {
+		if err := p.request(n, expires, false, false); err != nil {
 			f.slots.release(n)
 			if f.ctx.Err() == nil {
 				f.cfg.Logger.Warn("pull request failed; retrying", "queue", p.queue, "err", err)
@@ -161,7 +175,7 @@ func (p *puller) loop() {
 			}
 		}
 	}
-	p.endRequests(expires)
+	p.endRequests(max(expires, f.listenWait))
 	p.mu.Lock()
 	p.closed = true
 	held := p.held
@@ -215,12 +229,14 @@ func (p *puller) endRequests(expires time.Duration) {
 	}
 }
 
-func (p *puller) request(n int, expires time.Duration) error {
+// request asks for n jobs within expires. A listening request holds no
+// slot for its job (listen.go); noWait ends it at once on an empty queue.
+func (p *puller) request(n int, expires time.Duration, listen, noWait bool) error {
 	p.mu.Lock()
 	p.next++
 	id := p.next
 	now := time.Now()
-	req := &pullReq{id: id, left: n, deadline: now.Add(expires + 2*time.Second), seen: now}
+	req := &pullReq{id: id, left: n, deadline: now.Add(expires + 2*time.Second), seen: now, listen: listen}
 	if expires >= 2*requestHeartbeat {
 		req.heartbeat = requestHeartbeat
 	}
@@ -228,10 +244,15 @@ func (p *puller) request(n int, expires time.Duration) error {
 	p.mu.Unlock()
 	body, _ := json.Marshal(struct {
 		Batch     int   `json:"batch"`
-		Expires   int64 `json:"expires"`
+		Expires   int64 `json:"expires,omitempty"`
 		Heartbeat int64 `json:"idle_heartbeat,omitempty"`
-	}{n, int64(expires), int64(req.heartbeat)})
-	if err := p.f.cfg.Conn.PublishRequest(p.subj, p.inbox+"."+strconv.FormatUint(id, 10), body); err != nil {
+		NoWait    bool  `json:"no_wait,omitempty"`
+	}{n, int64(expires), int64(req.heartbeat), noWait})
+	reply := p.inbox
+	if listen {
+		reply = p.f.listenIn + "." + strconv.Itoa(p.qi)
+	}
+	if err := p.f.cfg.Conn.PublishRequest(p.subj, reply+"."+strconv.FormatUint(id, 10), body); err != nil {
 		p.mu.Lock()
 		p.drop(id)
 		p.mu.Unlock()
@@ -252,6 +273,23 @@ func (p *puller) onMsg(m *nats.Msg) (jetstream.Msg, bool) {
 		}
 	}
 	msg := &pulledMsg{m: m, nc: p.f.cfg.Conn}
+	if p.f.shared {
+		switch p.admitShared(msg, false) {
+		case runNow:
+			return msg, true
+		case putBack:
+			p.f.cfg.PutBack(msg)
+		case hold:
+			p.mu.Lock()
+			if p.closed {
+				defer p.f.cfg.PutBack(msg)
+			} else {
+				p.held = append(p.held, msg)
+			}
+			p.mu.Unlock()
+		}
+		return nil, false
+	}
 	run, back := p.admit(msg)
 	if back {
 		p.f.cfg.PutBack(msg)

@@ -13,8 +13,9 @@ import (
 
 type pullReq struct {
 	id       uint64
-	left     int // slots reserved and not yet filled
+	left     int // jobs asked for and not yet delivered
 	got      int
+	listen   bool // reserved no slots: left are not slots (listen.go)
 	deadline time.Time
 	// heartbeat: the server signals every so often that it still holds the
 	// request (0: a short request, without); seen is its last sign of life.
@@ -26,6 +27,14 @@ type pullReq struct {
 // request of 2 s or more. A request whose consumer leader died is gone
 // without a word; two missed heartbeats give it up, instead of its expiry.
 const requestHeartbeat = time.Second
+
+// slots is how many of the worker's slots the request still holds.
+func (r *pullReq) slots() int {
+	if r.listen {
+		return 0
+	}
+	return r.left
+}
 
 // alive reports whether the request may still be held by the server at now.
 func (r *pullReq) alive(now time.Time) bool {
@@ -65,7 +74,13 @@ func (p *puller) ended(m *nats.Msg, status string) {
 	req := p.drop(id)
 	ok := req != nil
 	if ok {
+		if req.left > 0 {
+			p.backlog = 0 // the queue ran dry before filling it
+		}
 		p.idle = req.got == 0
+		if p.f.shared {
+			p.idle = p.backlog == 0
+		}
 		if p.idle && p.f.slots.prio != nil {
 			p.f.slots.setBusy(p.qi, false)
 		}
@@ -75,7 +90,7 @@ func (p *puller) ended(m *nats.Msg, status string) {
 	}
 	p.mu.Unlock()
 	if ok {
-		p.f.slots.release(req.left)
+		p.f.slots.release(req.slots())
 		p.signal()
 	}
 }
@@ -92,7 +107,7 @@ func (p *puller) expire() {
 		if req.alive(now) {
 			kept = append(kept, req)
 		} else {
-			freed += req.left
+			freed += req.slots()
 		}
 	}
 	clear(p.reqs[len(kept):])
@@ -112,7 +127,7 @@ func (p *puller) expireAll() {
 	p.mu.Lock()
 	freed := 0
 	for _, req := range p.reqs {
-		freed += req.left
+		freed += req.slots()
 	}
 	p.reqs = nil
 	p.mu.Unlock()

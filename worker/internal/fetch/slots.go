@@ -27,12 +27,23 @@ type slots struct {
 	// prio decides which waiting puller a free slot goes to (priority.go);
 	// nil: the oldest.
 	prio *priority
+
+	// Delivered jobs waiting among the turns (listen.go): granted holds
+	// those handed a slot under the lock, started by start once it is
+	// released; jobs counts the ones running on goroutines of their own.
+	granted []*pulledMsg
+	start   func([]*pulledMsg)
+	jobs    sync.WaitGroup
+	closed  bool // the fetcher stopped: no job waits any more
 }
 
-// turn is a puller waiting for a slot: ch is closed when it is handed one.
+// turn is a puller waiting for a slot (ch is closed when it is handed one),
+// or a job delivered without a slot (started when it is handed one).
 type turn struct {
-	ch chan struct{}
-	q  int // the puller's queue, by index
+	ch    chan struct{}
+	job   *pulledMsg
+	since time.Time // the job's delivery or last keepalive
+	q     int       // the queue, by index
 }
 
 func newSlots(n int) *slots { return &slots{free: n, ready: make(chan struct{})} }
@@ -67,11 +78,11 @@ func (s *slots) first(done <-chan struct{}, q int) bool {
 		return true
 	}
 	mine := make(chan struct{})
-	s.turns = append(s.turns, turn{mine, q})
+	s.turns = append(s.turns, turn{ch: mine, q: q})
 	if s.prio != nil {
 		s.dispatch() // a slot held back for this queue
 	}
-	s.mu.Unlock()
+	s.unlockAndStart()
 	select {
 	case <-mine:
 		return true
@@ -106,12 +117,23 @@ func (s *slots) release(n int) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.free += n
 	s.dispatch()
 	if s.need > 0 && s.free >= s.need {
 		close(s.ready)
 		s.ready, s.need = make(chan struct{}), 0
+	}
+	s.unlockAndStart()
+}
+
+// unlockAndStart releases the lock and starts the jobs dispatch handed a
+// slot meanwhile.
+func (s *slots) unlockAndStart() {
+	g := s.granted
+	s.granted = nil
+	s.mu.Unlock()
+	if len(g) > 0 {
+		s.start(g)
 	}
 }
 
@@ -126,7 +148,14 @@ func (s *slots) dispatch() {
 			}
 			s.prio.charge(s.turns[i].q)
 		}
-		close(s.turns[i].ch)
+		if t := s.turns[i]; t.job != nil {
+			// Counted here, under the lock, so that Drain's wait cannot
+			// begin between the grant and the job's start.
+			s.jobs.Add(1)
+			s.granted = append(s.granted, t.job)
+		} else {
+			close(t.ch)
+		}
 		s.turns, s.free = append(s.turns[:i], s.turns[i+1:]...), s.free-1
 	}
 }
