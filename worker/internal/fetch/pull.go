@@ -69,8 +69,8 @@ func newPuller(f *Fetcher, queue string, qi int) (*puller, error) {
 	p := &puller{
 		f: f, queue: queue, qi: qi, idle: true, wake: make(chan struct{}, 1),
 		capped: qi < len(f.cfg.Capped) && f.cfg.Capped[qi],
-		subj:  "$JS.API.CONSUMER.MSG.NEXT." + layout.JobsStream + "." + layout.ConsumerName(queue),
-		inbox: f.cfg.Conn.NewInbox(),
+		subj:   "$JS.API.CONSUMER.MSG.NEXT." + layout.JobsStream + "." + layout.ConsumerName(queue),
+		inbox:  f.cfg.Conn.NewInbox(),
 	}
 	sub, err := f.cfg.Conn.ChanSubscribe(p.inbox+".*", f.work)
 	if err != nil {
