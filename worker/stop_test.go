@@ -89,15 +89,15 @@ func TestJobsArrivingWhileWorkersStopAreNotStranded(t *testing.T) {
 	}
 }
 
-// A worker with fewer slots than queues: idle queues take turns holding the
-// slot, so a job on either queue starts well within one PollWait.
+// A worker with fewer slots than queues: idle queues listen without the
+// slot, so a job on any of them starts well within one PollWait.
 func TestIdleQueuesShareTheOnlySlot(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
 	e.startWorker(t, func(w *worker.Worker) {
 		w.HandleFunc("tick", func(context.Context, *naq.Job) (any, error) { return nil, nil })
 	}, worker.WithQueues("qa", "qb", "qc"), worker.WithConcurrency(1), worker.WithPollWait(5*time.Second))
-	time.Sleep(300 * time.Millisecond) // every queue is idle, one holds the slot
+	time.Sleep(300 * time.Millisecond) // every queue is idle
 	for i := range 9 {
 		q := []string{"qa", "qb", "qc"}[i%3]
 		start := time.Now()

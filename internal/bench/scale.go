@@ -190,13 +190,9 @@ func RunScale(ctx context.Context, cfg ScaleConfig, out io.Writer) (*ScaleReport
 		return nil, err
 	}
 
-	// A worker with fewer slots than queues shares them out in turns,
-	// which makes a job wait seconds (docs/benchmarks.md): few samples.
+	// At the worker's concurrency, then with a slot per queue.
 	for _, conc := range []int{cfg.Concurrency, max(cfg.Concurrency, cfg.Queues)} {
 		samples := cfg.Samples
-		if conc < cfg.Queues {
-			samples = max(1, samples/10)
-		}
 		q, err := scaleQueuesPart(ctx, child, cfg, conc, samples)
 		if err != nil {
 			return nil, err

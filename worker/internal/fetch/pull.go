@@ -22,17 +22,17 @@ import (
 // maxOpenPulls bounds the pull requests one queue keeps open at once.
 const maxOpenPulls = 4
 
-// sharedPollWait bounds the pull requests of a worker with fewer slots than
-// queues: its queues take turns holding the slots instead of an idle one
-// keeping its slot a whole PollWait while a job waits on another.
+// sharedPollWait bounds the requests that hold slots while other queues may
+// want them: a batch for a backlog on a worker with several queues
+// (listen.go), and every request of a single queue with priorities.
 const sharedPollWait = 250 * time.Millisecond
 
 // puller keeps pull requests open for one queue's durable consumer, each
 // asking for exactly as many jobs as it holds free slots for, so the worker
 // never holds more jobs than it can run. Requests are pipelined: a new one
 // goes out as soon as enough slots free up, without waiting for the last to
-// end. An idle queue keeps one request for one job open, so several queues
-// share the slots.
+// end. An idle queue keeps one request for one job open; on a worker with
+// several queues it holds no slot (listen.go).
 type puller struct {
 	f     *Fetcher
 	queue string
