@@ -172,3 +172,63 @@ func TestJobWaitingForASlotIsNotRedelivered(t *testing.T) {
 		t.Errorf("the job that waited for a slot ran %d times", n)
 	}
 }
+
+// A job waiting for a slot when its worker stops goes back to its queue at
+// once, and the next worker runs it, once.
+func TestJobWaitingForASlotGoesBackAtStop(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	release, blocking := make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	runs := map[string][]string{} // job id: the workers that ran it
+	register := func(name string) func(w *worker.Worker) {
+		return func(w *worker.Worker) {
+			w.HandleFunc("many:block", func(ctx context.Context, job *naq.Job) (any, error) {
+				close(blocking)
+				<-release
+				return nil, nil
+			})
+			w.HandleFunc("many:count", func(ctx context.Context, job *naq.Job) (any, error) {
+				mu.Lock()
+				runs[job.ID] = append(runs[job.ID], name)
+				mu.Unlock()
+				return nil, nil
+			})
+		}
+	}
+	opts := []worker.Option{worker.WithQueues("busy", "other"), worker.WithConcurrency(1)}
+	w, stop := e.startWorker(t, register("first"), opts...)
+	<-w.Ready()
+	if _, err := e.client.Enqueue(ctx, "many:block", nil, naq.Queue("busy")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-blocking:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the blocking job did not start")
+	}
+	waiting, err := e.client.Enqueue(ctx, "many:count", nil, naq.Queue("other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // delivered, waiting for the slot
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	time.Sleep(500 * time.Millisecond) // the worker stops fetching
+	close(release)
+	select {
+	case <-stopped:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the worker did not stop")
+	}
+	e.startWorker(t, register("second"), opts...)
+	res := e.wait(t, waiting.ID)
+	if res.Status != naq.StateCompleted {
+		t.Errorf("the job that waited ended %s", res.Status)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := runs[waiting.ID]; len(got) != 1 || got[0] != "second" {
+		t.Errorf("the job that waited ran on %v, want the second worker only", got)
+	}
+}

@@ -28,11 +28,21 @@ func TestIdleWorkerStopsWithoutWaitingOutItsPull(t *testing.T) {
 // nobody: with a one-minute ack wait, such a job would stall the last
 // worker's wait for all of them.
 func TestJobsArrivingWhileWorkersStopAreNotStranded(t *testing.T) {
+	t.Run("one queue", func(t *testing.T) { testNotStranded(t, []string{naq.DefaultQueue}, 4, 0) })
+	// Several queues, fewer slots, jobs that take a moment: jobs also arrive
+	// for listening requests and wait for a slot as the worker stops.
+	t.Run("several queues", func(t *testing.T) {
+		testNotStranded(t, []string{"sa", "sb", "sc", "sd", "se", "sf"}, 2, 2*time.Millisecond)
+	})
+}
+
+func testNotStranded(t *testing.T, queues []string, slots int, work time.Duration) {
 	e := newEnv(t)
 	ctx := t.Context()
 	var ran atomic.Int64
 	register := func(w *worker.Worker) {
 		w.HandleFunc("tick", func(context.Context, *naq.Job) (any, error) {
+			time.Sleep(work)
 			ran.Add(1)
 			return nil, nil
 		})
@@ -43,7 +53,7 @@ func TestJobsArrivingWhileWorkersStopAreNotStranded(t *testing.T) {
 	// about (a stranded job would wait out the one-minute ack wait), so the
 	// poison threshold is out of reach here.
 	opts := []worker.Option{
-		worker.WithAckWait(time.Minute), worker.WithConcurrency(4),
+		worker.WithAckWait(time.Minute), worker.WithConcurrency(slots), worker.WithQueues(queues...),
 		worker.WithPollWait(5 * time.Second), worker.WithMaxLostDeliveries(1000),
 	}
 
@@ -55,8 +65,8 @@ func TestJobsArrivingWhileWorkersStopAreNotStranded(t *testing.T) {
 	produced := make(chan struct{})
 	go func() {
 		defer close(produced)
-		for producing.Err() == nil {
-			job, err := e.client.Enqueue(ctx, "tick", nil)
+		for i := 0; producing.Err() == nil; i++ {
+			job, err := e.client.Enqueue(ctx, "tick", nil, naq.Queue(queues[i%len(queues)]))
 			if err != nil {
 				t.Errorf("enqueue: %v", err)
 				return

@@ -82,6 +82,7 @@ type Fetcher struct {
 	listened  chan *nats.Msg
 	listenEnd chan struct{}
 	listener  sync.WaitGroup
+	endListen sync.Once
 
 	ctx     context.Context // ends when fetching must stop
 	stop    context.CancelFunc
@@ -236,7 +237,7 @@ func (f *Fetcher) route(m *nats.Msg) (jetstream.Msg, bool) {
 // call more than once.
 func (f *Fetcher) StopFetching() {
 	f.stop()
-	f.endListening()
+	f.endListen.Do(f.endListening)
 	f.running.Wait()
 	// Every request has ended: jobs still waiting for a slot go back.
 	for _, m := range f.slots.closeJobs() {

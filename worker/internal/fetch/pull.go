@@ -175,7 +175,10 @@ func (p *puller) loop() {
 			}
 		}
 	}
-	p.endRequests(max(expires, f.listenWait))
+	if f.shared {
+		expires = max(expires, f.listenWait)
+	}
+	p.endRequests(expires)
 	p.mu.Lock()
 	p.closed = true
 	held := p.held
