@@ -131,7 +131,6 @@ func TestManyQueuesBurstKeepsConcurrency(t *testing.T) {
 // ack wait without being redelivered: the worker keeps it alive meanwhile.
 func TestJobWaitingForASlotIsNotRedelivered(t *testing.T) {
 	e := newEnv(t)
-	ctx := t.Context()
 	release, blocking := make(chan struct{}), make(chan struct{})
 	var mu sync.Mutex
 	runs := map[string]int{}
@@ -149,19 +148,7 @@ func TestJobWaitingForASlotIsNotRedelivered(t *testing.T) {
 		})
 	}, worker.WithQueues("busy", "other"), worker.WithConcurrency(1), worker.WithAckWait(time.Second))
 	<-w.Ready()
-	_, err := e.client.Enqueue(ctx, "many:block", nil, naq.Queue("busy"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-blocking:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the blocking job did not start")
-	}
-	waiting, err := e.client.Enqueue(ctx, "many:count", nil, naq.Queue("other"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	waiting := e.enqueueBehindBlocker(t, blocking)
 	time.Sleep(3500 * time.Millisecond) // over three ack waits
 	close(release)
 	e.wait(t, waiting.ID)
@@ -177,7 +164,6 @@ func TestJobWaitingForASlotIsNotRedelivered(t *testing.T) {
 // once, and the next worker runs it, once.
 func TestJobWaitingForASlotGoesBackAtStop(t *testing.T) {
 	e := newEnv(t)
-	ctx := t.Context()
 	release, blocking := make(chan struct{}), make(chan struct{})
 	var mu sync.Mutex
 	runs := map[string][]string{} // job id: the workers that ran it
@@ -199,18 +185,7 @@ func TestJobWaitingForASlotGoesBackAtStop(t *testing.T) {
 	opts := []worker.Option{worker.WithQueues("busy", "other"), worker.WithConcurrency(1)}
 	w, stop := e.startWorker(t, register("first"), opts...)
 	<-w.Ready()
-	if _, err := e.client.Enqueue(ctx, "many:block", nil, naq.Queue("busy")); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-blocking:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the blocking job did not start")
-	}
-	waiting, err := e.client.Enqueue(ctx, "many:count", nil, naq.Queue("other"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	waiting := e.enqueueBehindBlocker(t, blocking)
 	time.Sleep(500 * time.Millisecond) // delivered, waiting for the slot
 	stopped := make(chan struct{})
 	go func() { stop(); close(stopped) }()
@@ -231,4 +206,24 @@ func TestJobWaitingForASlotGoesBackAtStop(t *testing.T) {
 	if got := runs[waiting.ID]; len(got) != 1 || got[0] != "second" {
 		t.Errorf("the job that waited ran on %v, want the second worker only", got)
 	}
+}
+
+// enqueueBehindBlocker enqueues a job on queue busy whose handler closes
+// blocking and holds the only slot, waits for it to start, and enqueues a
+// job on queue other, which has to wait for the slot.
+func (e *env) enqueueBehindBlocker(t *testing.T, blocking <-chan struct{}) *naq.Job {
+	t.Helper()
+	if _, err := e.client.Enqueue(t.Context(), "many:block", nil, naq.Queue("busy")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-blocking:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the blocking job did not start")
+	}
+	waiting, err := e.client.Enqueue(t.Context(), "many:count", nil, naq.Queue("other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return waiting
 }

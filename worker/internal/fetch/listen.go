@@ -134,9 +134,9 @@ func (f *Fetcher) keepWaitingAlive(now time.Time) {
 }
 
 // pullShared is one round of a puller's loop on a worker with several
-// queues: a batch for the backlog, a listening request, or a wait. false
-// once fetching stopped.
-func (p *puller) pullShared(kick bool, tick <-chan time.Time) bool {
+// queues: a batch for the backlog, a listening request, or a wait. sent
+// reports a request that went out; ok is false once fetching stopped.
+func (p *puller) pullShared(kick bool, tick <-chan time.Time) (sent, ok bool) {
 	f := p.f
 	p.mu.Lock()
 	open, want := len(p.reqs), p.backlog
@@ -152,11 +152,11 @@ func (p *puller) pullShared(kick bool, tick <-chan time.Time) bool {
 	switch {
 	case want > 0 && open < maxOpenPulls:
 		if !p.gateOpen() {
-			return false
+			return false, false
 		}
 		n, ok := f.slots.acquire(f.ctx.Done(), min(want, max(1, f.cfg.Concurrency/4)), p.qi)
 		if !ok {
-			return false
+			return false, false
 		}
 		if n > want { // acquire takes every free slot
 			f.slots.release(n - want)
@@ -165,10 +165,12 @@ func (p *puller) pullShared(kick bool, tick <-chan time.Time) bool {
 		if err := p.request(n, f.batchWait, false, false); err != nil {
 			f.slots.release(n)
 			p.requestFailed(err)
+			return false, f.ctx.Err() == nil
 		}
+		return true, true
 	case open == 0 || kick && open < maxOpenPulls:
 		if !p.gateOpen() {
-			return false
+			return false, false
 		}
 		// The first asks without waiting: an empty queue says so at once,
 		// which ends its strict priority's claim on the slots.
@@ -178,15 +180,16 @@ func (p *puller) pullShared(kick bool, tick <-chan time.Time) bool {
 		}
 		if err := p.request(1, wait, true, probe); err != nil {
 			p.requestFailed(err)
+			return false, f.ctx.Err() == nil
 		}
-	default:
-		select {
-		case <-p.wake:
-		case <-tick:
-		case <-f.ctx.Done():
-		}
+		return true, true
 	}
-	return f.ctx.Err() == nil
+	select {
+	case <-p.wake:
+	case <-tick:
+	case <-f.ctx.Done():
+	}
+	return false, f.ctx.Err() == nil
 }
 
 func (p *puller) requestFailed(err error) {

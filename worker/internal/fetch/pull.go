@@ -138,8 +138,12 @@ func (p *puller) loop() {
 			continue
 		}
 		if f.shared {
-			if !p.pullShared(kick, tick.C) {
+			sent, ok := p.pullShared(kick, tick.C)
+			if !ok {
 				break
+			}
+			if sent {
+				backoff = 0
 			}
 			continue
 		}
