@@ -135,3 +135,23 @@ func TestPriorityConfigErrors(t *testing.T) {
 		t.Errorf("queues of a worker given only priorities: %v, want heaviest first", got)
 	}
 }
+
+// Strict priority on a worker with several queues: a heavier queue that ran
+// dry does not hold a lighter one back until its idle request expires.
+func TestStrictPriorityLetsGoOfAnEmptyQueue(t *testing.T) {
+	e := newEnv(t)
+	fillQueues(t, e, 1, "high")
+	fillQueues(t, e, 3, "low")
+	began := time.Now()
+	starts, done := startRecorder(t, e, 4, worker.WithConcurrency(1), worker.WithPollWait(5*time.Second),
+		worker.WithQueues("high", "low"), worker.WithStrictPriority())
+	waitStarts(t, done)
+	took := time.Since(began)
+	t.Logf("order %v in %s", starts(), took)
+	if got := starts(); got[0] != "high" {
+		t.Errorf("started %v: the lighter queue went first", got)
+	}
+	if took > 4*time.Second {
+		t.Errorf("the four jobs took %s: the lighter queue waited out the empty one's 5 s request", took)
+	}
+}

@@ -1,6 +1,10 @@
 package fetch
 
-import "sync"
+import (
+	"context"
+	"sync"
+	"time"
+)
 
 // gate holds new pull requests back while anyone holds it: the worker holds
 // it while it cannot store what its jobs produce, so it takes no new work
@@ -43,4 +47,27 @@ func (g *gate) opened() <-chan struct{} {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.open
+}
+
+// gateOpen waits while the fetcher's gate is held; false if fetching
+// stopped meanwhile.
+func (p *puller) gateOpen() bool {
+	select {
+	case <-p.f.gate.opened():
+		return true
+	default:
+	}
+	select {
+	case <-p.f.gate.opened():
+		return true
+	case <-p.f.ctx.Done():
+		return false
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
 }

@@ -72,6 +72,12 @@ func newPuller(f *Fetcher, queue string, qi int) (*puller, error) {
 		subj:   "$JS.API.CONSUMER.MSG.NEXT." + layout.JobsStream + "." + layout.ConsumerName(queue),
 		inbox:  f.cfg.Conn.NewInbox(),
 	}
+	if f.shared && f.slots.prio != nil && f.slots.prio.strict {
+		// Strict priority counts every queue busy until it is found empty:
+		// so does the puller, so that the first job it sees with nothing
+		// behind it says so.
+		p.idle = false
+	}
 	sub, err := f.cfg.Conn.ChanSubscribe(p.inbox+".*", f.work)
 	if err != nil {
 		return nil, err
@@ -369,27 +375,4 @@ func (p *puller) reprovision() {
 		defer p.provisioning.Store(false)
 		p.f.cfg.Reprovision(p.f.ctx, p.queue)
 	}()
-}
-
-// gateOpen waits while the fetcher's gate is held; false if fetching
-// stopped meanwhile.
-func (p *puller) gateOpen() bool {
-	select {
-	case <-p.f.gate.opened():
-		return true
-	default:
-	}
-	select {
-	case <-p.f.gate.opened():
-		return true
-	case <-p.f.ctx.Done():
-		return false
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) {
-	select {
-	case <-ctx.Done():
-	case <-time.After(d):
-	}
 }
