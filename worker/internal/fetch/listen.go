@@ -231,31 +231,35 @@ func (p *puller) admitShared(msg *pulledMsg, listened bool) verdict {
 		}
 	}
 	p.backlog = pendingOf(msg.m.Reply)
-	if busy := p.backlog > 0; busy == p.idle {
-		p.idle = !busy
-		if p.f.slots.prio != nil {
-			p.f.slots.setBusy(p.qi, busy)
-		}
+	busy := p.backlog > 0
+	announce := p.f.slots.prio != nil && busy == p.idle
+	p.idle = !busy
+	if announce && busy {
+		p.f.slots.setBusy(p.qi, true) // before the job takes a slot: lighter queues wait
 	}
-	if p.f.ctx.Err() != nil {
+	v := runNow
+	switch {
+	case p.f.ctx.Err() != nil:
 		if slotted {
 			p.f.slots.release(1)
 		}
-		p.mu.Unlock()
-		return hold
+		v = hold
+	case !slotted:
+		switch run, waits := p.f.slots.admitJob(msg, p.qi); {
+		case waits:
+			v = queued
+		case !run:
+			v = putBack
+		}
+	}
+	if announce && !busy {
+		// After the job has its slot or its turn: under strict priority a
+		// lighter queue's waiting job must not take the slot ahead of it.
+		p.f.slots.setBusy(p.qi, false)
 	}
 	p.mu.Unlock()
 	p.signal() // more to ask for, or a listening request to renew
-	if slotted {
-		return runNow
-	}
-	switch run, waits := p.f.slots.admitJob(msg, p.qi); {
-	case run:
-		return runNow
-	case waits:
-		return queued
-	}
-	return putBack
+	return v
 }
 
 // oldest is the oldest open request of the kind given. Lock held.
