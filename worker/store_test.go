@@ -39,10 +39,11 @@ func TestResultTooLargeFailsOnce(t *testing.T) {
 	if res.Status != naq.StateFailed || res.ErrorKind != worker.KindResultTooLarge {
 		t.Fatalf("result: %s %s %v", res.Status, res.ErrorKind, res.Error)
 	}
-	recs, err := e.client.ListFailed(t.Context(), "", 0)
-	if err != nil || len(recs) != 1 || recs[0].ErrorKind != worker.KindResultTooLarge {
-		t.Fatalf("failed records: %+v, %v", recs, err)
-	}
+	// The failed-job record is written beside the result, not before it.
+	testutil.Eventually(t, 10*time.Second, "the failed-job record", func() bool {
+		recs, err := e.client.ListFailed(t.Context(), "", 0)
+		return err == nil && len(recs) == 1 && recs[0].ErrorKind == worker.KindResultTooLarge
+	})
 	time.Sleep(500 * time.Millisecond)
 	mu.Lock()
 	defer mu.Unlock()
