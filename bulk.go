@@ -99,8 +99,7 @@ func (c *Client) EnqueueMany(ctx context.Context, jobs []*Job, opts ...BulkOptio
 			c.enqueued(j)
 		}
 	}
-	indexed := c.indexDependents(ctx, jobs)
-	defer indexed()
+	c.indexDependents(ctx, jobs)
 	switch {
 	case cfg.atomic:
 		err = c.publishAtomic(ctx, msgs)

@@ -29,18 +29,19 @@ type Client struct {
 	hooks        []EnqueueHook
 	records      records.Store // naq_results and naq_job_status
 
-	mu         sync.Mutex
-	cancelled  jetstream.KeyValue    // provisioned on first use
-	schedules  jetstream.KeyValue    // provisioned on first use
-	unique     jetstream.KeyValue    // provisioned on first use
-	workers    jetstream.KeyValue    // provisioned on first use
-	workflows  jetstream.KeyValue    // provisioned on first use
-	dependents jetstream.KeyValue    // provisioned on first use
-	failed     jetstream.Stream      // provisioned on first use
-	writer     *asyncpub.Writer      // pipelined publishes, made on first use
-	batcher    *asyncpub.BatchWriter // pipelined jobs, when naq_jobs takes batches
-	batchJobs  bool                  // naq_jobs takes fast batches
-	requester  *asyncpub.Requester   // acknowledged enqueues
+	mu            sync.Mutex
+	cancelled     jetstream.KeyValue    // provisioned on first use
+	schedules     jetstream.KeyValue    // provisioned on first use
+	unique        jetstream.KeyValue    // provisioned on first use
+	workers       jetstream.KeyValue    // provisioned on first use
+	workflows     jetstream.KeyValue    // provisioned on first use
+	dependents    jetstream.KeyValue    // provisioned on first use
+	dependentsOff time.Time             // no index until then (see dependentsReady)
+	failed        jetstream.Stream      // provisioned on first use
+	writer        *asyncpub.Writer      // pipelined publishes, made on first use
+	batcher       *asyncpub.BatchWriter // pipelined jobs, when naq_jobs takes batches
+	batchJobs     bool                  // naq_jobs takes fast batches
+	requester     *asyncpub.Requester   // acknowledged enqueues
 }
 
 type clientConfig struct {
@@ -185,8 +186,7 @@ func (c *Client) enqueueJob(ctx context.Context, j *Job) error {
 	if c.events {
 		c.enqueued(j)
 	}
-	indexed := c.indexDependents(ctx, []*Job{j})
-	defer indexed()
+	c.indexDependents(ctx, []*Job{j})
 	var record <-chan struct{}
 	if c.pending {
 		if record, err = c.writePending(ctx, j); err != nil {

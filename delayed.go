@@ -72,8 +72,7 @@ func (c *Client) enqueueJobAt(ctx context.Context, t time.Time, j *Job) error {
 	if c.events {
 		c.enqueuedAt(j, runAt)
 	}
-	indexed := c.indexDependents(ctx, []*Job{j})
-	defer indexed()
+	c.indexDependents(ctx, []*Job{j})
 	ack, err := c.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(layout.JobsStream))
 	if err != nil {
 		return fmt.Errorf("naq: schedule job %s for %s: %w", j.ID, runAt.Format(time.RFC3339), err)

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/naqgo/naq/internal/layout"
@@ -60,66 +58,58 @@ func (c *Client) Dependents(ctx context.Context, id string) ([]Dependent, error)
 	return out, nil
 }
 
-// indexDependents starts writing the index entries of those of jobs that
-// depend on others (outside workflows, which keep their own record), in
-// parallel with the jobs themselves; wait waits for the answers. The index
-// only describes the jobs, so its failure does not fail an enqueue: it is
-// logged.
-func (c *Client) indexDependents(ctx context.Context, jobs []*Job) (wait func()) {
+// dependentsRetry is how long a client leaves the index alone after it
+// could neither find nor create its bucket (a producer without the
+// permission, before any worker made it).
+const dependentsRetry = time.Minute
+
+// indexDependents adds to the index those of jobs that depend on others
+// (outside workflows, whose record keeps their graph). The entries are core
+// publishes into the bucket's stream, sent before the jobs on the same
+// connection: nothing waits for them, and a producer that may not write them
+// (the server drops the publish) is neither slowed nor failed. The index only
+// describes the jobs, so it never fails an enqueue.
+func (c *Client) indexDependents(ctx context.Context, jobs []*Job) {
 	n := 0
 	for _, j := range jobs {
 		if len(j.DependsOn) > 0 && j.Workflow == nil {
-			n += len(j.DependsOn)
+			n++
 		}
 	}
-	if n == 0 {
-		return func() {}
-	}
-	if _, err := c.lazyBucket(ctx, &c.dependents, layout.DependentsBucket); err != nil {
-		c.log.Warn("jobs with dependencies are enqueued without their dependents index", "err", err)
-		return func() {}
-	}
-	plain, _, err := c.publishers()
-	if err != nil {
-		c.log.Warn("jobs with dependencies are enqueued without their dependents index", "err", err)
-		return func() {}
-	}
-	var (
-		mu    sync.Mutex
-		left  = n
-		first error
-		done  = make(chan struct{})
-	)
-	answer := func(err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil && first == nil {
-			first = err
-		}
-		if left--; left == 0 {
-			close(done)
-		}
+	if n == 0 || !c.dependentsReady(ctx) {
+		return
 	}
 	for _, j := range jobs {
 		if j.Workflow != nil {
 			continue
 		}
 		for _, dep := range j.DependsOn {
-			plain.Write(ctx, &nats.Msg{Subject: layout.DependentSubject(dep, j.ID), Data: []byte(j.Name)}, answer)
+			_ = c.nc.Publish(layout.DependentSubject(dep, j.ID), []byte(j.Name))
 		}
 	}
-	return func() {
-		select {
-		case <-done:
-			mu.Lock()
-			err := first
-			mu.Unlock()
-			if err != nil {
-				c.log.Warn("a dependents index entry was not stored", "err", err)
-			}
-		case <-ctx.Done():
-		case <-time.After(publishTimeout):
-			c.log.Warn("the dependents index did not answer in time", "timeout", publishTimeout)
-		}
+}
+
+// dependentsReady finds the index's bucket, or creates it, once; after a
+// failure it tries again only after dependentsRetry.
+func (c *Client) dependentsReady(ctx context.Context) bool {
+	c.mu.Lock()
+	ready, off := c.dependents != nil, time.Now().Before(c.dependentsOff)
+	c.mu.Unlock()
+	if ready || off {
+		return ready
 	}
+	// A producer that may not create the bucket gets no answer: bound the wait.
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	kv, err := layout.EnsureBucket(pctx, c.js, c.layout, layout.DependentsBucket)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		c.dependentsOff = time.Now().Add(dependentsRetry)
+		c.log.Warn("jobs with dependencies are enqueued without their dependents index (a worker creates it at its start)",
+			"err", err, "retry_in", dependentsRetry)
+		return false
+	}
+	c.dependents = kv
+	return true
 }

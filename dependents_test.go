@@ -56,17 +56,20 @@ func TestDependentsListed(t *testing.T) {
 		want = append(want, naq.Dependent{JobID: j.ID, Name: "mail"})
 	}
 	slices.SortFunc(want, func(a, b naq.Dependent) int { return strings.Compare(a.JobID, b.JobID) })
-	got, err := c.Dependents(ctx, first.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The index's entries are sent ahead of their jobs and stored beside
+	// them, not before the enqueue returns.
+	var got []naq.Dependent
+	testutil.Eventually(t, 10*time.Second, "the first job's five dependents", func() bool {
+		got, err = c.Dependents(ctx, first.ID)
+		return err == nil && len(got) == len(want)
+	})
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("dependents of the first job (-want +got):\n%s", d)
 	}
-	got, err = c.Dependents(ctx, other.ID)
-	if err != nil || len(got) != 1 || got[0].JobID != one.ID {
-		t.Errorf("dependents of the other job: %v %v", got, err)
-	}
+	testutil.Eventually(t, 10*time.Second, "the other job's dependent", func() bool {
+		got, err = c.Dependents(ctx, other.ID)
+		return err == nil && len(got) == 1 && got[0].JobID == one.ID
+	})
 	if _, err := c.Dependents(ctx, "a.b"); !errors.Is(err, naq.ErrInvalidJob) {
 		t.Errorf("an id that cannot be a job's: %v", err)
 	}

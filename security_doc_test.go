@@ -111,6 +111,21 @@ func TestSecurityDocPermissions(t *testing.T) {
 		t.Errorf("webapp reads the result: %v", err)
 	}
 
+	// A job with a dependency: the webapp may not write the dependents
+	// index (the doc says which permission it would need); the job is
+	// enqueued all the same, at once, and runs after its dependency.
+	start := time.Now()
+	after, err := c.Enqueue(ctx, "mail:send", "bo@example.com", naq.Queue("emails"), naq.DependsOn(j.ID))
+	if err != nil {
+		t.Fatalf("webapp enqueue with a dependency: %v", err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("enqueue with a dependency took %s without the index's permission", took)
+	}
+	if r, err := c.Wait(ctx, after.ID); err != nil || string(r.Value) != `"sent"` {
+		t.Fatalf("webapp waits for its dependent job: %+v, %v", r, err)
+	}
+
 	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	_, err = c.Enqueue(dctx, "billing:charge", 100, naq.Queue("billing"))
 	cancel()

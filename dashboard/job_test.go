@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/naqgo/naq"
 	"github.com/naqgo/naq/dashboard"
@@ -39,20 +40,26 @@ func TestJobPageListsDependents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/jobs/"+first.ID, nil))
-	body := rec.Body.String()
-	if rec.Code != 200 {
-		t.Fatalf("job page: %d\n%s", rec.Code, body)
-	}
-	_, section, _ := strings.Cut(body, `<section id="dependents">`)
-	section, _, _ = strings.Cut(section, "</section>")
-	for _, id := range waiting {
-		if !strings.Contains(section, `<a href="/jobs/`+id+`">`+id+`</a> (&lt;i&gt;report&lt;/i&gt;): pending`) {
-			t.Errorf("dependent %s not listed:\n%s", id, section)
+	var section string
+	listed := func() bool {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/jobs/"+first.ID, nil))
+		if rec.Code != 200 {
+			t.Fatalf("job page: %d\n%s", rec.Code, rec.Body.String())
 		}
+		_, section, _ = strings.Cut(rec.Body.String(), `<section id="dependents">`)
+		section, _, _ = strings.Cut(section, "</section>")
+		for _, id := range waiting {
+			if !strings.Contains(section, `<a href="/jobs/`+id+`">`+id+`</a> (&lt;i&gt;report&lt;/i&gt;): pending`) {
+				return false
+			}
+		}
+		return true
 	}
-	rec = httptest.NewRecorder()
+	// The index's entries are stored beside their jobs, not before the
+	// enqueue returns.
+	testutil.Eventually(t, 10*time.Second, "both dependents on the job's page", listed)
+	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/jobs/"+waiting[0], nil))
 	if !strings.Contains(rec.Body.String(), "no job waits for this one") {
 		t.Errorf("a job nothing waits for:\n%s", rec.Body.String())

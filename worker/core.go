@@ -175,6 +175,7 @@ func (w *Worker) start(ctx context.Context) (*run, error) {
 	if err := r.provisionQueues(ctx); err != nil {
 		return nil, err
 	}
+	r.waiting.provision(ctx, sh)
 	r.base = jobctx.WithReporter(context.WithoutCancel(ctx), r)
 	r.bg, r.stopBg = context.WithCancel(r.base)
 	r.io, r.stopIO = context.WithCancel(r.base)

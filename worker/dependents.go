@@ -19,6 +19,20 @@ type dependentsIndex struct {
 	kv jetstream.KeyValue
 }
 
+// provision makes the index exist at the worker's start, so that producers
+// with fewer permissions find it (they may write to it without creating it).
+// A worker that may not create it goes on without: add tries again.
+func (x *dependentsIndex) provision(ctx context.Context, sh *Shared) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	kv, err := layout.EnsureBucket(ctx, sh.JS, sh.layout(), layout.DependentsBucket)
+	if err != nil {
+		sh.Logger.Warn("dependents index unavailable; jobs that wait are not listed as dependents", "err", err)
+		return
+	}
+	x.kv = kv
+}
+
 // add records that job waits for each of its dependencies. A failure leaves
 // the job unlisted and is logged; the job itself goes on waiting.
 func (x *dependentsIndex) add(ctx context.Context, sh *Shared, job *naq.Job) {

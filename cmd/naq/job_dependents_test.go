@@ -3,6 +3,9 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/naqgo/naq/internal/testutil"
 )
 
 // 'naq job dependents' lists the jobs that wait for a job, with their states,
@@ -14,8 +17,14 @@ func TestJobDependents(t *testing.T) {
 	e.ok(t, "enqueue", "report", "-q", "nobody", "--job-id", "report-1", "--depends-on", "load-1")
 	e.ok(t, "enqueue", "mail", "-q", "nobody", "--job-id", "mail-1", "--depends-on", "load-1,report-1")
 	var rows []dependentRow
-	e.json(t, &rows, "job", "dependents", "load-1")
-	if len(rows) != 2 || rows[0] != (dependentRow{"mail-1", "mail", "pending"}) || rows[1] != (dependentRow{"report-1", "report", "pending"}) {
+	// The index's entries are stored beside their jobs, not before the
+	// enqueue returns.
+	testutil.Eventually(t, 10*time.Second, "both dependents of load-1", func() bool {
+		rows = nil
+		e.json(t, &rows, "job", "dependents", "load-1")
+		return len(rows) == 2
+	})
+	if rows[0] != (dependentRow{"mail-1", "mail", "pending"}) || rows[1] != (dependentRow{"report-1", "report", "pending"}) {
 		t.Errorf("dependents of load-1: %+v", rows)
 	}
 	out := e.ok(t, "job", "dependents", "report-1")
