@@ -18,12 +18,15 @@ const MaxDependentsListed = 1000
 
 // Dependent is a job that waits for another through depends_on.
 type Dependent struct {
-	JobID string
-	Name  string // its function
+	JobID string `json:"job_id"`
+	Name  string `json:"function"`
+	// State is the job's state: StatePending while no worker has taken it
+	// (no status record), "" when its record could not be read.
+	State State `json:"state"`
 }
 
 // Dependents lists the jobs that wait for job id through depends_on
-// (workflow steps are listed by Workflow instead), at most
+// (workflow steps are listed by Workflow instead), with their states, at most
 // MaxDependentsListed of them, sorted by id. A job enqueued by a naq-go client
 // is listed from its enqueue on; one enqueued by Python naq from the moment a
 // naq-go worker finds it waiting. The index is kept as long as results.
@@ -50,11 +53,20 @@ func (c *Client) Dependents(ctx context.Context, id string) ([]Dependent, error)
 		}
 	}
 	slices.SortFunc(out, func(a, b Dependent) int { return strings.Compare(a.JobID, b.JobID) })
-	for i := range out {
-		if e, err := kv.Get(ctx, layout.DependentKey(id, out[i].JobID)); err == nil {
-			out[i].Name = string(e.Value())
+	_ = readEach(len(out), func(i int) error {
+		d := &out[i]
+		if e, err := kv.Get(ctx, layout.DependentKey(id, d.JobID)); err == nil {
+			d.Name = string(e.Value())
 		}
-	}
+		st, err := c.Status(ctx, d.JobID)
+		switch {
+		case err == nil:
+			d.State = st.State
+		case errors.Is(err, ErrJobNotFound):
+			d.State = StatePending // in its queue; no worker has taken it yet
+		}
+		return nil
+	})
 	return out, nil
 }
 

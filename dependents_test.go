@@ -51,9 +51,11 @@ func TestDependentsListed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []naq.Dependent{{JobID: one.ID, Name: "report"}, {JobID: later.ID, Name: "cleanup"}}
+	// No worker runs: the delayed job has its scheduled record, the others
+	// none yet.
+	want := []naq.Dependent{{JobID: one.ID, Name: "report", State: naq.StatePending}, {JobID: later.ID, Name: "cleanup", State: naq.StateScheduled}}
 	for _, j := range many {
-		want = append(want, naq.Dependent{JobID: j.ID, Name: "mail"})
+		want = append(want, naq.Dependent{JobID: j.ID, Name: "mail", State: naq.StatePending})
 	}
 	slices.SortFunc(want, func(a, b naq.Dependent) int { return strings.Compare(a.JobID, b.JobID) })
 	// The index's entries are sent ahead of their jobs and stored beside

@@ -42,6 +42,12 @@ func (c *Client) Workflow(ctx context.Context, id string) (*Workflow, error) {
 // stepStates fills in each step's state, reading a few at a time: a large
 // workflow's steps are many small reads.
 func (c *Client) stepStates(ctx context.Context, steps []WorkflowStep) error {
+	return readEach(len(steps), func(i int) error { return c.stepState(ctx, &steps[i]) })
+}
+
+// readEach runs read(i) for i in [0, n), a few at a time, and returns the
+// first error.
+func readEach(n int, read func(i int) error) error {
 	const readers = 8
 	var (
 		wg    sync.WaitGroup
@@ -49,10 +55,10 @@ func (c *Client) stepStates(ctx context.Context, steps []WorkflowStep) error {
 		first error
 		next  = make(chan int)
 	)
-	for range min(readers, len(steps)) {
+	for range min(readers, n) {
 		wg.Go(func() {
 			for i := range next {
-				if err := c.stepState(ctx, &steps[i]); err != nil {
+				if err := read(i); err != nil {
 					mu.Lock()
 					if first == nil {
 						first = err
@@ -62,7 +68,7 @@ func (c *Client) stepStates(ctx context.Context, steps []WorkflowStep) error {
 			}
 		})
 	}
-	for i := range steps {
+	for i := range n {
 		next <- i
 	}
 	close(next)

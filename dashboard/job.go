@@ -133,7 +133,7 @@ func prettyArgs(args []json.RawMessage, kwargs map[string]json.RawMessage) ([]st
 	return out, kw
 }
 
-// maxDependentsShown bounds the dependents a job's page reads the state of.
+// maxDependentsShown bounds the dependents a job's page lists.
 const maxDependentsShown = 100
 
 // dependents fills in the jobs that wait for v's job through depends_on.
@@ -148,11 +148,9 @@ func (h *Handler) dependents(r *http.Request, v *jobView) {
 		ds = ds[:maxDependentsShown]
 	}
 	for _, d := range ds {
-		dep := dependency{ID: d.JobID, Name: d.Name, State: "unknown"}
-		if st, err := h.c.Status(r.Context(), d.JobID); err == nil {
-			dep.State = string(st.State)
-		} else if errors.Is(err, naq.ErrJobNotFound) {
-			dep.State = "pending"
+		dep := dependency{ID: d.JobID, Name: d.Name, State: string(d.State)}
+		if dep.State == "" {
+			dep.State = "unknown"
 		}
 		v.Dependents = append(v.Dependents, dep)
 	}

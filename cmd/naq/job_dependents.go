@@ -2,19 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 
 	"github.com/spf13/cobra"
 
 	"github.com/naqgo/naq"
 )
-
-// dependentRow is one line of 'naq job dependents'.
-type dependentRow struct {
-	JobID    string `json:"job_id"`
-	Function string `json:"function"`
-	State    string `json:"state"`
-}
 
 func (a *app) jobDependentsCommand() *cobra.Command {
 	return &cobra.Command{
@@ -33,29 +25,28 @@ found it waiting. The steps of a workflow are listed by 'naq workflow show'.`,
 				if err != nil {
 					return jobError(args[0], err)
 				}
-				rows := make([]dependentRow, 0, len(ds))
-				for _, d := range ds {
-					row := dependentRow{JobID: d.JobID, Function: d.Name, State: "unknown"}
-					st, err := c.Status(rctx, d.JobID)
-					switch {
-					case err == nil:
-						row.State = string(st.State)
-					case errors.Is(err, naq.ErrJobNotFound):
-						row.State = "pending"
-					}
-					rows = append(rows, row)
+				if ds == nil {
+					ds = []naq.Dependent{} // [] in JSON, not null
 				}
-				return a.show(rows, func() error {
-					if len(rows) == 0 {
+				return a.show(ds, func() error {
+					if len(ds) == 0 {
 						return a.showLine(nil, "no job waits for %s", args[0])
 					}
-					table := make([][]string, len(rows))
-					for i, r := range rows {
-						table[i] = []string{r.JobID, r.Function, r.State}
+					rows := make([][]string, len(ds))
+					for i, d := range ds {
+						rows[i] = []string{d.JobID, d.Name, stateOrUnknown(d.State)}
 					}
-					return a.printTable([]string{"JOB ID", "FUNCTION", "STATE"}, table)
+					return a.printTable([]string{"JOB ID", "FUNCTION", "STATE"}, rows)
 				})
 			})
 		},
 	}
+}
+
+// stateOrUnknown names a state that could not be read.
+func stateOrUnknown(s naq.State) string {
+	if s == "" {
+		return "unknown"
+	}
+	return string(s)
 }

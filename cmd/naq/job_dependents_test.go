@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/naqgo/naq"
 	"github.com/naqgo/naq/internal/testutil"
 )
 
@@ -16,7 +17,7 @@ func TestJobDependents(t *testing.T) {
 	e.ok(t, "enqueue", "load", "-q", "nobody", "--job-id", "load-1")
 	e.ok(t, "enqueue", "report", "-q", "nobody", "--job-id", "report-1", "--depends-on", "load-1")
 	e.ok(t, "enqueue", "mail", "-q", "nobody", "--job-id", "mail-1", "--depends-on", "load-1,report-1")
-	var rows []dependentRow
+	var rows []naq.Dependent
 	// The index's entries are stored beside their jobs, not before the
 	// enqueue returns.
 	testutil.Eventually(t, 10*time.Second, "both dependents of load-1", func() bool {
@@ -24,7 +25,7 @@ func TestJobDependents(t *testing.T) {
 		e.json(t, &rows, "job", "dependents", "load-1")
 		return len(rows) == 2
 	})
-	if rows[0] != (dependentRow{"mail-1", "mail", "pending"}) || rows[1] != (dependentRow{"report-1", "report", "pending"}) {
+	if rows[0] != (naq.Dependent{JobID: "mail-1", Name: "mail", State: naq.StatePending}) || rows[1] != (naq.Dependent{JobID: "report-1", Name: "report", State: naq.StatePending}) {
 		t.Errorf("dependents of load-1: %+v", rows)
 	}
 	out := e.ok(t, "job", "dependents", "report-1")
