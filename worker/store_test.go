@@ -97,7 +97,11 @@ func TestResultsKeptUntilTheyCanBeStored(t *testing.T) {
 	time.Sleep(time.Second)
 	before := ran()
 	time.Sleep(6 * time.Second)
-	if n := ran(); n != before || n > 3 {
+	// How many ran before the first failed write came back depends on the
+	// machine's speed (a batch of results is confirmed after a pause of a
+	// millisecond); that none starts after it, and that the worker did not
+	// take them all, does not.
+	if n := ran(); n != before || n >= len(ids) {
 		t.Fatalf("%d jobs ran, %d of them while results could not be stored; want the worker to take no new ones", n, n-before)
 	}
 	if _, err := layout.EnsureBucket(ctx, js, layout.Config{}, layout.ResultsBucket); err != nil {
