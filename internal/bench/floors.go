@@ -30,42 +30,45 @@ const (
 )
 
 // floorBulk publishes N raw messages asynchronously as rawPublishAsync does,
-// each with a Nats-Msg-Id of its own, waits for every ack and empties the raw
-// stream again: the least a bulk enqueue that is safe to retry costs.
+// each with a Nats-Msg-Id of its own, and waits for every ack: the least a
+// bulk enqueue that is safe to retry costs. The messages stay for
+// floorProcess, as naq's bulk jobs stay for its process line.
 func (e *env) floorBulk(ctx context.Context) (run, error) {
-	n := e.cfg.Jobs
-	e.floorRuns++ // ids stay unique across rounds, inside the dedup window
-	prefix := "bulk-floor-" + strconv.Itoa(e.floorRuns) + "-"
-	// Made before the clock starts, as the raw side's payload is: the floor
-	// times the publishes, not the building of their options.
-	opts := make([][]jetstream.PublishOpt, n)
-	for i := range opts {
-		opts[i] = []jetstream.PublishOpt{jetstream.WithMsgID(prefix + strconv.Itoa(i))}
-	}
+	opts := e.floorIDs()
 	r, err := e.publishAsync(ctx, func(i int) []jetstream.PublishOpt { return opts[i] })
 	if err != nil {
 		return run{}, err
 	}
-	return r, e.expectAndPurge(ctx, e.raw, n)
+	return r, e.expect(ctx, e.raw, e.cfg.Jobs)
 }
 
-// floorProcess consumes N raw messages as rawConsume does, but stores one
-// record per message in a KV bucket and acks only once it is stored. The
-// record is what a worker stores for the job, a completed result, under a job
-// id as naq makes them: the server's cost of a write depends on both.
+// floorIDs returns N publish options, each a Nats-Msg-Id unique across
+// rounds (inside the dedup window). They are made before the clock starts,
+// as the raw side's payload is: the floor times the publishes, not the
+// building of their options.
+func (e *env) floorIDs() [][]jetstream.PublishOpt {
+	e.floorRuns++
+	prefix := "bulk-floor-" + strconv.Itoa(e.floorRuns) + "-"
+	opts := make([][]jetstream.PublishOpt, e.cfg.Jobs)
+	for i := range opts {
+		opts[i] = []jetstream.PublishOpt{jetstream.WithMsgID(prefix + strconv.Itoa(i))}
+	}
+	return opts
+}
+
+// fillFloor stores what floorBulk stores, untimed: N messages with ids.
+func (e *env) fillFloor(ctx context.Context) error {
+	_, err := e.floorBulk(ctx)
+	return err
+}
+
+// floorProcess consumes the N messages floorBulk stored as rawConsume does,
+// but stores one record per message in a KV bucket and acks only once it is
+// stored. The messages carry their enqueue's id, as naq's jobs do: the
+// server stores and delivers that header with each. The record is what a
+// worker stores for the job, a completed result, under a job id as naq makes
+// them: the server's cost of a write depends on both.
 func (e *env) floorProcess(ctx context.Context) (run, error) {
-	record, keys, err := e.floorPrepare(ctx)
-	if err != nil {
-		return run{}, err
-	}
-	if err := e.fillRaw(ctx); err != nil {
-		return run{}, err
-	}
-	return e.floorConsume(ctx, record, keys)
-}
-
-// floorProcessFilled is floorProcess on a raw stream someone else filled.
-func (e *env) floorProcessFilled(ctx context.Context) (run, error) {
 	record, keys, err := e.floorPrepare(ctx)
 	if err != nil {
 		return run{}, err

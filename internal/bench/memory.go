@@ -78,7 +78,7 @@ var childScenarios = map[string]childScenario{
 	BulkFloor:           {run: (*env).floorBulk},
 	rawPrefix + Process: {fill: (*env).fillRaw, run: (*env).rawConsume},
 	Process:             {fill: (*env).fillJobs, run: (*env).naqProcess},
-	ProcessFloor:        {fill: (*env).fillRaw, run: (*env).floorProcessFilled},
+	ProcessFloor:        {fill: (*env).fillFloor, run: (*env).floorProcess},
 }
 
 // fillJobs enqueues the N jobs naqProcess works off.
