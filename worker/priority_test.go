@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/layout"
 	"github.com/naqgo/naq/worker"
 )
 
@@ -83,32 +87,63 @@ func TestWeightedPriorities(t *testing.T) {
 	t.Logf("shares of %d starts: %v", counted, share)
 }
 
-// Strict: a lighter queue gets a slot only while the heavier ones are empty.
+// Strict: a lighter queue gets a slot only while the heavier ones have no
+// job left to deliver. Each lighter job, once started, asks the server how
+// many jobs the heavier queues' consumers have yet to deliver: that count
+// only falls (nothing is enqueued meanwhile), so any left then were left when
+// the job started. The order in which handlers record their starts would not
+// do: a heavier queue's last job may take its slot first and begin after a
+// lighter one on a loaded machine.
 func TestStrictPriority(t *testing.T) {
 	e := newEnv(t)
 	const per = 300
 	fillQueues(t, e, per, "low", "mid", "high")
-	starts, done := startRecorder(t, e, 3*per, worker.WithConcurrency(4),
-		worker.WithQueues("high", "mid", "low"), worker.WithStrictPriority())
-	waitStarts(t, done)
-	order := starts()
-	last := map[string]int{}
-	early := map[string]int{} // starts of a queue while a heavier one had jobs left
-	for i, q := range order {
-		last[q] = i
+	js, err := jetstream.New(e.nc)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i, q := range order {
-		switch {
-		case q == "mid" && i < last["high"]:
-			early[q]++
-		case q == "low" && (i < last["high"] || i < last["mid"]):
-			early[q]++
+	undelivered := func(ctx context.Context, q string) (uint64, error) {
+		c, err := js.Consumer(ctx, layout.JobsStream, layout.ConsumerName(q))
+		if err != nil {
+			return 0, err
 		}
+		return c.CachedInfo().NumPending, nil
 	}
-	for q, n := range early {
-		t.Errorf("%d jobs of %s started while a heavier queue had jobs waiting", n, q)
+	heavier := map[string][]string{"mid": {"high"}, "low": {"high", "mid"}}
+	var mu sync.Mutex
+	early := map[string]int{} // lighter starts while a heavier queue had jobs to deliver
+	var errs []error
+	var started atomic.Int64
+	done := make(chan struct{})
+	e.startWorker(t, func(w *worker.Worker) {
+		w.HandleFunc("prio:job", func(ctx context.Context, job *naq.Job) (any, error) {
+			for _, h := range heavier[job.Queue] {
+				n, err := undelivered(ctx, h)
+				mu.Lock()
+				switch {
+				case err != nil:
+					errs = append(errs, err)
+				case n > 0:
+					early[job.Queue+" before "+h]++
+				}
+				mu.Unlock()
+			}
+			time.Sleep(time.Millisecond) // the slots, not the pulls, are the bottleneck
+			if started.Add(1) == 3*per {
+				close(done)
+			}
+			return nil, nil
+		})
+	}, worker.WithConcurrency(4), worker.WithQueues("high", "mid", "low"), worker.WithStrictPriority())
+	waitStarts(t, done)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(errs) > 0 {
+		t.Fatalf("reading the consumers: %v", errs[0])
 	}
-	t.Logf("early starts: %v", early)
+	for what, n := range early {
+		t.Errorf("%d jobs of %s started while the heavier queue had jobs to deliver", n, what)
+	}
 }
 
 func TestPriorityConfigErrors(t *testing.T) {
