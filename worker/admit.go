@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/jobctx"
 	"github.com/naqgo/naq/internal/layout"
 )
 
@@ -29,6 +30,7 @@ type delivery struct {
 	// allocation, one per job instead of four.
 	running running
 	fin     finishing
+	ctx     jobctx.Ctx // the handler's context carries the job from here
 	result  naq.Result // the job's final record
 	// deps are the results of the job's dependencies, for its handler; a
 	// pointer, so a job without any keeps the delivery in its size class.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/naqgo/naq"
-	"github.com/naqgo/naq/internal/jobctx"
 )
 
 // outcome is what running a job came to.
@@ -33,17 +32,17 @@ type outcome struct {
 // handler returned.
 func (r *run) execute(d *delivery) outcome {
 	job := d.job
-	hctx, cancel := context.WithCancelCause(r.base)
+	var header any
+	if r.w.opts.headers {
+		header = d.msg.Headers()
+	}
+	d.ctx.Set(r.base, job, header)
+	hctx, cancel := context.WithCancelCause(&d.ctx)
 	defer cancel(nil)
 	if job.Timeout > 0 {
 		var cancelT context.CancelFunc
 		hctx, cancelT = context.WithTimeout(hctx, job.Timeout)
 		defer cancelT()
-	}
-	if r.w.opts.headers {
-		hctx = jobctx.WithHeader(hctx, job, d.msg.Headers())
-	} else {
-		hctx = jobctx.With(hctx, job)
 	}
 	if d.deps != nil {
 		hctx = naq.WithDependencyResults(hctx, *d.deps)

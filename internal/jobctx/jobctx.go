@@ -13,10 +13,9 @@ type headerKey struct{}
 func With(ctx context.Context, job any) context.Context { return context.WithValue(ctx, key{}, job) }
 
 // WithHeader returns a context that carries job and the headers of the
-// message that brought it, in one value: a worker that hands handlers their
-// headers builds it for every job.
+// message that brought it, in one value.
 func WithHeader(ctx context.Context, job, header any) context.Context {
-	return &jobHeader{Context: ctx, job: job, header: header}
+	return &Ctx{Context: ctx, job: job, header: header}
 }
 
 // From returns the job ctx carries, or nil.
@@ -25,12 +24,20 @@ func From(ctx context.Context) any { return ctx.Value(key{}) }
 // Header returns the message headers ctx carries, or nil.
 func Header(ctx context.Context) any { return ctx.Value(headerKey{}) }
 
-type jobHeader struct {
+// Ctx is a context that carries a job and its message's headers (nil for
+// none). A worker keeps one inside each job's own allocation, set with Set,
+// so the job costs no context allocation of its own.
+type Ctx struct {
 	context.Context
 	job, header any
 }
 
-func (c *jobHeader) Value(k any) any {
+// Set makes c carry job and header over parent.
+func (c *Ctx) Set(parent context.Context, job, header any) {
+	*c = Ctx{Context: parent, job: job, header: header}
+}
+
+func (c *Ctx) Value(k any) any {
 	switch k.(type) {
 	case key:
 		return c.job
