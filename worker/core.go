@@ -339,7 +339,7 @@ func (r *run) awaitWrites(d time.Duration) {
 
 // resultWriter writes results: asyncpub's plain or batch writer.
 type resultWriter interface {
-	Write(ctx context.Context, msg *nats.Msg, done func(error))
+	WriteTo(ctx context.Context, msg *nats.Msg, done asyncpub.Callback)
 	Sweep(timeout time.Duration)
 	Pending() int
 	Close()

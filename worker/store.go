@@ -81,21 +81,22 @@ type finishing struct {
 }
 
 // send writes the result through w and the other records through the plain
-// writer; done collects their answers.
+// writer; Written collects their answers (f itself is the callback: no
+// closure per job).
 func (f *finishing) send(w resultWriter) {
 	f.mu.Lock()
 	f.left, f.err = 1+f.n, nil
 	f.mu.Unlock()
 	r := f.r
-	w.Write(r.io, &f.result, f.done)
+	w.WriteTo(r.io, &f.result, f)
 	for _, msg := range f.extra[:f.n] {
-		r.writer.Write(r.io, msg, f.done)
+		r.writer.WriteTo(r.io, msg, f)
 	}
 }
 
-// done collects one write's outcome; the last one acknowledges the job once
-// every write is stored, or has them written again.
-func (f *finishing) done(err error) {
+// Written collects one write's outcome; the last one acknowledges the job
+// once every write is stored, or has them written again.
+func (f *finishing) Written(err error) {
 	f.mu.Lock()
 	f.left--
 	if err != nil && f.err == nil {

@@ -65,7 +65,7 @@ type fastBatch struct {
 
 type batchedWrite struct {
 	msg  *nats.Msg
-	done func(error)
+	done Callback
 	sent time.Time
 }
 
@@ -91,8 +91,13 @@ func NewBatchWriter(nc *nats.Conn, plain *Writer, maxPending, flow int, idle tim
 // with nil when the stream stored it, or with the error; done runs on a reply
 // goroutine. ctx bounds the wait for room in the window.
 func (w *BatchWriter) Write(ctx context.Context, msg *nats.Msg, done func(error)) {
+	w.WriteTo(ctx, msg, Func(done))
+}
+
+// WriteTo is Write answering to done.
+func (w *BatchWriter) WriteTo(ctx context.Context, msg *nats.Msg, done Callback) {
 	if err := take(ctx, w.window); err != nil {
-		done(err)
+		done.Written(err)
 		return
 	}
 	now := time.Now()
@@ -100,7 +105,7 @@ func (w *BatchWriter) Write(ctx context.Context, msg *nats.Msg, done func(error)
 	if w.closed {
 		w.mu.Unlock()
 		<-w.window
-		done(ErrClosed)
+		done.Written(ErrClosed)
 		return
 	}
 	if w.open == nil && (len(w.batches) == 0 && w.plainOut == 0 || w.noBatching || now.Before(w.plainUntil)) {
@@ -108,7 +113,7 @@ func (w *BatchWriter) Write(ctx context.Context, msg *nats.Msg, done func(error)
 		w.plainOut++
 		w.mu.Unlock()
 		<-w.window
-		w.plain.Write(ctx, msg, w.plainDone(done))
+		w.plain.WriteTo(ctx, msg, w.plainDone(done))
 		return
 	}
 	b := w.open
@@ -138,7 +143,7 @@ func (w *BatchWriter) Write(ctx context.Context, msg *nats.Msg, done func(error)
 	w.mu.Unlock()
 	if err != nil {
 		<-w.window
-		done(err)
+		done.Written(err)
 	}
 }
 
@@ -216,7 +221,7 @@ func (w *BatchWriter) commit() {
 // Sweep fails batched writes that got no answer within timeout.
 func (w *BatchWriter) Sweep(timeout time.Duration) {
 	cutoff := time.Now().Add(-timeout)
-	var late []func(error)
+	var late []Callback
 	w.mu.Lock()
 	for id, b := range w.batches {
 		for i := range b.writes {
@@ -235,7 +240,7 @@ func (w *BatchWriter) Sweep(timeout time.Duration) {
 		<-w.window
 	}
 	for _, done := range late {
-		done(errUnanswered(timeout))
+		done.Written(errUnanswered(timeout))
 	}
 }
 
@@ -255,7 +260,7 @@ func (w *BatchWriter) Pending() int {
 func (w *BatchWriter) Close() {
 	w.mu.Lock()
 	w.closed = true
-	var pending []func(error)
+	var pending []Callback
 	for _, b := range w.batches {
 		for _, bw := range b.unsettled() {
 			pending = append(pending, bw.done)
@@ -271,6 +276,6 @@ func (w *BatchWriter) Close() {
 		<-w.window
 	}
 	for _, done := range pending {
-		done(ErrClosed)
+		done.Written(ErrClosed)
 	}
 }

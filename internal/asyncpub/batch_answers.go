@@ -48,7 +48,7 @@ func (w *BatchWriter) onReply(m *nats.Msg) {
 	if status == "" && json.Unmarshal(m.Data, &a) != nil {
 		return
 	}
-	var stored []func(error)
+	var stored []Callback
 	var again []batchedWrite
 	w.mu.Lock()
 	b := w.batches[id]
@@ -113,20 +113,20 @@ func (w *BatchWriter) onReply(m *nats.Msg) {
 		<-w.window
 	}
 	for _, done := range stored {
-		done(nil)
+		done.Written(nil)
 	}
 	for _, bw := range again {
-		w.plain.Write(context.Background(), bw.msg, w.plainDone(bw.done))
+		w.plain.WriteTo(context.Background(), bw.msg, w.plainDone(bw.done))
 	}
 }
 
-func (w *BatchWriter) plainDone(done func(error)) func(error) {
-	return func(err error) {
+func (w *BatchWriter) plainDone(done Callback) Callback {
+	return Func(func(err error) {
 		w.mu.Lock()
 		w.plainOut--
 		w.mu.Unlock()
-		done(err)
-	}
+		done.Written(err)
+	})
 }
 
 // end stops writes going to b, which the server no longer takes. Lock held.
@@ -137,7 +137,7 @@ func (w *BatchWriter) end(b *fastBatch) {
 }
 
 // take settles b's writes numbered from..to, adding their callbacks to dst.
-func (b *fastBatch) take(dst []func(error), from, to uint64) []func(error) {
+func (b *fastBatch) take(dst []Callback, from, to uint64) []Callback {
 	for s := max(from, b.base); s <= to; s++ {
 		i, ok := b.index(s)
 		if !ok {

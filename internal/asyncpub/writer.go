@@ -26,6 +26,17 @@ import (
 // ErrClosed fails writes still pending when the writer closes.
 var ErrClosed = errors.New("naq: async publisher closed")
 
+// Callback takes a write's outcome: nil once the stream stored it, or the
+// error. An interface, so a caller's per-write state can answer without a
+// closure allocated for each write.
+type Callback interface{ Written(err error) }
+
+// Func adapts a function to a Callback.
+type Func func(err error)
+
+// Written calls f.
+func (f Func) Written(err error) { f(err) }
+
 // Writer publishes messages and calls back with each one's outcome.
 type Writer struct {
 	nc     *nats.Conn
@@ -41,7 +52,7 @@ type Writer struct {
 }
 
 type pendingWrite struct {
-	done func(error)
+	done Callback
 	sent time.Time
 }
 
@@ -65,15 +76,20 @@ func NewWriter(nc *nats.Conn, maxPending int) (*Writer, error) {
 // Write waits while the window of writes in flight is full; ctx bounds that
 // wait (its error goes to done).
 func (w *Writer) Write(ctx context.Context, msg *nats.Msg, done func(error)) {
+	w.WriteTo(ctx, msg, Func(done))
+}
+
+// WriteTo is Write answering to done.
+func (w *Writer) WriteTo(ctx context.Context, msg *nats.Msg, done Callback) {
 	if err := take(ctx, w.window); err != nil {
-		done(err)
+		done.Written(err)
 		return
 	}
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
 		<-w.window
-		done(ErrClosed)
+		done.Written(ErrClosed)
 		return
 	}
 	w.next++
@@ -85,7 +101,7 @@ func (w *Writer) Write(ctx context.Context, msg *nats.Msg, done func(error)) {
 	msg.Reply = replySubject(w.prefix, id)
 	if err := w.nc.PublishMsg(msg); err != nil {
 		if d, ok := w.take(id); ok {
-			d(err)
+			d.Written(err)
 		}
 	}
 }
@@ -119,7 +135,7 @@ func replySubject(prefix string, id uint64) string {
 	return reply.String()
 }
 
-func (w *Writer) take(id uint64) (func(error), bool) {
+func (w *Writer) take(id uint64) (Callback, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	p, ok := w.pending[id]
@@ -137,14 +153,14 @@ func (w *Writer) onReply(m *nats.Msg) {
 		return
 	}
 	if done, ok := w.take(id); ok {
-		done(AckError(m))
+		done.Written(AckError(m))
 	}
 }
 
 // Sweep fails writes that got no answer within timeout.
 func (w *Writer) Sweep(timeout time.Duration) {
 	cutoff := time.Now().Add(-timeout)
-	var late []func(error)
+	var late []Callback
 	w.mu.Lock()
 	for id, p := range w.pending {
 		if p.sent.Before(cutoff) {
@@ -155,7 +171,7 @@ func (w *Writer) Sweep(timeout time.Duration) {
 	}
 	w.mu.Unlock()
 	for _, d := range late {
-		d(errUnanswered(timeout))
+		d.Written(errUnanswered(timeout))
 	}
 }
 
@@ -182,6 +198,6 @@ func (w *Writer) Close() {
 	w.mu.Unlock()
 	_ = w.sub.Unsubscribe()
 	for _, p := range pending {
-		p.done(ErrClosed)
+		p.done.Written(ErrClosed)
 	}
 }
