@@ -1,7 +1,6 @@
 package naq
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -17,8 +16,7 @@ type wireJob struct {
 	JobID         opt[string]
 	EnqueueTime   opt[float64]
 	Function      opt[string]
-	Args          []json.RawMessage
-	Kwargs        map[string]json.RawMessage
+	args, kwargs  members
 	MaxRetries    opt[int]
 	RetryDelay    []float64    // retry_delay as a list
 	RetryDelayOne opt[float64] // retry_delay as one number, the usual form
@@ -35,7 +33,7 @@ type wireJob struct {
 	AllowFailed                     bool
 
 	// The plain texts of job_id, function and queue_name, still in the
-	// input: job makes the three strings in one allocation.
+	// input: job makes them in one allocation (texts).
 	idText, functionText, queueText []byte
 }
 
@@ -129,20 +127,20 @@ func (w *wireJob) member(sc *jsonscan.Scanner, key []byte) error {
 		if sc.Peek() != '[' {
 			return fmt.Errorf("%w: want an array", jsonscan.ErrType)
 		}
-		w.Args = []json.RawMessage{}
+		w.args.reset()
 		err = sc.Array(func() error {
 			raw, err := sc.Raw()
-			w.Args = append(w.Args, raw)
+			w.args.add(nil, raw)
 			return err
 		})
 	case "kwargs":
 		if sc.Peek() != '{' {
 			return fmt.Errorf("%w: want an object", jsonscan.ErrType)
 		}
-		w.Kwargs = map[string]json.RawMessage{}
-		err = sc.Object(func(k string) error {
+		w.kwargs.reset()
+		err = sc.ObjectBytes(func(k []byte) error {
 			raw, err := sc.Raw()
-			w.Kwargs[k] = raw
+			w.kwargs.add(k, raw)
 			return err
 		})
 	case "retry_delay":
@@ -197,16 +195,8 @@ func textOf(sc *jsonscan.Scanner) ([]byte, bool, error) {
 	return b, err == nil, err
 }
 
-// texts makes the job's three strings in one allocation.
-func (w *wireJob) texts() {
-	var room [128]byte
-	all := string(append(append(append(room[:0], w.idText...), w.functionText...), w.queueText...))
-	id, fn := len(w.idText), len(w.idText)+len(w.functionText)
-	w.JobID.v, w.Function.v, w.QueueName.v = all[:id], all[id:fn], all[fn:]
-}
-
 func (w *wireJob) job(queue string) (*Job, error) {
-	w.texts()
+	kwargsAt, all := w.texts()
 	if !w.Function.ok || w.Function.v == "" {
 		return nil, fmt.Errorf(`missing "function" (the job's name)`)
 	}
@@ -219,19 +209,13 @@ func (w *wireJob) job(queue string) (*Job, error) {
 	j := &Job{
 		ID:            w.JobID.v,
 		Name:          w.Function.v,
-		Args:          w.Args,
-		Kwargs:        w.Kwargs,
+		Args:          w.args.args(),
+		Kwargs:        w.kwargs.kwargs(all, kwargsAt),
 		Queue:         queue,
 		RetryStrategy: Linear,
 		RetryOn:       w.RetryOn,
 		IgnoreOn:      w.IgnoreOn,
 		DependsOn:     []string(w.DependsOn),
-	}
-	if j.Args == nil {
-		j.Args = []json.RawMessage{}
-	}
-	if j.Kwargs == nil {
-		j.Kwargs = map[string]json.RawMessage{}
 	}
 	if j.DependsOn == nil {
 		j.DependsOn = []string{}
