@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -25,8 +26,16 @@ func (s *Scanner) errf(format string, a ...any) error {
 	return fmt.Errorf("invalid JSON at offset %d: %s", s.i, fmt.Sprintf(format, a...))
 }
 
-// WS skips white space.
+// WS skips white space. The usual case, none, is inlined into the callers.
 func (s *Scanner) WS() {
+	if s.i < len(s.b) && s.b[s.i] > ' ' {
+		return
+	}
+	s.ws()
+}
+
+//go:noinline
+func (s *Scanner) ws() {
 	b, i := s.b, s.i
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
@@ -36,7 +45,15 @@ func (s *Scanner) WS() {
 
 // Peek returns the next non-space byte, or 0 at the end.
 func (s *Scanner) Peek() byte {
-	s.WS()
+	if s.i < len(s.b) && s.b[s.i] > ' ' { // inlined: no space before it
+		return s.b[s.i]
+	}
+	return s.peekAfterSpace()
+}
+
+//go:noinline
+func (s *Scanner) peekAfterSpace() byte {
+	s.ws()
 	if s.i < len(s.b) {
 		return s.b[s.i]
 	}
@@ -53,6 +70,14 @@ func (s *Scanner) End() error {
 }
 
 func (s *Scanner) expect(c byte) error {
+	if s.i < len(s.b) && s.b[s.i] == c { // the usual case: no space before it
+		s.i++
+		return nil
+	}
+	return s.expectAfterSpace(c)
+}
+
+func (s *Scanner) expectAfterSpace(c byte) error {
 	if s.Peek() != c {
 		if s.i >= len(s.b) {
 			return s.errf("unexpected end of input, want %q", c)
@@ -65,6 +90,9 @@ func (s *Scanner) expect(c byte) error {
 
 // Null consumes a null if one comes next and reports whether it did.
 func (s *Scanner) Null() bool {
+	if s.i < len(s.b) && s.b[s.i] > ' ' && s.b[s.i] != 'n' { // the usual case
+		return false
+	}
 	if s.Peek() == 'n' && len(s.b)-s.i >= 4 && string(s.b[s.i:s.i+4]) == "null" {
 		s.i += 4
 		return true
@@ -191,9 +219,13 @@ func (s *Scanner) stringSpan() (body []byte, simple bool, err error) {
 	var high byte // OR of all bytes: below 0x80 means plain ASCII
 	escaped := false
 	// Eight bytes at a time while none ends the string, escapes, is a
-	// control character or is not ASCII: most of an envelope's strings are
-	// plain ids and names.
-	for i+8 <= len(b) && plainASCII8(binary.LittleEndian.Uint64(b[i:])) {
+	// control character or is not ASCII (most of an envelope's strings are
+	// plain ids and names), then straight to the first byte that does.
+	for i+8 <= len(b) {
+		if m := special8(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
+			break
+		}
 		i += 8
 	}
 	for i < len(b) {
@@ -246,10 +278,15 @@ func (s *Scanner) stringSpan() (body []byte, simple bool, err error) {
 // plainASCII8 reports whether all eight bytes of x are ASCII, at least 0x20,
 // and neither '"' nor '\\'. The classic tests for a zero byte and for a byte
 // below n are exact about whether any byte matches.
-func plainASCII8(x uint64) bool {
+func plainASCII8(x uint64) bool { return special8(x) == 0 }
+
+// special8 marks (with its high bit) each byte of x that is not plain ASCII
+// text: its lowest mark is exact, as a borrow only moves upward, so it finds
+// the first such byte.
+func special8(x uint64) uint64 {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	zero := func(y uint64) uint64 { return (y - lo) & ^y & hi }
-	return (x&hi)|((x-lo*0x20)&^x&hi)|zero(x^(lo*'"'))|zero(x^(lo*'\\')) == 0
+	return (x & hi) | ((x - lo*0x20) &^ x & hi) | zero(x^(lo*'"')) | zero(x^(lo*'\\'))
 }
 
 // keyBytes consumes a string and returns its unescaped contents, without
@@ -294,39 +331,41 @@ func (s *Scanner) String() (string, error) {
 }
 
 func (s *Scanner) numberSpan() ([]byte, error) {
-	start := s.i
-	digits := func() int {
-		n := 0
-		for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
-			s.i++
-			n++
+	// Locals, not s.i, in the loops over the digits.
+	b, start := s.b, s.i
+	i := start
+	digits := func() bool {
+		from := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
 		}
-		return n
+		return i > from
 	}
-	if s.i < len(s.b) && s.b[s.i] == '-' {
-		s.i++
+	if i < len(b) && b[i] == '-' {
+		i++
 	}
-	if s.i < len(s.b) && s.b[s.i] == '0' {
-		s.i++
-	} else if digits() == 0 {
+	ok := true
+	if i < len(b) && b[i] == '0' {
+		i++
+	} else {
+		ok = digits()
+	}
+	if ok && i < len(b) && b[i] == '.' {
+		i++
+		ok = digits()
+	}
+	if ok && i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		ok = digits()
+	}
+	s.i = i
+	if !ok {
 		return nil, s.errf("bad number")
 	}
-	if s.i < len(s.b) && s.b[s.i] == '.' {
-		s.i++
-		if digits() == 0 {
-			return nil, s.errf("bad number")
-		}
-	}
-	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
-		s.i++
-		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
-			s.i++
-		}
-		if digits() == 0 {
-			return nil, s.errf("bad number")
-		}
-	}
-	return s.b[start:s.i], nil
+	return b[start:i], nil
 }
 
 // ErrType reports a value of the wrong JSON type.

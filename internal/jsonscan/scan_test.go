@@ -2,6 +2,7 @@ package jsonscan
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"math/rand/v2"
 	"testing"
 )
@@ -17,13 +18,23 @@ func plainNaive(w [8]byte) bool {
 	return true
 }
 
-// The word test agrees with the byte test for every byte value in every
+// The word tests agree with the byte test for every byte value in every
 // position among plain bytes, and for random words, which mix matches.
 func TestPlainASCII8(t *testing.T) {
 	check := func(w [8]byte) {
 		t.Helper()
 		if got, want := plainASCII8(binary.LittleEndian.Uint64(w[:])), plainNaive(w); got != want {
 			t.Fatalf("plainASCII8(%q) = %v, want %v", w[:], got, want)
+		}
+		// The lowest mark is the first byte that is not plain.
+		if m := special8(binary.LittleEndian.Uint64(w[:])); m != 0 {
+			first := 0
+			for plainByte(w[first]) {
+				first++
+			}
+			if got := bits.TrailingZeros64(m) >> 3; got != first {
+				t.Fatalf("special8(%q) marks byte %d first, want %d", w[:], got, first)
+			}
 		}
 	}
 	for pos := range 8 {
@@ -71,6 +82,12 @@ func TestStringSpanAcrossWords(t *testing.T) {
 		{`"0123456789abcdef0123`, ``, false, false},
 		{"\"0123456789abc\xff0123\"", ``, false, false},
 		{"\"0123456789abcdef\\n\xc3\x28\"", ``, false, false},
+		// The end, an escape or a non-ASCII byte within the first word, more after it.
+		{`"ab"cdefghijklmn`, `ab`, true, true},
+		{`""0123456789`, ``, true, true},
+		{`"a\"bcdefghijklmn"`, `a\"bcdefghijklmn`, false, true},
+		{`"aé0123456789abc" `, `aé0123456789abc`, true, true},
+		{"\"a\x01bcdefghijklm\"", ``, false, false},
 	} {
 		s := New([]byte(tc.in))
 		body, simple, err := s.stringSpan()
