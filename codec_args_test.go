@@ -24,8 +24,8 @@ func TestDecodeArgsAndKwargsEdges(t *testing.T) {
 		return "[" + strings.Join(a, ", ") + "]", "{" + strings.Join(k, ", ") + "}", wantArgs, wantKw
 	}
 	a20, k20, wantA20, wantK20 := many(20)
-	a8, k8, wantA8, wantK8 := many(8)
-	a9, k9, wantA9, wantK9 := many(9)
+	a4, k4, wantA4, wantK4 := many(4)
+	a5, k5, wantA5, wantK5 := many(5)
 	cases := []struct {
 		name, body string
 		args       []string
@@ -34,14 +34,17 @@ func TestDecodeArgsAndKwargsEdges(t *testing.T) {
 		{"none", ``, []string{}, map[string]string{}},
 		{"empty", `,"args":[],"kwargs":{}`, []string{}, map[string]string{}},
 		{"null", `,"args":null,"kwargs":null`, []string{}, map[string]string{}},
-		{"eight", `,"args":` + a8 + `,"kwargs":` + k8, wantA8, wantK8},
-		{"nine", `,"args":` + a9 + `,"kwargs":` + k9, wantA9, wantK9},
+		{"four", `,"args":` + a4 + `,"kwargs":` + k4, wantA4, wantK4},
+		{"five", `,"args":` + a5 + `,"kwargs":` + k5, wantA5, wantK5},
 		{"twenty", `,"args":` + a20 + `,"kwargs":` + k20, wantA20, wantK20},
 		{"last member wins, not merged", `,"args":[1,2],"kwargs":{"a":1},"args":[3],"kwargs":{"b":2}`,
 			[]string{"3"}, map[string]string{"b": "2"}},
 		{"null keeps an earlier value", `,"args":[1],"kwargs":{"a":1},"args":null,"kwargs":null`,
 			[]string{"1"}, map[string]string{"a": "1"}},
 		{"last key wins", `,"kwargs":{"a":1,"b":2,"a":3}`, []string{}, map[string]string{"a": "3", "b": "2"}},
+		{"repeated past the first few", `,"kwargs":` + k20 + `,"kwargs":{"x":1}`, []string{}, map[string]string{"x": "1"}},
+		{"long texts", `,"kwargs":{"` + strings.Repeat("k", 150) + `":1}`, []string{},
+			map[string]string{strings.Repeat("k", 150): "1"}},
 		{"escaped keys", `,"kwargs":{"\u00e9t\u00e9":1,"tab\t":"x","a\"b":{"c":[null]}}`, []string{},
 			map[string]string{"été": "1", "tab\t": `"x"`, `a"b`: `{"c":[null]}`}},
 		{"nested", `,"args":[[1,[2]],{"k":{"l":"m"}},"s",null,true]`, []string{`[1,[2]]`, `{"k":{"l":"m"}}`, `"s"`, `null`, `true`},

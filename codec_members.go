@@ -8,7 +8,7 @@ import "encoding/json"
 // string the job's texts are made in (see wireJob.texts).
 type members struct {
 	n     int
-	first [8]member // the usual few, without an allocation
+	first [4]member // the usual few, without an allocation
 	more  []member
 }
 
@@ -63,7 +63,7 @@ func (m *members) kwargs(text string, off int) map[string]json.RawMessage {
 // texts makes the job's id, function and queue name, and its kwargs' keys,
 // in one allocation: the string made from a buffer on the stack.
 func (w *wireJob) texts() (kwargsAt int, all string) {
-	var room [256]byte
+	var room [128]byte
 	b := append(append(append(room[:0], w.idText...), w.functionText...), w.queueText...)
 	kwargsAt = len(b)
 	for i := range w.kwargs.n {
