@@ -238,7 +238,7 @@ func (r *run) startParts(ctx context.Context) error {
 		Conn: sh.Conn, Queues: sh.Config.Queues, Concurrency: sh.Config.Concurrency, PollWait: sh.Config.PollWait,
 		Logger: sh.Logger, Reprovision: r.reprovision, PutBack: r.putBack,
 		Weights: sh.Config.weights(), StrictPriority: sh.Config.StrictPriority,
-		Capped: sh.Config.capped(), AckWait: r.ackWait,
+		Capped: sh.Config.capped(), AckWait: r.ackWait, NewMsg: newDelivery,
 	}, r.process)
 	return err
 }

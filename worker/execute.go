@@ -49,7 +49,7 @@ func (r *run) execute(d *delivery) outcome {
 	}
 	o := outcome{started: time.Now().UTC()}
 	seq := d.md.Sequence.Stream
-	d.running = running{job: job, msg: d.msg, started: o.started, touched: o.started, cancel: cancel, naks: d.naks}
+	d.running = running{job: job, msg: d.msg, started: o.started, touched: o.started, cancel: cancel, naks: int32(d.naks)}
 	r.inflight.add(seq, &d.running)
 	if r.cancelled.has(job.ID) { // cancelled while it was admitted
 		cancel(naq.ErrCancelled)

@@ -22,7 +22,9 @@ type running struct {
 	cancel    context.CancelCauseFunc
 	touched   time.Time // last InProgress
 	hasRecord bool      // a status record was written for this attempt
-	naks      int       // deliberate put-backs before this delivery
+	// naks: deliberate put-backs before this delivery. An int32 beside the
+	// bool: the delivery holding this entry stays in its size class.
+	naks int32
 }
 
 // inflight tracks running jobs by stream sequence, for heartbeats, keepalives
@@ -140,7 +142,7 @@ func (r *run) keepalive() {
 			// so it always goes out before the job's final record.
 			touch := r.inflight.due(now, now.Add(-touchEvery), now.Add(-markAfter), func(j *running) {
 				st := r.jobs.statusOf(j.job, naq.StateRunning)
-				st.StartedAt, st.Naks = j.started, j.naks
+				st.StartedAt, st.Naks = j.started, int(j.naks)
 				if err := r.jobs.publishStatus(st); err != nil {
 					r.sh.Logger.Warn("status write failed", "job", j.job.ID, "err", err)
 				}

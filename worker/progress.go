@@ -120,7 +120,7 @@ func (p *progress) write() {
 	// either went out before this write or is not written at all.
 	r.inflight.recorded(p.rn)
 	st := r.jobs.statusOf(p.job, naq.StateRunning)
-	st.StartedAt, st.Naks = p.rn.started, p.rn.naks
+	st.StartedAt, st.Naks = p.rn.started, int(p.rn.naks)
 	st.Progress = &naq.JobProgress{Fraction: p.frac, Message: p.msg, UpdatedAt: p.last.UTC()}
 	if err := r.jobs.publishStatus(st); err != nil {
 		r.sh.Logger.Warn("progress write failed", "job", p.job.ID, "err", err)

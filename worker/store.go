@@ -68,16 +68,16 @@ type finishing struct {
 	r      *run
 	d      *delivery
 	res    *naq.Result // the final record, for the log line and the event
-	failed bool
-	result nats.Msg // the result's write, in the same allocation
-	buf    *[]byte  // the result's encoding, back to its pool once stored
+	result nats.Msg    // the result's write, in the same allocation
+	buf    *[]byte     // the result's encoding, back to its pool once stored
 	extra  [2]*nats.Msg
-	n      int
+	n      int32 // int32s and the bool side by side: the delivery stays in its size class
+	failed bool
 
 	mu      sync.Mutex
-	left    int
+	left    int32
+	retries int32 // failed rounds of writes so far
 	err     error
-	retries int // failed rounds of writes so far
 }
 
 // send writes the result through w and the other records through the plain
@@ -135,7 +135,7 @@ func (f *finishing) retry(err error) {
 	if f.retries == 1 {
 		r.fetcher.Hold()
 		r.inflight.add(f.d.md.Sequence.Stream, &running{job: f.d.job, msg: f.d.msg, started: time.Now(),
-			touched: time.Now(), cancel: func(error) {}, hasRecord: true, naks: f.d.naks})
+			touched: time.Now(), cancel: func(error) {}, hasRecord: true, naks: int32(f.d.naks)})
 		r.sh.Logger.Warn("could not store the job's result; keeping it and writing again, and taking no new jobs meanwhile",
 			"job", f.d.job.ID, "err", err)
 	}

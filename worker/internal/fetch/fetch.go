@@ -52,6 +52,9 @@ type Config struct {
 	// running jobs are capped across workers (WithMaxRunning): with several
 	// queues it only listens (listen.go).
 	Capped []bool
+	// NewMsg, when set, allocates each delivered job's Msg, so a worker
+	// can keep it inside its own record of the job (see Msg.Owner).
+	NewMsg func() *Msg
 	// AckWait is the shortest ack wait of the queues' consumers: a job that
 	// waits for a slot is kept alive well within it (default: naq's).
 	AckWait time.Duration
@@ -209,6 +212,18 @@ func Start(ctx context.Context, cfg Config, handle func(jetstream.Msg)) (*Fetche
 		}
 	}()
 	return f, nil
+}
+
+// newMsg is the Msg of a delivered job.
+func (f *Fetcher) newMsg(m *nats.Msg) *Msg {
+	var msg *Msg
+	if f.cfg.NewMsg != nil {
+		msg = f.cfg.NewMsg()
+	} else {
+		msg = new(Msg)
+	}
+	msg.m, msg.nc = m, f.cfg.Conn
+	return msg
 }
 
 // Hold stops new pull requests until Release; open ones still deliver.

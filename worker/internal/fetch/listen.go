@@ -36,7 +36,7 @@ import (
 // admitJob takes a free slot for a job of queue q that arrived without one:
 // run reports it runs now. Otherwise it waits for one among the turns
 // (queued), or, once the fetcher has stopped, neither: it goes back.
-func (s *slots) admitJob(job *pulledMsg, q int) (run, queued bool) {
+func (s *slots) admitJob(job *Msg, q int) (run, queued bool) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -60,7 +60,7 @@ func (s *slots) admitJob(job *pulledMsg, q int) (run, queued bool) {
 
 // handOff frees the slot of a job that ended, or hands it to a job waiting
 // for one, returned to run on the caller's goroutine.
-func (s *slots) handOff() *pulledMsg {
+func (s *slots) handOff() *Msg {
 	s.mu.Lock()
 	s.free++
 	s.dispatch()
@@ -68,7 +68,7 @@ func (s *slots) handOff() *pulledMsg {
 		close(s.ready)
 		s.ready, s.need = make(chan struct{}), 0
 	}
-	var next *pulledMsg
+	var next *Msg
 	if len(s.granted) > 0 {
 		next, s.granted = s.granted[0], s.granted[1:]
 		s.jobs.Done() // it runs here, not on a goroutine of its own
@@ -79,11 +79,11 @@ func (s *slots) handOff() *pulledMsg {
 
 // closeJobs takes out the jobs still waiting for a slot, for the caller to
 // put back, and makes every later one go back at once.
-func (s *slots) closeJobs() []*pulledMsg {
+func (s *slots) closeJobs() []*Msg {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	var jobs []*pulledMsg
+	var jobs []*Msg
 	kept := s.turns[:0]
 	for _, t := range s.turns {
 		if t.job != nil {
@@ -99,10 +99,10 @@ func (s *slots) closeJobs() []*pulledMsg {
 
 // stale returns the waiting jobs last kept alive before before, marking
 // them kept alive at now.
-func (s *slots) stale(before, now time.Time) []*pulledMsg {
+func (s *slots) stale(before, now time.Time) []*Msg {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var jobs []*pulledMsg
+	var jobs []*Msg
 	for i, t := range s.turns {
 		if t.job != nil && t.since.Before(before) {
 			s.turns[i].since = now
@@ -114,7 +114,7 @@ func (s *slots) stale(before, now time.Time) []*pulledMsg {
 
 // runGranted starts jobs handed a slot outside a handler goroutine, each on
 // a goroutine of its own that goes on with the next waiting job if any.
-func (f *Fetcher) runGranted(jobs []*pulledMsg) {
+func (f *Fetcher) runGranted(jobs []*Msg) {
 	for _, j := range jobs {
 		go func() {
 			defer f.slots.jobs.Done()
@@ -214,7 +214,7 @@ const (
 // kind (listening or a batch) and notes the backlog it reports. A job a
 // batch reserved a slot for runs in it; one that came to a listening request
 // takes a free slot or waits for one.
-func (p *puller) admitShared(msg *pulledMsg, listened bool) verdict {
+func (p *puller) admitShared(msg *Msg, listened bool) verdict {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -278,7 +278,7 @@ func (p *puller) oldest(listen bool) *pullReq {
 // arrive as fetching stops go back once the listening inbox is drained.
 func (f *Fetcher) listen() {
 	defer f.listener.Done()
-	var held []*pulledMsg
+	var held []*Msg
 	defer func() {
 		for _, m := range held {
 			f.cfg.PutBack(m)
@@ -301,7 +301,7 @@ func (f *Fetcher) listen() {
 	}
 }
 
-func (f *Fetcher) onListened(m *nats.Msg, held *[]*pulledMsg) {
+func (f *Fetcher) onListened(m *nats.Msg, held *[]*Msg) {
 	if len(m.Data) == 0 {
 		if status := m.Header.Get("Status"); status != "" {
 			// The reply subject: <inbox>.<queue index>.<request id>.
@@ -318,11 +318,11 @@ func (f *Fetcher) onListened(m *nats.Msg, held *[]*pulledMsg) {
 	if p == nil {
 		return
 	}
-	msg := &pulledMsg{m: m, nc: f.cfg.Conn}
+	msg := f.newMsg(m)
 	switch p.admitShared(msg, true) {
 	case runNow:
 		f.slots.jobs.Add(1)
-		f.runGranted([]*pulledMsg{msg})
+		f.runGranted([]*Msg{msg})
 	case putBack:
 		f.cfg.PutBack(msg)
 	case hold:
@@ -349,7 +349,7 @@ func (f *Fetcher) endListening() {
 }
 
 // pendingOf is the count of jobs left behind this one on its consumer, the
-// last number of a JetStream ack subject (see pulledMsg.Metadata); 0 if the
+// last number of a JetStream ack subject (see Msg.Metadata); 0 if the
 // subject has none.
 func pendingOf(reply string) int {
 	n := strings.Count(reply, ".") + 1

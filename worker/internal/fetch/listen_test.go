@@ -31,21 +31,21 @@ func TestSlotsHandJobsThatArrivedTheirTurn(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s := newSlots(1)
-	started := make(chan *pulledMsg, 4)
-	s.start = func(jobs []*pulledMsg) {
+	started := make(chan *Msg, 4)
+	s.start = func(jobs []*Msg) {
 		for _, j := range jobs {
 			started <- j
 			s.jobs.Done()
 		}
 	}
-	first := &pulledMsg{m: &nats.Msg{Subject: "first"}}
+	first := &Msg{m: &nats.Msg{Subject: "first"}}
 	if run, _ := s.admitJob(first, 0); !run {
 		t.Fatal("a job found the free slot taken")
 	}
 	puller := make(chan bool, 1)
 	go func() { _, ok := s.acquire(ctx.Done(), 1, 1); puller <- ok }()
 	time.Sleep(20 * time.Millisecond) // the puller waits first
-	second := &pulledMsg{m: &nats.Msg{Subject: "second"}}
+	second := &Msg{m: &nats.Msg{Subject: "second"}}
 	if run, queued := s.admitJob(second, 2); run || !queued {
 		t.Fatalf("with no slot free: run %v, queued %v; want it to wait", run, queued)
 	}
@@ -69,7 +69,7 @@ func TestSlotsHandJobsThatArrivedTheirTurn(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the waiting job was not started")
 	}
-	third := &pulledMsg{m: &nats.Msg{Subject: "third"}}
+	third := &Msg{m: &nats.Msg{Subject: "third"}}
 	if run, queued := s.admitJob(third, 0); run || !queued {
 		t.Fatal("a job took a slot that a running job holds")
 	}
@@ -79,7 +79,7 @@ func TestSlotsHandJobsThatArrivedTheirTurn(t *testing.T) {
 	if next := s.handOff(); next != nil {
 		t.Fatal("a job given back was still handed a slot")
 	}
-	if run, queued := s.admitJob(&pulledMsg{m: &nats.Msg{}}, 0); run || queued {
+	if run, queued := s.admitJob(&Msg{m: &nats.Msg{}}, 0); run || queued {
 		t.Fatal("a job was admitted after fetching stopped")
 	}
 }

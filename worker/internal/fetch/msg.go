@@ -15,44 +15,48 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// pulledMsg is a job message received on the worker's own pull inbox. It
+// Msg is a job message received on the worker's own pull inbox. It
 // speaks JetStream's ack protocol on the message's reply subject. Its
-// metadata lives in it, so a job costs one allocation for both.
-type pulledMsg struct {
+// metadata lives in it, and it may live in the worker's own record of the
+// job (Config.NewMsg): a job costs one allocation for all three.
+type Msg struct {
 	m  *nats.Msg
 	nc *nats.Conn
 	md jetstream.MsgMetadata
+
+	// Owner is the record the message lives in, set by Config.NewMsg.
+	Owner any
 }
 
-var _ jetstream.Msg = (*pulledMsg)(nil)
+var _ jetstream.Msg = (*Msg)(nil)
 
-func (p *pulledMsg) Data() []byte         { return p.m.Data }
-func (p *pulledMsg) Headers() nats.Header { return p.m.Header }
-func (p *pulledMsg) Subject() string      { return p.m.Subject }
-func (p *pulledMsg) Reply() string        { return p.m.Reply }
+func (p *Msg) Data() []byte         { return p.m.Data }
+func (p *Msg) Headers() nats.Header { return p.m.Header }
+func (p *Msg) Subject() string      { return p.m.Subject }
+func (p *Msg) Reply() string        { return p.m.Reply }
 
-func (p *pulledMsg) ack(body string) error {
+func (p *Msg) ack(body string) error {
 	if p.m.Reply == "" {
 		return errors.New("message cannot be acknowledged: no reply subject")
 	}
 	return p.nc.Publish(p.m.Reply, []byte(body))
 }
 
-func (p *pulledMsg) Ack() error        { return p.ack("+ACK") }
-func (p *pulledMsg) Nak() error        { return p.ack("-NAK") }
-func (p *pulledMsg) InProgress() error { return p.ack("+WPI") }
-func (p *pulledMsg) Term() error       { return p.ack("+TERM") }
+func (p *Msg) Ack() error        { return p.ack("+ACK") }
+func (p *Msg) Nak() error        { return p.ack("-NAK") }
+func (p *Msg) InProgress() error { return p.ack("+WPI") }
+func (p *Msg) Term() error       { return p.ack("+TERM") }
 
-func (p *pulledMsg) TermWithReason(reason string) error { return p.ack("+TERM " + reason) }
+func (p *Msg) TermWithReason(reason string) error { return p.ack("+TERM " + reason) }
 
-func (p *pulledMsg) NakWithDelay(d time.Duration) error {
+func (p *Msg) NakWithDelay(d time.Duration) error {
 	if d <= 0 {
 		return p.Nak()
 	}
 	return p.ack(`-NAK {"delay":` + strconv.FormatInt(int64(d), 10) + `}`)
 }
 
-func (p *pulledMsg) DoubleAck(ctx context.Context) error {
+func (p *Msg) DoubleAck(ctx context.Context) error {
 	if p.m.Reply == "" {
 		return errors.New("message cannot be acknowledged: no reply subject")
 	}
@@ -64,7 +68,7 @@ func (p *pulledMsg) DoubleAck(ctx context.Context) error {
 // <stream seq>.<consumer seq>.<time>.<pending>, with a domain and an account
 // hash after $JS.ACK in the newer, 12-token form. It splits without
 // allocating: it runs for every job.
-func (p *pulledMsg) Metadata() (*jetstream.MsgMetadata, error) {
+func (p *Msg) Metadata() (*jetstream.MsgMetadata, error) {
 	var tok [13]string
 	n, rest := 0, p.m.Reply
 	for n < len(tok) {

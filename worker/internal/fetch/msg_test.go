@@ -12,7 +12,7 @@ func TestPulledMetadata(t *testing.T) {
 		"$JS.ACK._.ACCHASH.naq_jobs.naq-worker-q.3.42.17.1764230400250000000.9.rand",
 		"$JS.ACK.hub.ACCHASH.naq_jobs.naq-worker-q.3.42.17.1764230400250000000.9",
 	} {
-		md, err := (&pulledMsg{m: &nats.Msg{Reply: reply}}).Metadata()
+		md, err := (&Msg{m: &nats.Msg{Reply: reply}}).Metadata()
 		if err != nil {
 			t.Fatalf("%s: %v", reply, err)
 		}
@@ -21,7 +21,7 @@ func TestPulledMetadata(t *testing.T) {
 			t.Fatalf("%s: %+v", reply, md)
 		}
 	}
-	if _, err := (&pulledMsg{m: &nats.Msg{Reply: "_INBOX.x"}}).Metadata(); err == nil {
+	if _, err := (&Msg{m: &nats.Msg{Reply: "_INBOX.x"}}).Metadata(); err == nil {
 		t.Fatal("a plain reply parsed as JetStream metadata")
 	}
 }

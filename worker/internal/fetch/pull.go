@@ -50,7 +50,7 @@ type puller struct {
 	next    uint64
 	idle    bool
 	closed  bool          // loop has finished: nothing more is handed over
-	held    []*pulledMsg  // delivered while stopping: put back once closed
+	held    []*Msg        // delivered while stopping: put back once closed
 	trouble string        // why the last request failed (503, 409), for a backoff
 	kick    bool          // the consumer was resumed: send a fresh request
 	wake    chan struct{} // a request ended or got its first job
@@ -285,7 +285,7 @@ func (p *puller) onMsg(m *nats.Msg) (jetstream.Msg, bool) {
 			return nil, false
 		}
 	}
-	msg := &pulledMsg{m: m, nc: p.f.cfg.Conn}
+	msg := p.f.newMsg(m)
 	if p.f.shared {
 		switch p.admitShared(msg, false) {
 		case runNow:
@@ -312,7 +312,7 @@ func (p *puller) onMsg(m *nats.Msg) (jetstream.Msg, bool) {
 
 // admit counts a delivered job against its request and reports whether it
 // runs here (in the slot reserved for it) or goes back to the queue now.
-func (p *puller) admit(msg *pulledMsg) (run, back bool) {
+func (p *puller) admit(msg *Msg) (run, back bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {

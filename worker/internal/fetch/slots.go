@@ -31,8 +31,8 @@ type slots struct {
 	// Delivered jobs waiting among the turns (listen.go): granted holds
 	// those handed a slot under the lock, started by start once it is
 	// released; jobs counts the ones running on goroutines of their own.
-	granted []*pulledMsg
-	start   func([]*pulledMsg)
+	granted []*Msg
+	start   func([]*Msg)
 	jobs    sync.WaitGroup
 	closed  bool // the fetcher stopped: no job waits any more
 }
@@ -41,7 +41,7 @@ type slots struct {
 // or a job delivered without a slot (started when it is handed one).
 type turn struct {
 	ch    chan struct{}
-	job   *pulledMsg
+	job   *Msg
 	since time.Time // the job's delivery or last keepalive
 	q     int       // the queue, by index
 }
