@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -104,106 +103,14 @@ func (c *Client) EnqueueMany(ctx context.Context, jobs []*Job, opts ...BulkOptio
 	case cfg.atomic:
 		err = c.publishAtomic(ctx, msgs)
 	case full:
-		err = c.publishPipelined(ctx, jobs, func(i int) (*nats.Msg, error) { return msgs[i], nil })
+		err = c.publishPipelined(ctx, jobs, msgs)
 	default:
-		err = c.publishPipelined(ctx, jobs, (&bulkMsgs{jobs: jobs}).msg)
+		err = c.publishPipelined(ctx, jobs, nil)
 	}
 	if done != nil {
 		done(err)
 	}
 	return err
-}
-
-func (c *Client) publishPipelined(ctx context.Context, jobs []*Job, msgAt func(int) (*nats.Msg, error)) error {
-	plain, batcher, err := c.publishers()
-	if err != nil {
-		return err
-	}
-	var jobWriter interface {
-		Write(ctx context.Context, msg *nats.Msg, done func(error))
-	} = plain
-	if batcher != nil {
-		jobWriter = batcher
-	}
-	per := 1 // writes per job: its pending record (if any), then the job
-	if c.pending {
-		per = 2
-	}
-	n := per * len(jobs)
-	var mu sync.Mutex
-	failed := map[string]error{}
-	answered := make([]bool, n) // a byte a write, not the writes themselves
-	left, abandoned := n, false
-	allDone := make(chan struct{})
-	answer := func(k int, bw bulkWrite, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if abandoned {
-			return
-		}
-		answered[k] = true
-		if err != nil && !bw.record {
-			failed[bw.job.ID] = err
-		}
-		if left--; left == 0 {
-			close(allDone)
-		}
-	}
-	for k := range n {
-		bw := bulkWrite{job: jobs[k/per], record: per == 2 && k%2 == 0}
-		w := jobWriter
-		var err error
-		if bw.record {
-			bw.msg, w = pendingMsg(bw.job), plain
-		} else if bw.msg, err = msgAt(k / per); err != nil {
-			answer(k, bw, err) // validated before, but its arguments encode differently now
-			continue
-		}
-		w.Write(ctx, bw.msg, func(err error) { answer(k, bw, err) })
-	}
-	if batcher != nil {
-		batcher.Flush() // the last jobs are confirmed now, not after a pause
-	}
-	if n > 0 {
-		sweep := time.NewTicker(time.Second)
-		defer sweep.Stop()
-	wait:
-		for {
-			select {
-			case <-allDone:
-				break wait
-			case <-sweep.C:
-				plain.Sweep(publishTimeout)
-				if batcher != nil {
-					batcher.Sweep(publishTimeout)
-				}
-			case <-ctx.Done():
-				mu.Lock()
-				abandoned = true
-				for k, ok := range answered {
-					if !ok && (per == 1 || k%2 == 1) {
-						failed[jobs[k/per].ID] = fmt.Errorf("%w (the job may still have been stored)", ctx.Err())
-					}
-				}
-				mu.Unlock()
-				break wait
-			}
-		}
-	}
-	if len(failed) > 0 {
-		return &BulkError{Enqueued: len(jobs) - len(failed), Failed: failed}
-	}
-	return nil
-}
-
-// bulkWrite is one message of a pipelined bulk enqueue: a job, or the
-// pending record sent beside it, which only says what the job says, so its
-// failure (a record already there, as for a job enqueued again) does not
-// fail the job.
-type bulkWrite struct {
-	job    *Job
-	msg    *nats.Msg
-	record bool
 }
 
 // publishTimeout fails a pipelined publish that got no answer.

@@ -64,7 +64,7 @@ func heldPerJob(b *testing.B, args any) float64 {
 
 // BenchmarkBulkEncode is EnqueueMany's client work on a batch of 1,000 jobs
 // without the network: the validation pass, then each job's message as it
-// is sent.
+// is sent, each answered at once (a window of one).
 func BenchmarkBulkEncode(b *testing.B) {
 	c := benchClient(b)
 	jobs := make([]*Job, 1000)
@@ -80,11 +80,13 @@ func BenchmarkBulkEncode(b *testing.B) {
 		if err := c.checkBulk(jobs); err != nil {
 			b.Fatal(err)
 		}
-		bm := &bulkMsgs{jobs: jobs}
-		for i := range jobs {
-			if _, err := bm.msg(i); err != nil {
+		p := newPipeline(jobs, false)
+		for i, j := range jobs {
+			s := p.slot()
+			if err := p.encode(s, j, i); err != nil {
 				b.Fatal(err)
 			}
+			p.settle(s, nil)
 		}
 	}
 }

@@ -6,8 +6,6 @@ import (
 	"sync"
 
 	"github.com/nats-io/nats.go"
-
-	"github.com/naqgo/naq/internal/layout"
 )
 
 // encodeChunk is the fewest jobs worth a goroutine of their own when a batch
@@ -110,24 +108,4 @@ func (c *Client) checkBulk(jobs []*Job) error {
 		return -1, nil
 	})
 	return err
-}
-
-// bulkMsgs encodes a checked batch's jobs as they are sent.
-type bulkMsgs struct {
-	jobs []*Job
-	// The subject of the last queue sent to: a batch is mostly one queue.
-	queue, subject string
-}
-
-// msg returns the message of job i.
-func (b *bulkMsgs) msg(i int) (*nats.Msg, error) {
-	j := b.jobs[i]
-	data, err := j.Encode()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidArgs, err)
-	}
-	if j.Queue != b.queue {
-		b.queue, b.subject = j.Queue, layout.QueueSubject(j.Queue)
-	}
-	return newJobMsg(b.subject, j, data), nil
 }
