@@ -87,8 +87,9 @@ func NewBatchWriter(nc *nats.Conn, plain *Writer, maxPending, flow int, idle tim
 	return w, nil
 }
 
-// Write publishes msg, which the writer owns from here on, and calls done once
-// with nil when the stream stored it, or with the error; done runs on a reply
+// Write publishes msg, which the writer owns until it calls done, and calls
+// done once with nil when the stream stored it, or with the error (a write
+// the server skipped is sent again before that); done runs on a reply
 // goroutine. ctx bounds the wait for room in the window.
 func (w *BatchWriter) Write(ctx context.Context, msg *nats.Msg, done func(error)) {
 	w.WriteTo(ctx, msg, Func(done))
