@@ -141,10 +141,8 @@ func appendScalar(b []byte, v any) (_ []byte, ok bool) {
 	case nil:
 		return append(b, "null"...), true
 	case string:
-		for i := 0; i < len(x); i++ { // encoding/json escapes <, > and & too
-			if c := x[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-				return b, false
-			}
+		if !plainScalar(x) {
+			return b, false
 		}
 		b = append(b, '"')
 		b = append(b, x...)
@@ -171,6 +169,31 @@ func appendScalar(b []byte, v any) (_ []byte, ok bool) {
 		}
 	}
 	return b, false
+}
+
+// scalarLen is the length of what appendScalar writes for v, 0 for a value
+// it does not write.
+func scalarLen(v any) int {
+	if s, ok := v.(string); ok {
+		if plainScalar(s) {
+			return len(s) + 2
+		}
+		return 0
+	}
+	var scratch [32]byte // any number appendScalar writes fits
+	b, _ := appendScalar(scratch[:0], v)
+	return len(b)
+}
+
+// plainScalar reports whether encoding/json writes s as it is, in quotes:
+// it escapes <, > and & besides what JSON needs.
+func plainScalar(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // appendString appends s as a JSON string.

@@ -480,3 +480,101 @@ func TestEncodeNilAndEmptyArguments(t *testing.T) {
 		t.Errorf("Encode with an empty value = %v, want an error naming the argument", err)
 	}
 }
+
+type spacedMarshaler struct{}
+
+func (spacedMarshaler) MarshalJSON() ([]byte, error) {
+	return []byte(` { "in" : [ 1 , "}" ] , "x\"" : { } } `), nil
+}
+
+// A value that marshals to an object is split into keyword arguments in
+// place: each must be what decoding its marshalled form gives, whatever the
+// keys and values hold.
+func TestNewJobObjectKwargsMatchMarshal(t *testing.T) {
+	type inner struct {
+		S string         `json:"s"`
+		L []any          `json:"l"`
+		M map[string]int `json:"m"`
+	}
+	type tricky struct {
+		HTML    string          `json:"a<b&c>"`
+		Quote   string          `json:"q\"k"`
+		Uni     string          `json:"é✓"`
+		In      inner           `json:"in"`
+		Raw     json.RawMessage `json:"raw"`
+		Spaced  spacedMarshaler `json:"spaced"`
+		Empty   struct{}        `json:"empty"`
+		Nil     *inner          `json:"nil"`
+		Num     float64         `json:"num"`
+		Omitted string          `json:"omitted,omitempty"`
+	}
+	cases := map[string]any{
+		"tricky": tricky{
+			HTML: `}{"],[`, Quote: `say "hi" \ ok`, Uni: "héllo",
+			In:  inner{S: `a,"b":}`, L: []any{[]any{}, map[string]any{"}": "{"}, `\"`, nil}, M: map[string]int{"z": 1, "a": 2}},
+			Raw: json.RawMessage(` [ {"k" : "v"} ] `), Num: -1.5e-9,
+		},
+		"empty struct":   struct{}{},
+		"raw object":     json.RawMessage(`{"a":{"b":[1,2,{"c":"}"}]},"d":"x"}`),
+		"map of structs": map[string]inner{"k": {S: "v"}},
+		"marshaler":      spacedMarshaler{},
+	}
+	for name, v := range cases {
+		t.Run(name, func(t *testing.T) {
+			j, err := naq.NewJob("tasks:x", v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			whole, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want map[string]json.RawMessage
+			if err := json.Unmarshal(whole, &want); err != nil {
+				t.Fatal(err)
+			}
+			if len(j.Args) != 0 || len(j.Kwargs) != len(want) {
+				t.Fatalf("args %s kwargs %s, want none and %s", j.Args, j.Kwargs, whole)
+			}
+			for k, v := range want {
+				if string(j.Kwargs[k]) != string(v) {
+					t.Errorf("kwargs[%q] = %s, want %s", k, j.Kwargs[k], v)
+				}
+			}
+			// Appending to one value must leave the others and the keys whole.
+			for k := range j.Kwargs {
+				_ = append(j.Kwargs[k], `xxxxxxxx"}`...)
+			}
+			for k, v := range want {
+				if string(j.Kwargs[k]) != string(v) {
+					t.Errorf("after appending to the values, kwargs[%q] = %s, want %s", k, j.Kwargs[k], v)
+				}
+			}
+		})
+	}
+}
+
+// Positional arguments are encoded as encoding/json encodes each one.
+func TestNewJobArgsMatchMarshal(t *testing.T) {
+	args := naq.Args{4821337, "ana", "<a&b>", `q"`, "héllo", 1.5, 1e21, -0.0, nil, true, int64(-7), uint64(math.MaxUint64),
+		[]int{1}, map[string]any{"k": "v"}, struct{ A int }{1}, float32(0.1)}
+	j, err := naq.NewJob("tasks:x", args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(j.Args) != len(args) || len(j.Kwargs) != 0 {
+		t.Fatalf("args %s kwargs %s", j.Args, j.Kwargs)
+	}
+	for i, v := range args {
+		want, _ := json.Marshal(v)
+		if string(j.Args[i]) != string(want) {
+			t.Errorf("args[%d] = %s, want %s", i, j.Args[i], want)
+		}
+		_ = append(j.Args[i], "0000"...) // must not reach the next value
+	}
+	for i, v := range args {
+		if want, _ := json.Marshal(v); string(j.Args[i]) != string(want) {
+			t.Errorf("after appending to the values, args[%d] = %s, want %s", i, j.Args[i], want)
+		}
+	}
+}

@@ -1,14 +1,12 @@
 package naq
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/naqgo/naq/internal/jsonscan"
 	"github.com/naqgo/naq/internal/layout"
 )
 
@@ -156,75 +154,6 @@ func NewJob(name string, args any, opts ...EnqueueOption) (*Job, error) {
 		return nil, errors.Join(errs...)
 	}
 	return j, nil
-}
-
-// setArgs applies Enqueue's argument rule: nil means none; Args are positional;
-// Kwargs, and any value that marshals to a JSON object, are keyword arguments;
-// any other value is the single positional argument. Typed handlers bind them
-// back by the rule of Job.Bind, so a struct round-trips.
-func setArgs(j *Job, args any) error {
-	j.Args = []json.RawMessage{}
-	switch a := args.(type) {
-	case map[string]any:
-		return setKwargs(j, a)
-	case Kwargs:
-		return setKwargs(j, a)
-	}
-	j.Kwargs = map[string]json.RawMessage{}
-	switch a := args.(type) {
-	case nil:
-		return nil
-	case Args:
-		for i, v := range a {
-			raw, err := json.Marshal(v)
-			if err != nil {
-				return fmt.Errorf("%w: positional argument %d: %v", ErrInvalidArgs, i, err)
-			}
-			j.Args = append(j.Args, raw)
-		}
-		return nil
-	}
-	raw, err := json.Marshal(args)
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidArgs, err)
-	}
-	if len(raw) > 0 && raw[0] == '{' {
-		sc := jsonscan.New(raw)
-		if err := sc.Object(func(k string) error {
-			v, err := sc.Raw()
-			j.Kwargs[k] = v
-			return err
-		}); err != nil {
-			return fmt.Errorf("%w: %v", ErrInvalidArgs, err)
-		}
-		return nil
-	}
-	j.Args = []json.RawMessage{raw}
-	return nil
-}
-
-// setKwargs marshals each value of a map on its own: the same JSON as
-// marshalling the map, without encoding the object and scanning it back.
-func setKwargs(j *Job, kw map[string]any) error {
-	// Sized once, not grown; the scalar values share one buffer.
-	j.Kwargs = make(map[string]json.RawMessage, len(kw))
-	var buf []byte
-	for k, v := range kw {
-		start := len(buf)
-		if b, ok := appendScalar(buf, v); ok {
-			// Capped, so no later value writes into it; if buf grows, earlier
-			// values keep the array they were written to.
-			buf = b
-			j.Kwargs[k] = json.RawMessage(buf[start:len(buf):len(buf)])
-			continue
-		}
-		raw, err := json.Marshal(v)
-		if err != nil {
-			return fmt.Errorf("%w: keyword argument %q: %v", ErrInvalidArgs, k, err)
-		}
-		j.Kwargs[k] = raw
-	}
-	return nil
 }
 
 // newJobID returns a new job id: a version 7 UUID as 32 hex digits, the
