@@ -498,7 +498,7 @@ func TestNewJobObjectKwargsMatchMarshal(t *testing.T) {
 	}
 	type tricky struct {
 		HTML    string          `json:"a<b&c>"`
-		Quote   string          `json:"q\"k"`
+		Quote   string          `json:"q&k"`
 		Uni     string          `json:"é✓"`
 		In      inner           `json:"in"`
 		Raw     json.RawMessage `json:"raw"`
@@ -556,7 +556,7 @@ func TestNewJobObjectKwargsMatchMarshal(t *testing.T) {
 
 // Positional arguments are encoded as encoding/json encodes each one.
 func TestNewJobArgsMatchMarshal(t *testing.T) {
-	args := naq.Args{4821337, "ana", "<a&b>", `q"`, "héllo", 1.5, 1e21, -0.0, nil, true, int64(-7), uint64(math.MaxUint64),
+	args := naq.Args{4821337, "ana", "<a&b>", `q"`, "héllo", 1.5, 1e21, math.Copysign(0, -1), nil, true, int64(-7), uint64(math.MaxUint64),
 		[]int{1}, map[string]any{"k": "v"}, struct{ A int }{1}, float32(0.1)}
 	j, err := naq.NewJob("tasks:x", args)
 	if err != nil {
