@@ -98,11 +98,15 @@ func (c *Client) checkBulk(jobs []*Job) error {
 				return i, err
 			}
 			var err error
-			if buf, err = j.appendEncoding(buf[:0]); err != nil {
+			if buf, err = j.appendWire(buf[:0], false); err != nil {
 				return i, fmt.Errorf("%w: %v", ErrInvalidArgs, err)
 			}
-			if err := c.checkSize(j, buf); err != nil {
-				return i, err
+			if c.checkSize(j, buf) != nil {
+				// Measured with room for any time: the exact size decides.
+				buf, _ = j.appendEncoding(buf[:0])
+				if err := c.checkSize(j, buf); err != nil {
+					return i, err
+				}
 			}
 		}
 		return -1, nil

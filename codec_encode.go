@@ -26,7 +26,16 @@ func (j *Job) Encode() ([]byte, error) {
 
 // appendEncoding appends the job's wire JSON to b; on an error it returns b
 // as it came.
-func (j *Job) appendEncoding(b []byte) ([]byte, error) {
+func (j *Job) appendEncoding(b []byte) ([]byte, error) { return j.appendWire(b, true) }
+
+// timeRoom stands for the enqueue time in an encoding that is only measured:
+// at least as long as any (a float64 of UnixNano / 1e9 takes at most 28
+// bytes), and formatting the time is the dearest part of an encoding.
+const timeRoom = "00000000000000000000000000000000"
+
+// appendWire is appendEncoding; without exactTime the enqueue time is
+// timeRoom, for a pass that checks and measures the job but sends nothing.
+func (j *Job) appendWire(b []byte, exactTime bool) ([]byte, error) {
 	if err := j.checkText(); err != nil {
 		return b, fmt.Errorf("encode job %s: %w", j.ID, err)
 	}
@@ -34,7 +43,11 @@ func (j *Job) appendEncoding(b []byte) ([]byte, error) {
 	b = append(b, `{"job_id":`...)
 	b = appendString(b, j.ID)
 	b = append(b, `,"enqueue_time":`...)
-	b = strconv.AppendFloat(b, toUnix(j.EnqueuedAt), 'f', -1, 64)
+	if exactTime {
+		b = strconv.AppendFloat(b, toUnix(j.EnqueuedAt), 'f', -1, 64)
+	} else {
+		b = append(b, timeRoom...)
+	}
 	b = append(b, `,"function":`...)
 	b = appendString(b, j.Name)
 	b = append(b, `,"args":`...)

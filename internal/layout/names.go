@@ -5,7 +5,6 @@ package layout
 
 import (
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -51,17 +50,40 @@ const (
 	DuplicateWindow = 2 * time.Minute
 )
 
-// token reports whether s is made of letters, digits, '_', '-' and the
-// extra bytes.
-func token(s string, extra string) bool {
+// token reports whether s is made of letters, digits, '_', '-' and, with
+// equals, '='. It runs on every job of a bulk enqueue's validation, a table
+// lookup a byte.
+func token(s string, equals bool) bool {
+	want := byte(tokenPlain)
+	if equals {
+		want |= tokenEquals
+	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || strings.IndexByte(extra, c) >= 0) {
+		if tokenBytes[s[i]]&want == 0 {
 			return false
 		}
 	}
 	return true
 }
+
+const (
+	tokenPlain  = 1 << iota // letters, digits, '_' and '-'
+	tokenEquals             // '='
+)
+
+// tokenBytes classifies each byte for token; it is never written after its
+// initialization.
+var tokenBytes = func() (t [256]byte) {
+	for c := range 256 {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '-':
+			t[c] = tokenPlain
+		case c == '=':
+			t[c] = tokenEquals
+		}
+	}
+	return t
+}()
 
 // QueueSubject is the subject jobs of queue q are published on.
 func QueueSubject(q string) string { return JobsSubjectPrefix + q }
@@ -87,7 +109,7 @@ func ValidateQueue(q string) error {
 	if len(q) > 128 {
 		return fmt.Errorf("invalid queue name %q: longer than 128 characters", q)
 	}
-	if !token(q, "") {
+	if !token(q, false) {
 		return fmt.Errorf("invalid queue name %q: use only letters, digits, '_' and '-' (no dots, wildcards or spaces)", q)
 	}
 	return nil
@@ -102,7 +124,7 @@ func ValidateJobID(id string) error {
 	if len(id) > 200 {
 		return fmt.Errorf("invalid job id %q: longer than 200 characters", id)
 	}
-	if !token(id, "=") {
+	if !token(id, true) {
 		return fmt.Errorf("invalid job id %q: use only letters, digits, '_', '-' and '='", id)
 	}
 	return nil
@@ -130,7 +152,7 @@ func ValidateKVKey(k string) error {
 	if len(k) > 200 {
 		return fmt.Errorf("invalid key %q: longer than 200 characters", k)
 	}
-	if !token(k, "=") {
+	if !token(k, true) {
 		return fmt.Errorf("invalid key %q: use only letters, digits, '_', '-' and '='", k)
 	}
 	return nil
