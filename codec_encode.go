@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -56,7 +57,7 @@ func (j *Job) appendWire(b []byte, exactTime bool) ([]byte, error) {
 		return in, fmt.Errorf("encode job %s: %w", j.ID, err)
 	}
 	b = append(b, `,"kwargs":`...)
-	if b, err = j.appendKwargs(b); err != nil {
+	if b, err = j.appendKwargsText(b, true); err != nil {
 		return in, fmt.Errorf("encode job %s: %w", j.ID, err)
 	}
 	b = append(b, `,"max_retries":`...)
@@ -117,22 +118,21 @@ func (j *Job) appendWire(b []byte, exactTime bool) ([]byte, error) {
 
 // checkText refuses names that are not UTF-8: written as JSON they would
 // change (each bad byte becomes U+FFFD), and the job would run under a name
-// its producer never gave.
+// its producer never gave. Keyword names are checked as they are appended.
 func (j *Job) checkText() error {
 	bad := !utf8.ValidString(j.Name)
-	for k := range j.Kwargs {
-		bad = bad || !utf8.ValidString(k)
-	}
 	for _, kinds := range [2][]string{j.RetryOn, j.IgnoreOn} {
 		for _, s := range kinds {
 			bad = bad || !utf8.ValidString(s)
 		}
 	}
 	if bad {
-		return fmt.Errorf("%w: the name, a keyword or an error kind is not valid UTF-8", jsonscan.ErrInvalidUTF8)
+		return errNotText
 	}
 	return nil
 }
+
+var errNotText = fmt.Errorf("%w: the name, a keyword or an error kind is not valid UTF-8", jsonscan.ErrInvalidUTF8)
 
 // checkRaw makes sure an argument holds exactly one valid JSON value.
 func checkRaw(raw json.RawMessage) error {
@@ -268,23 +268,35 @@ func (j *Job) appendArgs(b []byte) ([]byte, error) {
 
 // appendKwargs appends the keyword arguments as a JSON object, keys sorted as
 // encoding/json sorts a map's, values checked as appendArgs checks them.
-func (j *Job) appendKwargs(b []byte) ([]byte, error) {
-	var few [8]string // most jobs have a few keyword arguments: no allocation
-	keys := few[:0]
-	for k := range j.Kwargs {
-		keys = append(keys, k)
+func (j *Job) appendKwargs(b []byte) ([]byte, error) { return j.appendKwargsText(b, false) }
+
+// appendKwargsText is appendKwargs; with checkKeys, a key that is not UTF-8
+// is the error checkText gives (the keys are checked while they are
+// gathered: one pass over the map, not two).
+func (j *Job) appendKwargsText(b []byte, checkKeys bool) ([]byte, error) {
+	type kwarg struct {
+		k string
+		v json.RawMessage
 	}
-	slices.Sort(keys)
+	var few [8]kwarg // most jobs have a few keyword arguments: no allocation
+	kw := few[:0]
+	for k, v := range j.Kwargs {
+		if checkKeys && !utf8.ValidString(k) {
+			return nil, errNotText
+		}
+		kw = append(kw, kwarg{k, v})
+	}
+	slices.SortFunc(kw, func(a, b kwarg) int { return strings.Compare(a.k, b.k) })
 	b = append(b, '{')
 	var err error
-	for i, k := range keys {
+	for i, a := range kw {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, k)
+		b = appendString(b, a.k)
 		b = append(b, ':')
-		if b, err = appendRaw(b, j.Kwargs[k]); err != nil {
-			return nil, fmt.Errorf("keyword argument %q: %w", k, err)
+		if b, err = appendRaw(b, a.v); err != nil {
+			return nil, fmt.Errorf("keyword argument %q: %w", a.k, err)
 		}
 	}
 	return append(b, '}'), nil

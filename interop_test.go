@@ -305,6 +305,12 @@ func TestEnqueueRefusesInvalidUTF8(t *testing.T) {
 			j.Kwargs["k\xff"] = json.RawMessage("1")
 			return c.EnqueueJob(t.Context(), j)
 		},
+		"keyword, in a batch": func() error {
+			ok, _ := naq.NewJob("m:f", naq.Kwargs{"a": 1})
+			j, _ := naq.NewJob("m:f", naq.Kwargs{"b": 2})
+			j.Kwargs["k\xff"] = json.RawMessage("1")
+			return c.EnqueueMany(t.Context(), []*naq.Job{ok, j})
+		},
 	}
 	for name, enqueue := range cases {
 		if err := enqueue(); err == nil || !strings.Contains(err.Error(), "UTF-8") {

@@ -578,3 +578,52 @@ func TestNewJobArgsMatchMarshal(t *testing.T) {
 		}
 	}
 }
+
+// Each kind of arguments binds back into what was given, from the job NewJob
+// built and from its wire form.
+func TestNewJobArgumentsBindBack(t *testing.T) {
+	type welcome struct {
+		UserID int64    `json:"user_id"`
+		To     string   `json:"to"`
+		Tags   []string `json:"tags"`
+	}
+	in := welcome{UserID: 4821337, To: "ana <a&b>", Tags: []string{"x", "y"}}
+	cases := []struct {
+		name string
+		args any
+		into func() any
+		want any
+	}{
+		{"struct", in, func() any { return new(welcome) }, &in},
+		{"map", map[string]any{"user_id": 4821337, "to": "ana <a&b>", "tags": []string{"x", "y"}}, func() any { return new(welcome) }, &in},
+		{"Kwargs", naq.Kwargs{"user_id": int64(4821337), "to": "ana <a&b>", "tags": []string{"x", "y"}}, func() any { return new(welcome) }, &in},
+		{"Args", naq.Args{1, "two", 3.5}, func() any { return new([]any) }, &[]any{1.0, "two", 3.5}},
+		{"one value", []int{1, 2}, func() any { return new([]int) }, &[]int{1, 2}},
+		{"nil", nil, func() any { return new(map[string]any) }, &map[string]any{}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			j, err := naq.NewJob("mail:send", c.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := j.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := naq.DecodeJob(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, job := range []*naq.Job{j, back} {
+				got := c.into()
+				if err := job.Bind(got); err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(c.want, got); diff != "" {
+					t.Errorf("Bind (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
