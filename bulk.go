@@ -64,8 +64,8 @@ func (e *BulkError) Unwrap() []error {
 //
 // Memory does not grow with the number of jobs beyond the jobs themselves
 // (and a few bytes each): every job is validated in a first pass that keeps
-// no encoding, then encoded again as it is sent, with at most a window of
-// writes in flight. Batches with AllOrNothing, or sent by a client with
+// no encoding, then encoded again as it is sent, into messages reused from
+// write to write, with at most a window of writes in flight. Batches with AllOrNothing, or sent by a client with
 // enqueue hooks (WithEnqueueHook, naqotel), hold every message at once.
 func (c *Client) EnqueueMany(ctx context.Context, jobs []*Job, opts ...BulkOption) error {
 	var cfg bulkConfig
