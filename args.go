@@ -112,31 +112,35 @@ func valueEnd(b []byte, i int) int {
 
 // setKwargs marshals each value of a map on its own: the same JSON as
 // marshalling the map, without encoding the object and scanning it back.
-// The first few scalar values are written to the stack, then copied into one
+// Several scalar values are written to the stack, then copied into one
 // buffer of their size: a map is ranged over once (a second pass to size
 // the buffer cost more than it saved).
 func setKwargs(j *Job, kw map[string]any) error {
 	j.Kwargs = make(map[string]json.RawMessage, len(kw)) // sized once, not grown
+	if len(kw) == 1 {
+		for k, v := range kw {
+			return setKwarg(j, k, v) // no scratch to clear
+		}
+	}
 	var scratch [256]byte
 	var keys [8]string
 	var ends [8]int
 	buf, n := scratch[:0], 0
 	for k, v := range kw {
-		if n < len(keys) {
-			if b, ok := appendScalar(buf, v); ok {
-				buf, keys[n], ends[n] = b, k, len(b)
-				n++
-				continue
+		if n == len(keys) {
+			if err := setKwarg(j, k, v); err != nil {
+				return err
 			}
-		} else if raw, ok := appendScalar(nil, v); ok {
-			j.Kwargs[k] = raw
 			continue
 		}
-		raw, err := json.Marshal(v)
-		if err != nil {
-			return fmt.Errorf("%w: keyword argument %q: %v", ErrInvalidArgs, k, err)
+		if b, ok := appendScalar(buf, v); ok {
+			buf, keys[n], ends[n] = b, k, len(b)
+			n++
+			continue
 		}
-		j.Kwargs[k] = raw
+		if err := setKwarg(j, k, v); err != nil {
+			return err
+		}
 	}
 	if n == 0 {
 		return nil
@@ -148,6 +152,20 @@ func setKwargs(j *Job, kw map[string]any) error {
 		j.Kwargs[k] = json.RawMessage(vals[start:ends[i]:ends[i]])
 		start = ends[i]
 	}
+	return nil
+}
+
+// setKwarg sets one keyword argument in an allocation of its own.
+func setKwarg(j *Job, k string, v any) error {
+	if raw, ok := appendScalar(nil, v); ok {
+		j.Kwargs[k] = raw
+		return nil
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("%w: keyword argument %q: %v", ErrInvalidArgs, k, err)
+	}
+	j.Kwargs[k] = raw
 	return nil
 }
 
