@@ -98,12 +98,12 @@ func (c *Client) checkBulk(jobs []*Job) error {
 				return i, err
 			}
 			var err error
-			if buf, err = j.appendWire(buf[:0], false); err != nil {
+			if buf, err = j.appendWire(buf[:0], wireMeasure|wireChecked); err != nil {
 				return i, fmt.Errorf("%w: %v", ErrInvalidArgs, err)
 			}
 			if c.checkSize(j, buf) != nil {
 				// Measured with room for any time: the exact size decides.
-				buf, _ = j.appendEncoding(buf[:0])
+				buf, _ = j.appendWire(buf[:0], wireChecked)
 				if err := c.checkSize(j, buf); err != nil {
 					return i, err
 				}

@@ -188,7 +188,7 @@ func (p *pipeline) settle(s *bulkSlot, err error) {
 
 // encode makes s job j's message, for write k.
 func (p *pipeline) encode(s *bulkSlot, j *Job, k int) error {
-	data, err := j.appendEncoding(s.msg.Data[:0])
+	data, err := j.appendWire(s.msg.Data[:0], wireChecked) // checkBulk checked it
 	s.msg.Data, s.k = data, k
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidArgs, err)

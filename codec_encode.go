@@ -27,30 +27,44 @@ func (j *Job) Encode() ([]byte, error) {
 
 // appendEncoding appends the job's wire JSON to b; on an error it returns b
 // as it came.
-func (j *Job) appendEncoding(b []byte) ([]byte, error) { return j.appendWire(b, true) }
+func (j *Job) appendEncoding(b []byte) ([]byte, error) { return j.appendWire(b, 0) }
+
+// wireMode says what a caller of appendWire knows or needs.
+type wireMode uint8
+
+const (
+	// wireMeasure writes timeRoom for the enqueue time, for a pass that
+	// checks and measures the job but sends nothing.
+	wireMeasure wireMode = 1 << iota
+	// wireChecked says checkJob passed: the id and the queue are tokens,
+	// which JSON holds as they are.
+	wireChecked
+)
 
 // timeRoom stands for the enqueue time in an encoding that is only measured:
 // at least as long as any (a float64 of UnixNano / 1e9 takes at most 28
 // bytes), and formatting the time is the dearest part of an encoding.
 const timeRoom = "00000000000000000000000000000000"
 
-// appendWire is appendEncoding; without exactTime the enqueue time is
-// timeRoom, for a pass that checks and measures the job but sends nothing.
-func (j *Job) appendWire(b []byte, exactTime bool) ([]byte, error) {
+// appendWire is appendEncoding in the given mode.
+func (j *Job) appendWire(b []byte, mode wireMode) ([]byte, error) {
 	if err := j.checkText(); err != nil {
 		return b, fmt.Errorf("encode job %s: %w", j.ID, err)
 	}
 	in := b
 	b = append(b, `{"job_id":`...)
-	b = appendString(b, j.ID)
+	b = appendToken(b, j.ID, mode)
 	b = append(b, `,"enqueue_time":`...)
-	if exactTime {
+	if mode&wireMeasure == 0 {
 		b = strconv.AppendFloat(b, toUnix(j.EnqueuedAt), 'f', -1, 64)
 	} else {
 		b = append(b, timeRoom...)
 	}
 	b = append(b, `,"function":`...)
-	b = appendString(b, j.Name)
+	b, ok := appendText(b, j.Name)
+	if !ok {
+		return in, fmt.Errorf("encode job %s: %w", j.ID, errNotText)
+	}
 	b = append(b, `,"args":`...)
 	b, err := j.appendArgs(b)
 	if err != nil {
@@ -83,7 +97,7 @@ func (j *Job) appendWire(b []byte, exactTime bool) ([]byte, error) {
 		queue = DefaultQueue
 	}
 	b = append(b, `,"queue_name":`...)
-	b = appendString(b, queue)
+	b = appendToken(b, queue, mode)
 	b = append(b, `,"depends_on":`...)
 	b = appendStrings(b, j.DependsOn, "[]")
 	b = append(b, `,"result_ttl":`...)
@@ -95,7 +109,14 @@ func (j *Job) appendWire(b []byte, exactTime bool) ([]byte, error) {
 		strategy = Linear
 	}
 	b = append(b, `,"retry_strategy":`...)
-	b = appendString(b, string(strategy))
+	switch strategy {
+	case Linear:
+		b = append(b, `"linear"`...)
+	case Exponential:
+		b = append(b, `"exponential"`...)
+	default:
+		b = appendString(b, string(strategy))
+	}
 	b = append(b, `,"retry_on":`...)
 	b = appendStrings(b, j.RetryOn, "null")
 	b = append(b, `,"ignore_on":`...)
@@ -116,11 +137,11 @@ func (j *Job) appendWire(b []byte, exactTime bool) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// checkText refuses names that are not UTF-8: written as JSON they would
-// change (each bad byte becomes U+FFFD), and the job would run under a name
-// its producer never gave. Keyword names are checked as they are appended.
+// checkText refuses error kinds that are not UTF-8: written as JSON they
+// would change (each bad byte becomes U+FFFD), as would a job's name, which
+// is checked as it is appended, and its keywords, likewise.
 func (j *Job) checkText() error {
-	bad := !utf8.ValidString(j.Name)
+	bad := false
 	for _, kinds := range [2][]string{j.RetryOn, j.IgnoreOn} {
 		for _, s := range kinds {
 			bad = bad || !utf8.ValidString(s)
@@ -209,6 +230,31 @@ func plainScalar(s string) bool {
 	return true
 }
 
+// appendText appends s as a JSON string, or reports that s is not UTF-8
+// (which JSON would change). Plain ASCII, the usual case, is checked once.
+func appendText(b []byte, s string) ([]byte, bool) {
+	if jsonscan.PlainPrefix(s) == len(s) {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"'), true
+	}
+	if !utf8.ValidString(s) {
+		return b, false
+	}
+	return appendString(b, s), true
+}
+
+// appendToken appends an id or a queue name; in wireChecked mode it is a
+// token (checkJob), copied without looking for bytes to escape.
+func appendToken(b []byte, s string, mode wireMode) []byte {
+	if mode&wireChecked == 0 {
+		return appendString(b, s)
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
 // appendString appends s as a JSON string.
 func appendString(b []byte, s string) []byte { return jsonscan.AppendString(b, s) }
 
@@ -271,8 +317,7 @@ func (j *Job) appendArgs(b []byte) ([]byte, error) {
 func (j *Job) appendKwargs(b []byte) ([]byte, error) { return j.appendKwargsText(b, false) }
 
 // appendKwargsText is appendKwargs; with checkKeys, a key that is not UTF-8
-// is the error checkText gives (the keys are checked while they are
-// gathered: one pass over the map, not two).
+// is an error (checked as it is appended: no pass of its own).
 func (j *Job) appendKwargsText(b []byte, checkKeys bool) ([]byte, error) {
 	type kwarg struct {
 		k string
@@ -281,19 +326,21 @@ func (j *Job) appendKwargsText(b []byte, checkKeys bool) ([]byte, error) {
 	var few [8]kwarg // most jobs have a few keyword arguments: no allocation
 	kw := few[:0]
 	for k, v := range j.Kwargs {
-		if checkKeys && !utf8.ValidString(k) {
-			return nil, errNotText
-		}
 		kw = append(kw, kwarg{k, v})
 	}
 	slices.SortFunc(kw, func(a, b kwarg) int { return strings.Compare(a.k, b.k) })
 	b = append(b, '{')
 	var err error
+	ok := true
 	for i, a := range kw {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, a.k)
+		if !checkKeys {
+			b = appendString(b, a.k)
+		} else if b, ok = appendText(b, a.k); !ok {
+			return nil, errNotText
+		}
 		b = append(b, ':')
 		if b, err = appendRaw(b, a.v); err != nil {
 			return nil, fmt.Errorf("keyword argument %q: %w", a.k, err)

@@ -627,3 +627,37 @@ func TestNewJobArgumentsBindBack(t *testing.T) {
 		})
 	}
 }
+
+// Encode writes any job as JSON, not only one a client checked: an id, queue,
+// name or retry strategy that needs escapes is escaped, and a name or keyword
+// that is not UTF-8 is an error.
+func TestEncodeEscapesUncheckedFields(t *testing.T) {
+	j := &naq.Job{ID: `id"\<1>`, Name: "mail:send é", Queue: `q"1`, RetryStrategy: `odd"`,
+		Kwargs: map[string]json.RawMessage{`k"é`: json.RawMessage(`1`)}}
+	data, err := j.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		ID       string         `json:"job_id"`
+		Name     string         `json:"function"`
+		Queue    string         `json:"queue_name"`
+		Strategy string         `json:"retry_strategy"`
+		Kwargs   map[string]int `json:"kwargs"`
+	}
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatalf("%s: %v", data, err)
+	}
+	if back.ID != j.ID || back.Name != j.Name || back.Queue != j.Queue || back.Strategy != string(j.RetryStrategy) || back.Kwargs[`k"é`] != 1 {
+		t.Errorf("decoded %+v from %s", back, data)
+	}
+	for name, bad := range map[string]*naq.Job{
+		"name":    {ID: "j1", Name: "m:f\xff"},
+		"keyword": {ID: "j1", Name: "m:f", Kwargs: map[string]json.RawMessage{"k\xff": json.RawMessage(`1`)}},
+		"kind":    {ID: "j1", Name: "m:f", RetryOn: []string{"E\xff"}},
+	} {
+		if _, err := bad.Encode(); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+			t.Errorf("%s not UTF-8: Encode = %v, want an error about UTF-8", name, err)
+		}
+	}
+}
