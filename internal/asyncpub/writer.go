@@ -72,9 +72,9 @@ func NewWriter(nc *nats.Conn, maxPending int) (*Writer, error) {
 
 // Write publishes msg (setting its reply subject) and calls done once with
 // nil when the stream stored it, or with the error. The writer lets go of msg
-// before it calls done: msg may be reused from then on, not before. done runs on the writer's reply goroutine: keep it short.
-// Write waits while the window of writes in flight is full; ctx bounds that
-// wait (its error goes to done).
+// before it calls done: msg may be reused from then on, not before. done runs
+// on the writer's reply goroutine: keep it short. Write waits while the window
+// of writes in flight is full; ctx bounds that wait (its error goes to done).
 func (w *Writer) Write(ctx context.Context, msg *nats.Msg, done func(error)) {
 	w.WriteTo(ctx, msg, Func(done))
 }
