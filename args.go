@@ -28,26 +28,26 @@ func setArgs(j *Job, args any) error {
 		j.Kwargs = map[string]json.RawMessage{}
 		return setPositional(j, a)
 	}
-	// Encoded once, straight into the job: argsSink splits an object into
-	// keyword arguments as the encoder hands it over.
-	if err := json.NewEncoder((*argsSink)(j)).Encode(args); err != nil {
+	// Encoded once: the job keeps the encoding, an object split in place
+	// into its keyword arguments.
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidArgs, err)
+	}
+	if err := setEncoded(j, raw); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidArgs, err)
 	}
 	return nil
 }
 
-// argsSink takes the single Write of json.Encoder.Encode for setArgs: the
-// value's JSON and a newline, in the encoder's own buffer.
-type argsSink Job
-
-func (s *argsSink) Write(p []byte) (int, error) {
-	j := (*Job)(s)
-	raw := make([]byte, len(p)-1) // the newline dropped
-	copy(raw, p)
+// setEncoded sets j's arguments from raw, json.Marshal's encoding of one
+// value, which j keeps: an object's members are its keyword arguments, any
+// other value its one positional argument.
+func setEncoded(j *Job, raw []byte) error {
 	if raw[0] != '{' {
 		j.Args = []json.RawMessage{raw}
 		j.Kwargs = map[string]json.RawMessage{}
-		return len(p), nil
+		return nil
 	}
 	j.Kwargs = map[string]json.RawMessage{}
 	for i := 1; raw[i] != '}'; {
@@ -58,7 +58,7 @@ func (s *argsSink) Write(p []byte) (int, error) {
 		if escaped {
 			var s string
 			if err := json.Unmarshal(raw[i:k+1], &s); err != nil {
-				return 0, err
+				return err
 			}
 			key = []byte(s)
 		}
@@ -72,7 +72,7 @@ func (s *argsSink) Write(p []byte) (int, error) {
 			i++
 		}
 	}
-	return len(p), nil
+	return nil
 }
 
 // stringEnd is the index of the quote that ends the string starting at
