@@ -256,11 +256,6 @@ func (c *Client) jobMsg(j *Job) (*nats.Msg, error) {
 	if err := c.checkJob(j); err != nil {
 		return nil, err
 	}
-	if j.Workflow != nil && j.Workflow.ID != "" {
-		if err := layout.ValidateJobID(j.Workflow.ID); err != nil {
-			return nil, fmt.Errorf("%w: job %s: workflow %v", ErrInvalidJob, j.ID, err)
-		}
-	}
 	data, err := j.Encode()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidArgs, err)
@@ -285,13 +280,11 @@ func (c *Client) checkJob(j *Job) error {
 	if j.Name == "" {
 		return fmt.Errorf("%w: job %s has no name", ErrInvalidJob, j.ID)
 	}
-	for _, dep := range j.DependsOn {
-		if err := layout.ValidateJobID(dep); err != nil {
-			return fmt.Errorf("%w: job %s depends on: %v", ErrInvalidJob, j.ID, err)
-		}
-	}
 	if !utf8.ValidString(j.Name) {
 		return fmt.Errorf("%w: job %s: name %q is not valid UTF-8", ErrInvalidJob, j.ID, j.Name)
+	}
+	if err := j.checkFields(); err != nil {
+		return err
 	}
 	if j.EnqueuedAt.IsZero() {
 		j.EnqueuedAt = time.Now().UTC()

@@ -337,5 +337,9 @@ func toUnix(t time.Time) float64 {
 	if t.IsZero() {
 		return 0
 	}
+	if s := t.Unix(); s >= math.MaxInt64/int64(time.Second) || s <= math.MinInt64/int64(time.Second) {
+		// UnixNano would wrap (after 2262): whole seconds and the fraction.
+		return float64(s) + float64(t.Nanosecond())/1e9
+	}
 	return float64(t.UnixNano()) / 1e9
 }

@@ -25,7 +25,9 @@ type DelayedJob struct {
 
 // EnqueueAt stores a job that runs at t (converted to UTC). The server holds it
 // and publishes it to its queue on time, even when no naq process is running
-// then; a t in the past runs at once. Cancel removes it before it fires.
+// then; a t in the past runs at once, and a t after 2261 is refused
+// (ErrInvalidJob): the server's clock ends in April 2262. Cancel removes it
+// before it fires.
 func (c *Client) EnqueueAt(ctx context.Context, t time.Time, name string, args any, opts ...EnqueueOption) (*Job, error) {
 	j, err := NewJob(name, args, opts...)
 	if err != nil {
@@ -44,6 +46,12 @@ func (c *Client) EnqueueIn(ctx context.Context, d time.Duration, name string, ar
 func (c *Client) EnqueueJobAt(ctx context.Context, t time.Time, j *Job) error {
 	if t.IsZero() {
 		return fmt.Errorf("%w: a delayed job needs a time", ErrInvalidJob)
+	}
+	if h := layout.Horizon(); t.After(h) {
+		// The server's clock for schedules ends in April 2262: a later
+		// schedule would fire at once.
+		return fmt.Errorf("%w: job %s: run time %s is after %s, the latest the server can schedule",
+			ErrInvalidJob, j.ID, t.UTC().Format(time.RFC3339), h.Format(time.RFC3339))
 	}
 	if j.uniqueAsked() != nil {
 		return c.enqueueUnique(ctx, j, func(ctx context.Context, j *Job) error { return c.enqueueJobAt(ctx, t, j) })

@@ -160,8 +160,10 @@ func (c *Client) claimUnique(ctx context.Context, j *Job) (held bool, release fu
 		return false, nil, err
 	}
 	f.UniqueScope = f.unique.scope
+	// A lock living past the server's horizon would expire at once.
+	ttl := layout.CapWait(time.Now(), f.unique.ttl).Round(time.Second)
 	for range 5 { // a lock released between the create and the read: try again
-		rev, err := kv.Create(ctx, f.UniqueKey, []byte(j.ID), jetstream.KeyTTL(f.unique.ttl.Round(time.Second)))
+		rev, err := kv.Create(ctx, f.UniqueKey, []byte(j.ID), jetstream.KeyTTL(ttl))
 		if err == nil {
 			return false, func() {
 				ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

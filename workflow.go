@@ -63,6 +63,12 @@ func (j *Job) build(b *builder, after []string, allowFailed bool, path string) [
 		return nil
 	}
 	b.seen[j] = struct{}{}
+	if j.uniqueAsked() != nil {
+		// A workflow is one atomic batch, and a unique lock is taken one job
+		// at a time before its publish: a step could not report a duplicate.
+		b.fail(path, fmt.Errorf("%w: job %s is unique: a workflow step cannot be (enqueue unique jobs one by one)", ErrInvalidJob, j.ID))
+		return nil
+	}
 	c := *j
 	c.DependsOn = append(slices.Clip(j.DependsOn), after...)
 	if c.DependsOn == nil {

@@ -85,6 +85,13 @@ func NewJobStatusManager(ctx context.Context, sh *Shared) (*JobStatusManager, er
 // header only for a TTL other than the bucket's.
 func (m *JobStatusManager) setResultMsg(msg *nats.Msg, job *naq.Job, data []byte) {
 	ttl := records.TTL(job.ResultTTL)
+	if m.bucketTTL > 0 && ttl > m.bucketTTL {
+		ttl = m.bucketTTL // the bucket's max age removes it then anyway
+	} else if ttl > layout.SafeWait {
+		// A TTL reaching past the server's horizon would expire the result
+		// at once.
+		ttl = layout.CapWait(time.Now(), ttl).Truncate(time.Second)
+	}
 	if ttl == m.bucketTTL || !m.perJobTTL {
 		ttl = 0
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 	"unicode/utf8"
@@ -16,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/naqgo/naq"
+	"github.com/naqgo/naq/internal/layout"
 )
 
 // ioTimeout bounds a result write; reads and other writes take the JetStream
@@ -130,6 +132,9 @@ func (r *run) shouldRetry(job *naq.Job, err error) bool {
 func (r *run) retryDelay(job *naq.Job) time.Duration {
 	d := job.RetryDelayFor(job.Attempt - 1)
 	if span := int64(float64(d) * r.sh.Config.RetryJitter); span > 0 {
+		if d > time.Duration(math.MaxInt64)-time.Duration(span) {
+			return time.Duration(math.MaxInt64) // the sum would wrap to a negative wait
+		}
 		d += time.Duration(rand.Int64N(span))
 	}
 	return d
@@ -145,8 +150,13 @@ func (r *run) later(ctx context.Context, job *naq.Job, m jetstream.Msg, delay ti
 		r.sh.Logger.Warn("no connection to put the job back; it returns after the ack wait", "job", job.ID)
 		return
 	}
+	now := time.Now().UTC()
+	if delay > layout.SafeWait {
+		// A wait past the server's horizon would end at once: hold it there.
+		delay = layout.CapWait(now, delay)
+	}
 	st := r.jobs.statusOf(job, naq.StateRetrying)
-	st.Attempts, st.Error, st.NextAttemptAt, st.Naks = attempts, errMsg, time.Now().UTC().Add(delay), naks+1
+	st.Attempts, st.Error, st.NextAttemptAt, st.Naks = attempts, errMsg, now.Add(delay), naks+1
 	if err := r.jobs.SetStatus(ctx, st); err != nil {
 		// Without the record the put-back would be counted as a lost
 		// delivery; leave the job to come back after the ack wait instead.
