@@ -7,6 +7,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -169,6 +170,9 @@ const workflowStepMaxWait = 2 * time.Second
 
 func (r *run) dependenciesMet(ctx context.Context, d *delivery) (ready bool, unrun error) {
 	job, m, md := d.job, d.msg, d.md
+	if slices.Contains(job.DependsOn, job.ID) { // from a producer that does not check
+		return true, SkipRetry(&Error{Kind: KindDependencyFailed, Err: fmt.Errorf("job depends on itself, so it could never run")})
+	}
 	state, dep, deps, err := r.jobs.DependencyResults(ctx, job)
 	if err != nil {
 		r.sh.Logger.Warn("dependency check failed; retrying", "job", job.ID, "err", err)

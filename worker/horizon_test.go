@@ -87,3 +87,28 @@ func TestResultTTLOfCenturies(t *testing.T) {
 		t.Errorf("result written with TTL %q; want none, the bucket's max age (7 days) being shorter", ttl)
 	}
 }
+
+// A job from a producer that does not check (Python naq, a raw publish)
+// that depends on itself fails at once, unrun, instead of waiting for
+// itself until the dependency timeout.
+func TestJobThatDependsOnItselfFails(t *testing.T) {
+	e := newEnv(t)
+	var ran atomic.Int32
+	e.startWorker(t, func(w *worker.Worker) {
+		w.HandleFunc("py:self", func(context.Context, *naq.Job) (any, error) { ran.Add(1); return nil, nil })
+	})
+	const id = "0123456789abcdef0123456789abcd55"
+	body := `{"job_id":"` + id + `","function":"py:self","args":[],"kwargs":{},"depends_on":["` + id + `"],"max_retries":0,"retry_delay":0}`
+	if err := e.nc.Publish("naq.queue.naq_default_queue", []byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	res, err := e.client.Wait(ctx, id) // err says how the job failed
+	if res == nil {
+		t.Fatalf("the job that depends on itself did not end: %v", err)
+	}
+	if res.Status != naq.StateFailed || ran.Load() != 0 {
+		t.Errorf("result %s, handler ran %d times; want failed unrun", res.Status, ran.Load())
+	}
+}
