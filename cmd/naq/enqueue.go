@@ -198,6 +198,9 @@ func (a *app) buildJob(cmd *cobra.Command, name string, f enqueueFlags) (*naq.Jo
 			return nil, runAt, usagef("--in %s must not be negative", f.in)
 		}
 		runAt = time.Now().Add(f.in)
+		if h := layout.Horizon(); runAt.After(h) {
+			return nil, runAt, usagef("--in %s ends after %s, the latest time the server can schedule", f.in, h.Format(time.RFC3339))
+		}
 	case f.at != "":
 		if runAt, err = parseRunAt(f.at); err != nil {
 			return nil, runAt, err
@@ -309,6 +312,9 @@ func parseRunAt(s string) (time.Time, error) {
 		v = v[:10] + "T" + v[11:]
 	}
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		if h := layout.Horizon(); t.After(h) {
+			return time.Time{}, usagef("--at %q is after %s, the latest time the server can schedule", s, h.Format(time.RFC3339))
+		}
 		return t, nil
 	}
 	for _, layout := range []string{"2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02"} {

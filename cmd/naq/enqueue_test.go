@@ -171,6 +171,8 @@ func TestEnqueueUsageErrors(t *testing.T) {
 		{[]string{"enqueue", "f", "--kwargs", `{"a":}`}, "JSON object"},
 		{[]string{"enqueue", "f", "--at", "2030-01-02T08:00:00"}, "add Z"},
 		{[]string{"enqueue", "f", "--at", "tomorrow"}, "RFC 3339"},
+		{[]string{"enqueue", "f", "--at", "2300-01-01T00:00:00Z"}, "latest time the server can schedule"},
+		{[]string{"enqueue", "f", "--in", "2100000h"}, "latest time the server can schedule"},
 		{[]string{"enqueue", "f", "--at", "2030-01-02T08:00:00Z", "--in", "1m"}, "together"},
 		{[]string{"enqueue", "f", "--retry-delay", "1s,soon"}, "retry-delay"},
 		{[]string{"enqueue", "f", "--retry-strategy", "fibonacci"}, "strategy"},
