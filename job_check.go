@@ -21,7 +21,7 @@ func (j *Job) checkFields() error {
 			return fmt.Errorf("%w: job %s: retry delay %s must not be negative", ErrInvalidJob, j.ID, d)
 		}
 	}
-	if j.RetryStrategy != "" {
+	if s := j.RetryStrategy; s != "" && s != Linear && s != Exponential {
 		if _, err := ParseRetryStrategy(string(j.RetryStrategy)); err != nil {
 			return fmt.Errorf("%w: job %s: %v", ErrInvalidJob, j.ID, err)
 		}
