@@ -42,6 +42,13 @@ const (
 	EventWorkerStopped  EventType = "worker_stopped"
 )
 
+// EventTypes returns every event type naq publishes, in the order above.
+func EventTypes() []EventType {
+	return []EventType{EventEnqueued, EventStarted, EventCompleted, EventFailed, EventRetryScheduled,
+		EventSnoozed, EventPutBack, EventCancelled, EventProgress, EventDeadLettered, EventMalformed,
+		EventWorkerStarted, EventWorkerStopped}
+}
+
 // EventsSubjectPrefix starts every event's subject.
 const EventsSubjectPrefix = "naq.jobs.events"
 
@@ -113,7 +120,8 @@ func PublishEvent(nc *nats.Conn, e *Event) error {
 	return nil
 }
 
-// EventFilter selects events; zero fields select everything.
+// EventFilter selects events; zero fields select everything. Types must be
+// ones EventTypes lists.
 type EventFilter struct {
 	JobID string
 	Queue string
@@ -132,10 +140,22 @@ func (f EventFilter) match(e *Event) bool {
 		(len(f.Types) == 0 || slices.Contains(f.Types, e.Type))
 }
 
+// validate refuses a job id that no event can carry, and an event type naq
+// never publishes: either would follow nothing, forever, without a word.
 func (f EventFilter) validate() error {
 	if f.JobID != "" {
 		if err := layout.ValidateJobID(f.JobID); err != nil && !strings.HasPrefix(f.JobID, "worker:") {
 			return fmt.Errorf("%w: %v", ErrInvalidJob, err)
+		}
+	}
+	known := EventTypes()
+	for _, t := range f.Types {
+		if !slices.Contains(known, t) {
+			names := make([]string, len(known))
+			for i, k := range known {
+				names[i] = string(k)
+			}
+			return fmt.Errorf("%w: unknown event type %q: want one of %s", ErrInvalidArgument, t, strings.Join(names, ", "))
 		}
 	}
 	return nil

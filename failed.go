@@ -83,11 +83,14 @@ func failedFilter(queue string) (string, error) {
 }
 
 // ListFailed returns failed-job records, oldest first, of one queue ("" for
-// all), at most limit of them (0: all). It reads them by sequence: nothing is
-// consumed. Records written by Python naq are read too (JSON, or pickled
-// plain data); records it cannot read are skipped, and counted in one log
-// line.
+// all), at most limit of them (0: all; a negative limit is an
+// ErrInvalidArgument). It reads them by sequence: nothing is consumed.
+// Records written by Python naq are read too (JSON, or pickled plain data);
+// records it cannot read are skipped, and counted in one log line.
 func (c *Client) ListFailed(ctx context.Context, queue string, limit int) ([]FailedJob, error) {
+	if limit < 0 {
+		return nil, fmt.Errorf("%w: limit %d must not be negative (0: all records)", ErrInvalidArgument, limit)
+	}
 	filter, err := failedFilter(queue)
 	if err != nil {
 		return nil, err
@@ -121,8 +124,12 @@ func (c *Client) ListFailed(ctx context.Context, queue string, limit int) ([]Fai
 	return out, nil
 }
 
-// FailedJob returns the failed-job record at seq in naq_failed_jobs.
+// FailedJob returns the failed-job record at seq in naq_failed_jobs; a
+// missing one (sequences start at 1) is an ErrJobNotFound.
 func (c *Client) FailedJob(ctx context.Context, seq uint64) (*FailedJob, error) {
+	if seq == 0 {
+		return nil, noFailedRecord(seq)
+	}
 	s, err := c.failedStream(ctx)
 	if err != nil {
 		return nil, err
@@ -130,11 +137,20 @@ func (c *Client) FailedJob(ctx context.Context, seq uint64) (*FailedJob, error) 
 	m, err := s.GetMsg(ctx, seq)
 	if err != nil {
 		if layout.IsNotFound(err) {
-			return nil, fmt.Errorf("%w: no failed-job record %d", ErrJobNotFound, seq)
+			return nil, noFailedRecord(seq)
 		}
 		return nil, fmt.Errorf("naq: failed-job record %d: %w", seq, err)
 	}
 	return decodeFailed(m)
+}
+
+// noFailedRecord is the error for a record sequence that holds none. The
+// server answers sequence 0 with a bad request; it is as missing as any.
+func noFailedRecord(seq uint64) error {
+	if seq == 0 {
+		return fmt.Errorf("%w: no failed-job record 0 (record sequences start at 1)", ErrJobNotFound)
+	}
+	return fmt.Errorf("%w: no failed-job record %d", ErrJobNotFound, seq)
 }
 
 func decodeFailed(m *jetstream.RawStreamMsg) (*FailedJob, error) {
@@ -199,8 +215,12 @@ func (c *Client) RequeueAllFailed(ctx context.Context, queue string, progress fu
 	return c.RequeueFailedMatching(ctx, FailedFilter{Queue: queue}, progress)
 }
 
-// DeleteFailed removes failed record seq.
+// DeleteFailed removes failed record seq; a missing one is an
+// ErrJobNotFound.
 func (c *Client) DeleteFailed(ctx context.Context, seq uint64) error {
+	if seq == 0 {
+		return noFailedRecord(seq)
+	}
 	s, err := c.failedStream(ctx)
 	if err != nil {
 		return err
@@ -208,7 +228,7 @@ func (c *Client) DeleteFailed(ctx context.Context, seq uint64) error {
 	if err := s.DeleteMsg(ctx, seq); err != nil {
 		// The delete API reports a missing message only in its text.
 		if layout.IsNotFound(err) || strings.Contains(err.Error(), "err_code=10057") {
-			return fmt.Errorf("%w: no failed-job record %d", ErrJobNotFound, seq)
+			return noFailedRecord(seq)
 		}
 		return fmt.Errorf("naq: delete failed-job record %d: %w", seq, err)
 	}

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"errors"
+	"net/url"
 	"os"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/naqgo/naq"
 	"github.com/naqgo/naq/internal/envvar"
+	"github.com/naqgo/naq/internal/redact"
 )
 
 // connectionFlags are how every command connects to NATS. Unset, each falls
@@ -24,6 +28,40 @@ func (a *app) connectionFlags(pf *pflag.FlagSet) {
 	pf.StringVar(&a.tlsCA, "tls-ca", "", "connect with TLS, trusting the CA certificates in this PEM file (env "+envvar.TLSCA+")")
 	pf.StringVar(&a.tlsCert, "tls-cert", "", "connect with TLS, presenting this client certificate, PEM (env "+envvar.TLSCert+")")
 	pf.StringVar(&a.tlsKey, "tls-key", "", "key of --tls-cert, PEM (env "+envvar.TLSKey+")")
+}
+
+// checkURL refuses a --url given on the command line that no connection
+// could use: an empty one (left out, the environment or the default
+// applies), or one that does not parse. The error names the URL, with its
+// credentials masked.
+func (a *app) checkURL(cmd *cobra.Command) error {
+	if f := cmd.Flag("url"); f == nil || !f.Changed {
+		return nil
+	}
+	if strings.TrimSpace(strings.ReplaceAll(a.url, ",", "")) == "" {
+		return usagef("--url is empty: give a NATS server URL (nats://host:port), or leave --url out to use %s or %s", envvar.URL, naq.DefaultURL)
+	}
+	for _, u := range strings.Split(a.url, ",") {
+		if u = strings.TrimSpace(u); u == "" {
+			continue
+		}
+		full := u
+		if !strings.Contains(full, "://") {
+			full = "nats://" + full // as nats.go reads it
+		}
+		p, err := url.Parse(full)
+		if err == nil && p.Host == "" {
+			err = errors.New("no host")
+		}
+		if err != nil {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
+			return usagef("--url %q is not a NATS server URL (%v): want nats://host:port, comma-separated for a cluster", redact.URL(u), err)
+		}
+	}
+	return nil
 }
 
 // dialOptions turns the connection flags, each completed from its

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,7 +21,8 @@ func (a *app) eventsCommand() *cobra.Command {
 		Long: `Workers started with events on (worker.WithEvents, 'naq worker --events') and
 producers with naq.WithEvents publish an event at every step of a job:
 enqueued, started, completed, failed, retry_scheduled, snoozed, put_back,
-cancelled, dead_lettered, malformed; and worker_started, worker_stopped.
+cancelled, progress, dead_lettered, malformed; and worker_started,
+worker_stopped.
 They are core NATS messages on naq.jobs.events.<job_id>.<context>.<type>:
 'tail' shows them as they happen. They are kept only once 'naq events
 persist' has created the naq_events stream; 'history' reads a job's from it.`,
@@ -47,6 +49,9 @@ all queues), --job one job's, --type some types.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := naq.EventFilter{JobID: job, Queue: a.queueFilter(cmd)}
 			for _, t := range types {
+				if !slices.Contains(naq.EventTypes(), naq.EventType(t)) {
+					return usagef("--type %q is not an event type: want one of %s", t, eventTypeList())
+				}
 				f.Types = append(f.Types, naq.EventType(t))
 			}
 			if count < 0 {
@@ -60,10 +65,7 @@ all queues), --job one job's, --type some types.`,
 			defer nc.Close()
 			s, err := c.SubscribeEvents(ctx, f)
 			if err != nil {
-				if errors.Is(err, naq.ErrInvalidJob) {
-					return usagef("%v", trimPrefix(err))
-				}
-				return trimPrefix(err)
+				return trimPrefix(asUsage(err, naq.ErrInvalidJob, naq.ErrInvalidArgument))
 			}
 			defer func() { _ = s.Close() }()
 			fmt.Fprintln(a.stderr, "following events; Ctrl-C stops")
@@ -85,7 +87,7 @@ all queues), --job one job's, --type some types.`,
 		},
 	}
 	cmd.Flags().StringVar(&job, "job", "", "only this job's events")
-	cmd.Flags().StringArrayVar(&types, "type", nil, "only events of this type (repeatable)")
+	cmd.Flags().StringArrayVar(&types, "type", nil, "only events of this type (repeatable): "+eventTypeList())
 	cmd.Flags().IntVar(&count, "count", 0, "stop after this many events (0: never)")
 	return cmd
 }
@@ -144,6 +146,15 @@ Remove the stream (nats stream rm naq_events) to stop keeping them.`,
 	cmd.Flags().DurationVar(&maxAge, "max-age", 24*time.Hour, "how long events are kept")
 	cmd.Flags().Int64Var(&maxBytes, "max-bytes", 256<<20, "how many bytes of events are kept")
 	return cmd
+}
+
+// eventTypeList names the event types, comma-separated.
+func eventTypeList() string {
+	var names []string
+	for _, t := range naq.EventTypes() {
+		names = append(names, string(t))
+	}
+	return strings.Join(names, ", ")
 }
 
 // eventLine is one event on one line: time, type, job, queue, function,

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -96,8 +98,12 @@ shows), or by the id of the job that failed. A job that failed more than once
 (requeued, then failed again) has several records: the newest is shown.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			seq, err := seqOrJobID(args[0])
+			if err != nil {
+				return err
+			}
 			return a.clientDo(cmd, 0, func(ctx context.Context, c *naq.Client) error {
-				r, err := a.findFailed(ctx, c, args[0])
+				r, err := a.findFailed(ctx, c, seq, args[0])
 				if err != nil {
 					return err
 				}
@@ -107,25 +113,35 @@ shows), or by the id of the job that failed. A job that failed more than once
 	}
 }
 
-// findFailed reads a failed-job record by sequence number, or else by job id
-// (the newest record of that job).
-func (a *app) findFailed(ctx context.Context, c *naq.Client, arg string) (*naq.FailedJob, error) {
-	if seq, err := parseSeq(arg); err == nil {
-		return c.FailedJob(ctx, seq)
+// seqOrJobID reads the argument of 'naq failed show': a number is a record
+// sequence (so 0 is refused as one, not looked up as a job id); anything
+// else must be a job id (seq 0).
+func seqOrJobID(arg string) (uint64, error) {
+	if _, err := strconv.ParseUint(strings.TrimSpace(arg), 10, 64); err == nil {
+		return parseSeq(arg)
 	}
 	if err := layout.ValidateJobID(arg); err != nil {
-		return nil, usagef("%q is neither a record sequence number nor a job id (see 'naq failed list')", arg)
+		return 0, usagef("%q is neither a record sequence number nor a job id (see 'naq failed list')", arg)
+	}
+	return 0, nil
+}
+
+// findFailed reads failed-job record seq, or when seq is 0 the newest record
+// of job id.
+func (a *app) findFailed(ctx context.Context, c *naq.Client, seq uint64, id string) (*naq.FailedJob, error) {
+	if seq != 0 {
+		return c.FailedJob(ctx, seq)
 	}
 	recs, err := c.ListFailed(ctx, "", 0)
 	if err != nil {
 		return nil, err
 	}
 	for i := len(recs) - 1; i >= 0; i-- {
-		if recs[i].JobID == arg {
+		if recs[i].JobID == id {
 			return &recs[i], nil
 		}
 	}
-	return nil, fmt.Errorf("no failed-job record of job %s (see 'naq failed list')", arg)
+	return nil, fmt.Errorf("no failed-job record of job %s (see 'naq failed list')", id)
 }
 
 // failedRows are the fields of a record for "naq failed show".

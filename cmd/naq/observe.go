@@ -47,18 +47,55 @@ func (f *observeFlags) options() ([]worker.Option, func(*slog.Logger) (stop func
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts = append(opts, worker.WithMetrics(reg))
 	return opts, func(log *slog.Logger) (func(), error) {
-		return serveMetrics(f.metricsAddr, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), log)
+		ln, err := listenMetrics("metrics-addr", f.metricsAddr)
+		if err != nil {
+			return nil, err
+		}
+		return serveMetrics(ln, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), log), nil
 	}
 }
 
-// serveMetrics serves h at http://addr/metrics until stop is called. An
-// address that cannot be listened on is an error at start, not a log line
-// later.
-func serveMetrics(addr string, h http.Handler, log *slog.Logger) (stop func(), err error) {
+// check refuses a --metrics-addr that is not host:port, before the worker
+// connects.
+func (f *observeFlags) check() error {
+	if f.metricsAddr == "" {
+		return nil
+	}
+	return checkListenAddr("metrics-addr", f.metricsAddr)
+}
+
+// checkListenAddr refuses, as a usage error, a --flag address that is not
+// host:port (the host may be empty: every interface).
+func checkListenAddr(flag, addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err == nil && host != "" && !validHost(host) {
+		err = fmt.Errorf("invalid host %q", host)
+	}
+	if err != nil {
+		var ae *net.AddrError
+		if errors.As(err, &ae) {
+			err = errors.New(ae.Err)
+		}
+		return usagef("--%s %q: %v: want host:port, for example 127.0.0.1:9464", flag, addr, err)
+	}
+	return nil
+}
+
+// listenMetrics takes the --flag address; an address that cannot be
+// listened on is an error at start, not a log line later.
+func listenMetrics(flag, addr string) (net.Listener, error) {
+	if err := checkListenAddr(flag, addr); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("--metrics-addr: %w", err)
+		return nil, fmt.Errorf("--%s: %w", flag, err)
 	}
+	return ln, nil
+}
+
+// serveMetrics serves h at /metrics on ln until stop is called.
+func serveMetrics(ln net.Listener, h http.Handler, log *slog.Logger) (stop func()) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", h)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -75,12 +112,13 @@ func serveMetrics(addr string, h http.Handler, log *slog.Logger) (stop func(), e
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 		<-done
-	}, nil
+	}
 }
 
 // serveQueueMetrics serves the queue gauges of the server's JetStream (see
-// package naqprom) at http://addr/metrics, through an in-process connection.
-func serveQueueMetrics(srv *embedded.Server, log *slog.Logger, f serverFlags) (stop func(), err error) {
+// package naqprom) at /metrics on ln (the --metrics address), through an
+// in-process connection.
+func serveQueueMetrics(srv *embedded.Server, log *slog.Logger, f serverFlags, ln net.Listener) (stop func(), err error) {
 	var auth []nats.Option // the metrics' own connection logs in as clients must
 	if f.authUser != "" {
 		auth = append(auth, nats.UserInfo(f.authUser, f.authPass))
@@ -88,7 +126,6 @@ func serveQueueMetrics(srv *embedded.Server, log *slog.Logger, f serverFlags) (s
 	if f.authToken != "" {
 		auth = append(auth, nats.Token(f.authToken))
 	}
-	addr := f.metrics
 	nc, err := srv.Connect(auth...)
 	if err != nil {
 		return nil, fmt.Errorf("--metrics: %w", err)
@@ -98,11 +135,7 @@ func serveQueueMetrics(srv *embedded.Server, log *slog.Logger, f serverFlags) (s
 		nc.Close()
 		return nil, fmt.Errorf("--metrics: %w", err)
 	}
-	stopHTTP, err := serveMetrics(addr, naqprom.Handler(js, naqprom.WithLogger(log)), log)
-	if err != nil {
-		nc.Close()
-		return nil, err
-	}
+	stopHTTP := serveMetrics(ln, naqprom.Handler(js, naqprom.WithLogger(log)), log)
 	return func() { stopHTTP(); nc.Close() }, nil
 }
 

@@ -34,8 +34,9 @@ enqueued on it wait.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var deadline time.Time // zero: until resumed
+			forGiven := cmd.Flags().Changed("for")
 			switch {
-			case until != "" && dur != 0:
+			case until != "" && forGiven:
 				return usagef("give --until or --for, not both")
 			case until != "":
 				t, err := parseTimeFlag("until", until)
@@ -46,9 +47,11 @@ enqueued on it wait.`,
 					return usagef("--until %s is not in the future", until)
 				}
 				deadline = t
-			case dur < 0:
-				return usagef("--for must be positive")
-			case dur > 0:
+			case forGiven && dur <= 0:
+				// Left out, the queue stays paused until resumed; given, it
+				// must last a while.
+				return usagef("--for %s must be positive (leave it out to pause until 'naq queue resume')", dur)
+			case forGiven:
 				deadline = time.Now().Add(dur)
 			}
 			for _, q := range args {
@@ -79,7 +82,7 @@ enqueued on it wait.`,
 		},
 	}
 	cmd.Flags().StringVar(&until, "until", "", "pause until this RFC 3339 time")
-	cmd.Flags().DurationVar(&dur, "for", 0, "pause for this long")
+	cmd.Flags().DurationVar(&dur, "for", 0, "pause for this long (positive; left out: until resumed)")
 	cmd.Flags().BoolVar(&force, "force", false, "pause a queue naq has not seen yet")
 	return cmd
 }

@@ -125,7 +125,7 @@ func (a *app) checkGlobalFlags(cmd *cobra.Command) error {
 	if a.requestTimeout <= 0 {
 		return usagef("--request-timeout %s must be positive", a.requestTimeout)
 	}
-	return nil
+	return a.checkURL(cmd)
 }
 
 // logger logs to stderr at the chosen level.

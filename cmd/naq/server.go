@@ -101,6 +101,14 @@ func (f *serverFlags) check(cmd *cobra.Command) ([]string, error) {
 	if strings.TrimSpace(f.store) == "" {
 		return nil, usagef("--store must name a directory")
 	}
+	if !validHost(f.host) {
+		return nil, usagef("--host %q is not a valid host: want an IP address or a host name (127.0.0.1: this machine only; 0.0.0.0: all interfaces)", f.host)
+	}
+	if f.metrics != "" {
+		if err := checkListenAddr("metrics", f.metrics); err != nil {
+			return nil, err
+		}
+	}
 	if f.port < -1 || f.port > 65535 || f.port == 0 {
 		return nil, usagef("--port %d: want 1-65535, or -1 for any free port", f.port)
 	}
@@ -168,6 +176,15 @@ func (a *app) runServer(cmd *cobra.Command, f serverFlags) error {
 			return err
 		}
 	}
+	// The metrics address is taken before the server starts, so that a
+	// taken one fails the command before it announces anything.
+	var metricsLn net.Listener
+	if f.metrics != "" {
+		if metricsLn, err = listenMetrics("metrics", f.metrics); err != nil {
+			return err
+		}
+		defer metricsLn.Close() // a no-op once served and stopped
+	}
 	unlock, err := lockStore(f.store)
 	if err != nil {
 		return err
@@ -205,6 +222,14 @@ func (a *app) runServer(cmd *cobra.Command, f serverFlags) error {
 	if err != nil {
 		return fmt.Errorf("server: %s", strings.TrimPrefix(err.Error(), "embedded: "))
 	}
+	if metricsLn != nil {
+		stopMetrics, err := serveQueueMetrics(srv, log, f, metricsLn)
+		if err != nil {
+			srv.Shutdown()
+			return err
+		}
+		defer stopMetrics()
+	}
 	clientURL := printableURL(srv.ClientURL())
 	fmt.Fprintf(a.stdout, "naq server listening: NAQ_NATS_URL=%s\n", clientURL)
 	attrs := []any{"name", name, "url", clientURL, "store", srv.StoreDir()}
@@ -222,14 +247,6 @@ func (a *app) runServer(cmd *cobra.Command, f serverFlags) error {
 	}
 	attrs = append(attrs, f.securityAttrs()...)
 	log.Info("naq server ready", attrs...)
-	if f.metrics != "" {
-		stopMetrics, err := serveQueueMetrics(srv, log, f)
-		if err != nil {
-			srv.Shutdown()
-			return err
-		}
-		defer stopMetrics()
-	}
 
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()

@@ -61,8 +61,8 @@ func (f *serverFlags) checkSecurity() error {
 	if f.clusterName != "" && f.tlsCert != "" && f.tlsCA == "" {
 		return usagef("a cluster with TLS needs --tls-ca: the nodes verify each other's certificates with it")
 	}
-	if strings.TrimSpace(f.monitorHost) == "" {
-		return usagef("--monitor-host must name an interface (127.0.0.1: this machine only)")
+	if !validHost(f.monitorHost) {
+		return usagef("--monitor-host %q is not a valid host: want an IP address or a host name (127.0.0.1: this machine only)", f.monitorHost)
 	}
 	if f.insecure {
 		return nil
@@ -127,4 +127,26 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// validHost reports whether host can name an interface: an IP address, or a
+// host name (letters, digits, '-' and '.', in labels of at most 63).
+func validHost(host string) bool {
+	if net.ParseIP(host) != nil {
+		return true
+	}
+	if host == "" || len(host) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(host, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -87,6 +87,9 @@ func (a *app) runWorker(cmd *cobra.Command, queues []string, f workerFlags) erro
 	if f.concurrency < 1 {
 		return usagef("--concurrency %d must be at least 1", f.concurrency)
 	}
+	if err := f.observe.check(); err != nil {
+		return err
+	}
 	flowOpts, prioritized, err := f.flow.options()
 	if err != nil {
 		return usagef("%v", err)
