@@ -28,13 +28,16 @@ func TestFailedRecordZeroIsNotFound(t *testing.T) {
 	}
 }
 
-func TestListFailedRefusesNegativeLimit(t *testing.T) {
+func TestListsRefuseNegativeLimits(t *testing.T) {
 	c, _ := newClient(t)
 	recs, err := c.ListFailed(t.Context(), "", -1)
-	if !errors.Is(err, naq.ErrInvalidArgument) || !strings.Contains(err.Error(), "-1") || recs != nil {
-		t.Errorf("ListFailed(-1): %v, %v; want ErrInvalidArgument naming -1, and no records", recs, err)
+	if !errors.Is(err, naq.ErrInvalidRequest) || !strings.Contains(err.Error(), "-1") || recs != nil {
+		t.Errorf("ListFailed(-1): %v, %v; want ErrInvalidRequest naming -1, and no records", recs, err)
 	}
 	if _, err := c.ListFailed(t.Context(), "", 0); err != nil {
 		t.Errorf("ListFailed(0), all records: %v", err)
+	}
+	if jobs, err := c.ListDelayed(t.Context(), -1); !errors.Is(err, naq.ErrInvalidRequest) || jobs != nil {
+		t.Errorf("ListDelayed(-1): %v, %v; want ErrInvalidRequest, and no jobs", jobs, err)
 	}
 }

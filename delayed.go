@@ -97,6 +97,9 @@ func (c *Client) enqueueJobAt(ctx context.Context, t time.Time, j *Job) error {
 // ListDelayed returns the delayed jobs that have not fired yet, in the order
 // they were scheduled, at most limit (0: all).
 func (c *Client) ListDelayed(ctx context.Context, limit int) ([]DelayedJob, error) {
+	if limit < 0 {
+		return nil, fmt.Errorf("%w: limit %d must not be negative (0: all)", ErrInvalidRequest, limit)
+	}
 	s, err := c.js.Stream(ctx, layout.JobsStream)
 	if err != nil {
 		return nil, fmt.Errorf("naq: list delayed jobs: %w", err)

@@ -27,9 +27,9 @@ var (
 	ErrCancelled = errors.New("naq: job cancelled")
 	// ErrClosed: the client was closed.
 	ErrClosed = errors.New("naq: client closed")
-	// ErrInvalidArgument: an argument no call could accept (a negative limit,
+	// ErrInvalidRequest: an argument no call could accept (a negative limit,
 	// an unknown event type); the error says which and what it wants.
-	ErrInvalidArgument = errors.New("naq: invalid argument")
+	ErrInvalidRequest = errors.New("naq: invalid request")
 )
 
 // JobFailedError is returned by Result.Err and Wait for a job that failed.

@@ -155,7 +155,7 @@ func (f EventFilter) validate() error {
 			for i, k := range known {
 				names[i] = string(k)
 			}
-			return fmt.Errorf("%w: unknown event type %q: want one of %s", ErrInvalidArgument, t, strings.Join(names, ", "))
+			return fmt.Errorf("%w: unknown event type %q: want one of %s", ErrInvalidRequest, t, strings.Join(names, ", "))
 		}
 	}
 	return nil

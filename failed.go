@@ -84,12 +84,12 @@ func failedFilter(queue string) (string, error) {
 
 // ListFailed returns failed-job records, oldest first, of one queue ("" for
 // all), at most limit of them (0: all; a negative limit is an
-// ErrInvalidArgument). It reads them by sequence: nothing is consumed.
+// ErrInvalidRequest). It reads them by sequence: nothing is consumed.
 // Records written by Python naq are read too (JSON, or pickled plain data);
 // records it cannot read are skipped, and counted in one log line.
 func (c *Client) ListFailed(ctx context.Context, queue string, limit int) ([]FailedJob, error) {
 	if limit < 0 {
-		return nil, fmt.Errorf("%w: limit %d must not be negative (0: all records)", ErrInvalidArgument, limit)
+		return nil, fmt.Errorf("%w: limit %d must not be negative (0: all records)", ErrInvalidRequest, limit)
 	}
 	filter, err := failedFilter(queue)
 	if err != nil {

@@ -139,7 +139,7 @@ func statusOf(err error) int {
 	switch {
 	case errors.Is(err, naq.ErrInvalidQueue), errors.Is(err, naq.ErrInvalidJob),
 		errors.Is(err, naq.ErrNotRequeueable), errors.Is(err, naq.ErrInvalidSchedule),
-		errors.Is(err, naq.ErrAlreadyFinished), errors.Is(err, naq.ErrInvalidArgument):
+		errors.Is(err, naq.ErrAlreadyFinished), errors.Is(err, naq.ErrInvalidRequest):
 		return http.StatusBadRequest
 	case errors.Is(err, naq.ErrJobNotFound), errors.Is(err, naq.ErrQueueNotFound),
 		errors.Is(err, naq.ErrScheduleNotFound), errors.Is(err, naq.ErrWorkflowNotFound):

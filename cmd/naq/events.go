@@ -65,7 +65,7 @@ all queues), --job one job's, --type some types.`,
 			defer nc.Close()
 			s, err := c.SubscribeEvents(ctx, f)
 			if err != nil {
-				return trimPrefix(asUsage(err, naq.ErrInvalidJob, naq.ErrInvalidArgument))
+				return trimPrefix(asUsage(err, naq.ErrInvalidJob, naq.ErrInvalidRequest))
 			}
 			defer func() { _ = s.Close() }()
 			fmt.Fprintln(a.stderr, "following events; Ctrl-C stops")
