@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -171,6 +172,10 @@ func (h *FailedJobHandler) malformedMsg(rec *naq.FailedJob, raw []byte, limit in
 	}
 	room := limit - len(empty.Data) - len(`,"raw":""`)
 	keep := min(max(room, 0)/4*3, whole)
+	// Cut text between characters, so it still reads as text.
+	for i := 0; i < utf8.UTFMax-1 && keep > 0 && keep < whole && !utf8.RuneStart(raw[keep]); i++ {
+		keep--
+	}
 	rec.Raw, rec.Error = raw[:keep], decodeErr+cutNote(whole, keep)
 	return h.msg(rec)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -17,21 +18,25 @@ import (
 
 // bigMalformed is a message of 800 KB without a job_id: base64-encoded in
 // its record it would be about 1.07 MB, over the default 1 MB max payload.
-func bigMalformed() []byte {
-	return []byte(`{"function":"ok","pad":"` + strings.Repeat("a", 800<<10) + `"}`)
+// Its text has two-byte characters, which a cut must not split; lead more
+// bytes before them move where the cut falls.
+func bigMalformed(lead int) []byte {
+	return []byte(`{"function":"ok","pad":"` + strings.Repeat("b", lead) + strings.Repeat("aé", 800<<10/3) + `"}`)
 }
 
-// enqueueAround enqueues a good job, publishes body, then enqueues another
+// enqueueAround enqueues a good job, publishes bodies, then enqueues another
 // good job, and returns the good jobs' ids.
-func enqueueAround(t *testing.T, e *env, body []byte) []string {
+func enqueueAround(t *testing.T, e *env, bodies ...[]byte) []string {
 	t.Helper()
 	first, err := e.client.Enqueue(t.Context(), "ok", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	js, _ := jetstream.New(e.nc)
-	if _, err := js.Publish(t.Context(), "naq.queue.naq_default_queue", body); err != nil {
-		t.Fatal(err)
+	for _, body := range bodies {
+		if _, err := js.Publish(t.Context(), "naq.queue.naq_default_queue", body); err != nil {
+			t.Fatal(err)
+		}
 	}
 	last, err := e.client.Enqueue(t.Context(), "ok", nil)
 	if err != nil {
@@ -65,37 +70,45 @@ func TestLargeMalformedMessageRecordedCut(t *testing.T) {
 	e.startWorker(t, func(w *worker.Worker) {
 		w.HandleFunc("ok", func(ctx context.Context, j *naq.Job) (any, error) { runs.inc(j.ID); return "ok", nil })
 	})
-	body := bigMalformed()
-	good := enqueueAround(t, e, body)
+	var list [][]byte
+	bodies := map[int][]byte{} // by length
+	for lead := range 3 {      // one of three would cut a character in two
+		b := bigMalformed(lead)
+		list, bodies[len(b)] = append(list, b), b
+	}
+	good := enqueueAround(t, e, list...)
 	for _, id := range good {
 		if res := e.wait(t, id); res.Status != naq.StateCompleted {
 			t.Fatalf("job %s: %+v", id, res)
 		}
 	}
 	var recs []naq.FailedJob
-	testutil.Eventually(t, 30*time.Second, "the malformed record", func() bool { recs = failedRecords(t, e); return len(recs) > 0 })
-	r := recs[0]
-	if len(recs) != 1 || !r.Malformed || r.ErrorKind != "naq:MalformedJob" || r.RawEncoding != "base64" {
-		t.Fatalf("records %d, first %+v", len(recs), r.Error)
-	}
+	testutil.Eventually(t, 30*time.Second, "the malformed records", func() bool { recs = failedRecords(t, e); return len(recs) >= len(bodies) })
 	// Most of what fits is kept: the record is within the max payload, and
 	// its base64 takes 4 bytes for every 3 kept.
 	maxKept := int(e.nc.MaxPayload()) * 3 / 4
-	if !r.RawTruncated || r.RawSize != len(body) || len(r.Raw) < maxKept-8<<10 || len(r.Raw) > maxKept || !bytes.HasPrefix(body, r.Raw) {
-		t.Fatalf("raw: truncated %v, size %d of %d, kept %d (at most %d), a prefix: %v",
-			r.RawTruncated, r.RawSize, len(body), len(r.Raw), maxKept, bytes.HasPrefix(body, r.Raw))
-	}
-	note := fmt.Sprintf("raw body cut from %d to %d bytes", len(body), len(r.Raw))
-	if !strings.Contains(r.Error, `missing "job_id"`) || !strings.Contains(r.Error, note) {
-		t.Errorf("error %q, want the decode error and %q", r.Error, note)
+	for _, r := range recs {
+		body := bodies[r.RawSize]
+		if body == nil || !r.Malformed || r.ErrorKind != "naq:MalformedJob" || r.RawEncoding != "base64" {
+			t.Fatalf("record of %d bytes: %q", r.RawSize, r.Error)
+		}
+		if !r.RawTruncated || len(r.Raw) < maxKept-8<<10 || len(r.Raw) > maxKept || !bytes.HasPrefix(body, r.Raw) || !utf8.Valid(r.Raw) {
+			t.Fatalf("raw: truncated %v, kept %d of %d (at most %d), a prefix: %v, text: %v",
+				r.RawTruncated, len(r.Raw), len(body), maxKept, bytes.HasPrefix(body, r.Raw), utf8.Valid(r.Raw))
+		}
+		note := fmt.Sprintf("raw body cut from %d to %d bytes", len(body), len(r.Raw))
+		if !strings.Contains(r.Error, `missing "job_id"`) || !strings.Contains(r.Error, note) {
+			t.Errorf("error %q, want the decode error and %q", r.Error, note)
+		}
+		delete(bodies, r.RawSize)
 	}
 	testutil.Eventually(t, 10*time.Second, "naq_jobs to empty", func() bool { return jobsLeft(t, e) == 0 })
 	time.Sleep(500 * time.Millisecond) // room for a redelivery, were there one
 	if pending, redelivered := consumerCounts(t, e); pending != 0 || redelivered != 0 {
 		t.Errorf("ack pending %d, redelivered %d; want none", pending, redelivered)
 	}
-	if n := len(failedRecords(t, e)); n != 1 {
-		t.Errorf("%d failed records, want 1", n)
+	if n := len(failedRecords(t, e)); n != 3 || len(bodies) != 0 {
+		t.Errorf("%d failed records, want 3, one for each message", n)
 	}
 	for _, id := range good {
 		if n := runs.get(id); n != 1 {
@@ -146,7 +159,7 @@ func TestMalformedRecordOverStreamLimit(t *testing.T) {
 			if c.beforeStart {
 				start()
 			}
-			body := bigMalformed()
+			body := bigMalformed(0)
 			for _, id := range enqueueAround(t, e, body) {
 				if res := e.wait(t, id); res.Status != naq.StateCompleted || runs.get(id) != 1 {
 					t.Fatalf("job %s: %+v, ran %d times", id, res, runs.get(id))
