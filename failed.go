@@ -41,6 +41,11 @@ type FailedJob struct {
 	// RawEncoding says how Raw is written in JSON: "base64", since raw bytes
 	// need not be text.
 	RawEncoding string `json:"raw_encoding,omitempty"`
+	// RawTruncated says Raw holds only the start of the message, RawSize
+	// bytes long: the whole of it would not fit in a record (the server's max
+	// payload). Error then says so too.
+	RawTruncated bool `json:"raw_truncated,omitempty"`
+	RawSize      int  `json:"raw_size,omitempty"`
 	// Subject and StreamSeq locate the original message in naq_jobs.
 	Subject   string `json:"subject,omitempty"`
 	StreamSeq uint64 `json:"stream_seq,omitempty"`

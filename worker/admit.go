@@ -218,18 +218,26 @@ func (r *run) dependenciesMet(ctx context.Context, d *delivery) (ready bool, unr
 }
 
 // malformed moves a message that is not a valid job to naq_failed_jobs, raw
-// bytes and decode error included; it is never dropped and never redelivered
-// once recorded.
+// bytes (or their start, for a message too large to keep whole) and decode
+// error included; it is never redelivered once recorded. A write that failed
+// for now (no server, no leader) is tried again later; one that can never
+// succeed is not tried forever: the message is dropped with a logged error.
 func (r *run) malformed(m jetstream.Msg, decodeErr error) {
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	defer cancel()
 	if err := r.failed.PublishMalformed(ctx, m, decodeErr); err != nil {
-		r.sh.Logger.Error("could not record a malformed job; retrying later", "subject", m.Subject(), "err", err)
-		_ = m.NakWithDelay(5 * time.Second)
-		return
+		if !tooLarge(err) {
+			r.sh.Logger.Error("could not record a malformed job; retrying later", "subject", m.Subject(), "err", err)
+			_ = m.NakWithDelay(5 * time.Second)
+			return
+		}
+		r.sh.Logger.Error("malformed job dropped: not even a cut record of it fits the failed-jobs stream; raise the stream's max message size",
+			"subject", m.Subject(), "size", len(m.Data()), "start", cut(string(m.Data())), "err", err)
+		_ = m.Term()
+	} else {
+		r.sh.Logger.Warn("malformed job moved to the failed-jobs stream", "subject", m.Subject(), "err", decodeErr)
+		_ = m.Ack()
 	}
-	r.sh.Logger.Warn("malformed job moved to the failed-jobs stream", "subject", m.Subject(), "err", decodeErr)
-	_ = m.Ack()
 	r.failedCount.Add(1)
 	if r.obs != nil {
 		r.obs.emit(&naq.Event{Type: naq.EventMalformed, JobID: "malformed", Queue: queueOf(m.Subject()),

@@ -183,6 +183,9 @@ func failedRows(r *naq.FailedJob) [][2]string {
 	}
 	if len(r.Raw) > 0 {
 		text, enc := bytesText(r.Raw)
+		if r.RawTruncated { // the message was too large for its record
+			enc += fmt.Sprintf(", its first %d of %d bytes", len(r.Raw), r.RawSize)
+		}
 		rows = append(rows, [2]string{"raw (" + enc + ")", text})
 	}
 	return rows
