@@ -126,7 +126,9 @@ func (ob *observer) emit(e *naq.Event) {
 func (ob *observer) job(t naq.EventType, job *naq.Job, err error) naq.Event {
 	e := naq.Event{Type: t, JobID: job.ID, Queue: job.Queue, Function: job.Name, Attempt: job.Attempt, MaxRetries: job.MaxRetries}
 	if err != nil {
-		e.ErrorKind, e.Error = ErrorKind(err), err.Error()
+		// Cut as in records: an event over the server's max payload is lost.
+		text := err.Error()
+		e.ErrorKind, e.Error = ErrorKind(err), *clip(&text)
 	}
 	return e
 }

@@ -156,7 +156,10 @@ func (r *run) later(ctx context.Context, job *naq.Job, m jetstream.Msg, delay ti
 		delay = layout.CapWait(now, delay)
 	}
 	st := r.jobs.statusOf(job, naq.StateRetrying)
-	st.Attempts, st.Error, st.NextAttemptAt, st.Naks = attempts, errMsg, now.Add(delay), naks+1
+	// The error is cut as in the final record: a status record over the
+	// server's max payload could not be written, and the job would return
+	// only after the ack wait, counted as a lost delivery.
+	st.Attempts, st.Error, st.NextAttemptAt, st.Naks = attempts, *clip(&errMsg), now.Add(delay), naks+1
 	if err := r.jobs.SetStatus(ctx, st); err != nil {
 		// Without the record the put-back would be counted as a lost
 		// delivery; leave the job to come back after the ack wait instead.
