@@ -28,22 +28,7 @@ func TestBadInputIsUsageError(t *testing.T) {
 		{[]string{"failed", "show", "0"}, []string{`invalid record sequence "0"`}, "job 0"},
 		{[]string{"failed", "show", "bad id!"}, []string{"neither a record sequence number nor a job id"}, ""},
 	} {
-		stdout, stderr, code := runNaq(t, noServer, tc.args...)
-		if code != exitUsage {
-			t.Errorf("naq %q: exit %d, want 2; stderr:\n%s", tc.args, code, stderr)
-			continue
-		}
-		for _, w := range tc.want {
-			if !strings.Contains(stderr, w) {
-				t.Errorf("naq %q: stderr does not say %q:\n%s", tc.args, w, stderr)
-			}
-		}
-		if tc.not != "" && strings.Contains(stderr, tc.not) {
-			t.Errorf("naq %q: stderr says %q:\n%s", tc.args, tc.not, stderr)
-		}
-		if stdout != "" {
-			t.Errorf("naq %q printed %q", tc.args, stdout)
-		}
+		checkUsageError(t, noServer, tc.args, tc.want, tc.not)
 	}
 }
 
@@ -56,5 +41,28 @@ func TestURLFlagOverridesEnvironment(t *testing.T) {
 	}
 	if _, stderr, code := runNaq(t, []string{"NAQ_NATS_URL=" + e.url}, "queue", "list"); code != 0 {
 		t.Errorf("NAQ_NATS_URL alone: exit %d\n%s", code, stderr)
+	}
+}
+
+// checkUsageError runs naq with args and checks that it refused them as wrong
+// usage (exit 2) before printing anything, its stderr holding each of want
+// and never not.
+func checkUsageError(t *testing.T, env, args, want []string, not string) {
+	t.Helper()
+	stdout, stderr, code := runNaq(t, env, args...)
+	if code != exitUsage {
+		t.Errorf("naq %q: exit %d, want 2; stderr:\n%s", args, code, stderr)
+		return
+	}
+	for _, w := range want {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("naq %q: stderr does not say %q:\n%s", args, w, stderr)
+		}
+	}
+	if not != "" && strings.Contains(stderr, not) {
+		t.Errorf("naq %q: stderr says %q:\n%s", args, not, stderr)
+	}
+	if stdout != "" {
+		t.Errorf("naq %q printed %q", args, stdout)
 	}
 }

@@ -25,22 +25,7 @@ func TestServerBadAddressIsUsageError(t *testing.T) {
 		if tc.args[0] == "server" {
 			tc.args = append([]string{"server", "--port", "-1", "--store", t.TempDir()}, tc.args[1:]...)
 		}
-		stdout, stderr, code := runNaq(t, []string{"NAQ_NATS_URL=nats://127.0.0.1:1"}, tc.args...)
-		if code != exitUsage {
-			t.Errorf("naq %q: exit %d, want 2; stderr:\n%s", tc.args, code, stderr)
-			continue
-		}
-		for _, w := range tc.want {
-			if !strings.Contains(stderr, w) {
-				t.Errorf("naq %q: stderr does not say %q:\n%s", tc.args, w, stderr)
-			}
-		}
-		if tc.not != "" && strings.Contains(stderr, tc.not) {
-			t.Errorf("naq %q: stderr says %q:\n%s", tc.args, tc.not, stderr)
-		}
-		if stdout != "" {
-			t.Errorf("naq %q printed %q", tc.args, stdout)
-		}
+		checkUsageError(t, []string{"NAQ_NATS_URL=nats://127.0.0.1:1"}, tc.args, tc.want, tc.not)
 	}
 }
 
