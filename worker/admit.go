@@ -87,6 +87,8 @@ func (r *run) admit(m jetstream.Msg) (*delivery, error) {
 		if goOn, unrun := r.redelivered(r.io, d, baseNaks); !goOn || unrun != nil {
 			return deliveryIf(goOn, d), unrun
 		}
+	} else if r.sinceReconnect(md) && r.finishedBefore(job, m) {
+		return nil, nil
 	}
 	if r.cancelled.has(job.ID) {
 		return d, SkipRetry(&Error{Kind: KindCancelled, Err: fmt.Errorf("job cancelled before it ran")})
@@ -100,6 +102,38 @@ func (r *run) admit(m jetstream.Msg) (*delivery, error) {
 		return nil, nil
 	}
 	return d, nil
+}
+
+// recheckAfterReconnect is how long after a reconnect first deliveries of
+// jobs stored before it are checked for a result. A server killed before it
+// stored its latest acks (and the removals they made) hands their jobs out
+// again as first deliveries once it is back. They come first, being the
+// oldest it still holds, so a short window catches them, and it bounds the
+// reads that a long backlog costs after a reconnect that lost nothing.
+const recheckAfterReconnect = 30 * time.Second
+
+// sinceReconnect reports whether a first delivery may be one a restarted
+// server handed out again: a job stored before the worker's connection
+// came back, delivered soon after.
+func (r *run) sinceReconnect(md *jetstream.MsgMetadata) bool {
+	n := r.reconnected.Load()
+	if n == 0 {
+		return false
+	}
+	back := time.Unix(0, n)
+	return md.Timestamp.Before(back) && time.Since(back) < recheckAfterReconnect
+}
+
+// finishedBefore acknowledges, and reports, a job whose final result is
+// already stored: it ran before the server lost the ack.
+func (r *run) finishedBefore(job *naq.Job, m jetstream.Msg) bool {
+	res, err := r.jobs.Result(r.io, job.ID)
+	if err != nil || res == nil || !res.Status.Terminal() {
+		return false // no result, or unreadable now: the job runs, as any first delivery
+	}
+	r.sh.Logger.Info("job finished before the server lost its ack; acknowledged without running it again", "job", job.ID)
+	_ = m.Ack()
+	return true
 }
 
 // newDelivery makes the fetcher pull a message into a new delivery.

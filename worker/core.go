@@ -117,8 +117,11 @@ type run struct {
 	obs      *observer       // events and metrics; nil when off
 
 	fetcher *fetch.Fetcher
-	writer  *asyncpub.Writer // the job path's writes
-	results resultWriter     // results: batched when the bucket allows it
+	// reconnected is when the connection last came back (Unix nanoseconds;
+	// 0: never), for sinceReconnect.
+	reconnected atomic.Int64
+	writer      *asyncpub.Writer // the job path's writes
+	results     resultWriter     // results: batched when the bucket allows it
 	// retrying holds jobs whose writes failed, waiting to write again.
 	retrying retrySet
 
@@ -239,6 +242,7 @@ func (r *run) startParts(ctx context.Context) error {
 		Logger: sh.Logger, Reprovision: r.reprovision, PutBack: r.putBack,
 		Weights: sh.Config.weights(), StrictPriority: sh.Config.StrictPriority,
 		Capped: sh.Config.capped(), AckWait: r.ackWait, NewMsg: newDelivery,
+		OnReconnect: func(at time.Time) { r.reconnected.Store(at.UnixNano()) },
 	}, r.process)
 	return err
 }

@@ -55,6 +55,9 @@ type Config struct {
 	// NewMsg, when set, allocates each delivered job's Msg, so a worker
 	// can keep it inside its own record of the job (see Msg.Owner).
 	NewMsg func() *Msg
+	// OnReconnect, when set, is told each time the connection came back
+	// after a loss, before the fetcher asks for jobs again.
+	OnReconnect func(at time.Time)
 	// AckWait is the shortest ack wait of the queues' consumers: a job that
 	// waits for a slot is kept alive well within it (default: naq's).
 	AckWait time.Duration
@@ -204,6 +207,9 @@ func Start(ctx context.Context, cfg Config, handle func(jetstream.Msg)) (*Fetche
 			case st, ok := <-f.reconnect:
 				if !ok || st == nats.CLOSED {
 					return
+				}
+				if f.cfg.OnReconnect != nil {
+					f.cfg.OnReconnect(time.Now())
 				}
 				for _, p := range pullers {
 					p.forgetRequests()
