@@ -2,6 +2,7 @@ package naq
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -73,7 +74,7 @@ func (c *Client) enqueueJobAt(ctx context.Context, t time.Time, j *Job) error {
 	}
 	// The record goes first, so a job due at once cannot run before it; but
 	// it must not overwrite the record of the job a duplicate leaves in place.
-	created, err := c.records.CreateStatus(ctx, st)
+	created, err := c.createStatus(ctx, st)
 	if err != nil {
 		return fmt.Errorf("naq: schedule job %s: %w", j.ID, err)
 	}
@@ -81,12 +82,16 @@ func (c *Client) enqueueJobAt(ctx context.Context, t time.Time, j *Job) error {
 		c.enqueuedAt(j, runAt)
 	}
 	c.indexDependents(ctx, []*Job{j})
-	ack, err := c.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(layout.JobsStream))
+	// Through the requester, which sends a write in flight again when the
+	// connection comes back (the job id makes a second copy a no-op),
+	// instead of waiting out the deadline for an answer lost with it.
+	msg.Header.Set(jetstream.ExpectedStreamHeader, layout.JobsStream)
+	dup, err := c.requester.PublishDup(ctx, msg)
 	if err != nil {
 		return fmt.Errorf("naq: schedule job %s for %s: %w", j.ID, runAt.Format(time.RFC3339), err)
 	}
-	j.Duplicate = ack.Duplicate
-	if !created && !ack.Duplicate { // an id used before, beyond the duplicate window
+	j.Duplicate = dup
+	if !created && !dup { // an id used before, beyond the duplicate window
 		if err := c.records.PutStatus(ctx, st); err != nil {
 			return fmt.Errorf("naq: schedule job %s: %w", j.ID, err)
 		}
@@ -163,4 +168,18 @@ func (c *Client) cancelDelayed(ctx context.Context, id string) (bool, error) {
 		return false, fmt.Errorf("naq: cancel delayed job %s: %w", id, err)
 	}
 	return n > 0, nil
+}
+
+// createStatus writes st where its job has no record yet (false when it has
+// one), through the requester, under a message id of its own so that a copy
+// sent again after a reconnect is a no-op.
+func (c *Client) createStatus(ctx context.Context, st *records.Status) (bool, error) {
+	msg := records.PendingMsg(st)
+	msg.Header.Set(jetstream.MsgIDHeader, "naq-scheduled-"+st.JobID+"-"+strconv.FormatInt(st.UpdatedAt.UnixNano(), 36))
+	_, err := c.requester.PublishDup(ctx, msg)
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+		return false, nil // the job has a record
+	}
+	return err == nil, err
 }

@@ -193,6 +193,23 @@ func TestServerRestartResumesWithinASecond(t *testing.T) {
 // crash are sent again after the reconnect under the same id, and every job
 // whose Enqueue succeeded is stored exactly once.
 func TestEnqueueAcrossServerRestart(t *testing.T) {
+	enqueueAcrossServerRestart(t, func(ctx context.Context, c *naq.Client, id string) error {
+		_, err := c.Enqueue(ctx, "tasks:x", nil, naq.JobID(id))
+		return err
+	})
+}
+
+// The same for delayed jobs, whose status record and schedule are two
+// writes: each is sent again after the reconnect, where a call in flight
+// used to wait out its deadline and fail.
+func TestEnqueueInAcrossServerRestart(t *testing.T) {
+	enqueueAcrossServerRestart(t, func(ctx context.Context, c *naq.Client, id string) error {
+		_, err := c.EnqueueIn(ctx, time.Hour, "tasks:x", nil, naq.JobID(id))
+		return err
+	})
+}
+
+func enqueueAcrossServerRestart(t *testing.T, enqueue func(ctx context.Context, c *naq.Client, id string) error) {
 	if testing.Short() {
 		t.Skip("restarts a server process: skipped with -short")
 	}
@@ -237,7 +254,7 @@ func TestEnqueueAcrossServerRestart(t *testing.T) {
 				id := fmt.Sprintf("p%d-%05d", p, i)
 				ectx, ecancel := context.WithTimeout(ctx, deadline)
 				began := time.Now()
-				_, err := c.Enqueue(ectx, "tasks:x", nil, naq.JobID(id))
+				err := enqueue(ectx, c, id)
 				took := time.Since(began)
 				ecancel()
 				mu.Lock()

@@ -85,21 +85,6 @@ func (s Store) StatusRecord(ctx context.Context, id string) (*Status, error) {
 	return DecodeStatus(id, e.Value(), e.Created())
 }
 
-// CreateStatus writes st where its job has no record yet; false when it
-// has one.
-func (s Store) CreateStatus(ctx context.Context, st *Status) (bool, error) {
-	data, err := EncodeStatus(st)
-	if err != nil {
-		return false, err
-	}
-	if _, err := s.Status.Create(ctx, st.JobID, data); errors.Is(err, jetstream.ErrKeyExists) {
-		return false, nil
-	} else if err != nil {
-		return false, err
-	}
-	return true, nil
-}
-
 // PutStatus writes st over its job's record.
 func (s Store) PutStatus(ctx context.Context, st *Status) error {
 	data, err := EncodeStatus(st)
