@@ -69,17 +69,7 @@ func TestServerKillRunsNoFinishedJobAgain(t *testing.T) {
 		mu.Unlock()
 		return nil, nil
 	})
-	ids := make([]string, total)
-	jobs := make([]*naq.Job, total)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("once-%04d", i)
-		if jobs[i], err = naq.NewJob("tasks:once", nil, naq.JobID(ids[i])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := c.EnqueueMany(ctx, jobs); err != nil {
-		t.Fatal(err)
-	}
+	ids := enqueueNumbered(t, ctx, c, "tasks:once", "once", total)
 	stopWorker := workertest.Run(t, w)
 	defer stopWorker()
 	for log.count() < total/3 {

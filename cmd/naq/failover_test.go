@@ -103,6 +103,25 @@ func checkAllCompleted(t *testing.T, ctx context.Context, c *naq.Client, ids []s
 	return twice
 }
 
+// enqueueNumbered enqueues n jobs named name, with the ids prefix-0000 on,
+// and returns the ids.
+func enqueueNumbered(t *testing.T, ctx context.Context, c *naq.Client, name, prefix string, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	jobs := make([]*naq.Job, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s-%04d", prefix, i)
+		var err error
+		if jobs[i], err = naq.NewJob(name, nil, naq.JobID(ids[i])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.EnqueueMany(ctx, jobs); err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
 // A single server killed (kill -9) for two seconds while a worker processes
 // jobs: no job is lost or failed, and processing resumes within a second of
 // the server being back.
@@ -142,17 +161,7 @@ func TestServerRestartResumesWithinASecond(t *testing.T) {
 		log.record(j.ID)
 		return nil, nil
 	})
-	ids := make([]string, total)
-	jobs := make([]*naq.Job, total)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("restart-%04d", i)
-		if jobs[i], err = naq.NewJob("tasks:slow", nil, naq.JobID(ids[i])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := c.EnqueueMany(ctx, jobs); err != nil {
-		t.Fatal(err)
-	}
+	ids := enqueueNumbered(t, ctx, c, "tasks:slow", "restart", total)
 	stopWorker := workertest.Run(t, w)
 	defer stopWorker()
 	for log.count() < total/4 {
