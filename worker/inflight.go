@@ -122,6 +122,21 @@ func (f *inflight) due(now, touchBefore, markBefore time.Time, mark func(*runnin
 	return touch
 }
 
+// sweepAfter is how long a write may wait for its answer: ioTimeout, or,
+// soon after a reconnect, as long as since the reconnect (at least a
+// second): a write sent before the connection came back lost its answer with
+// the old one, and is written again at once instead of after ioTimeout. A
+// write the client buffered while it was cut off goes out at the reconnect
+// and has that second to be answered; writing one twice stores the same.
+func (r *run) sweepAfter(now time.Time) time.Duration {
+	if n := r.reconnected.Load(); n != 0 {
+		if since := now.Sub(time.Unix(0, n)); since >= time.Second && since < ioTimeout {
+			return since
+		}
+	}
+	return ioTimeout
+}
+
 // keepalive sends InProgress for running jobs well within the ack wait, and
 // writes a running status record for jobs that run longer than a moment (fast
 // jobs go straight from enqueued to their result). It also sweeps the
@@ -136,8 +151,9 @@ func (r *run) keepalive() {
 		case <-r.bg.Done():
 			return
 		case now := <-t.C:
-			r.results.Sweep(ioTimeout)
-			r.writer.Sweep(ioTimeout)
+			sweep := r.sweepAfter(now)
+			r.results.Sweep(sweep)
+			r.writer.Sweep(sweep)
 			// The running record is sent while the job is still registered,
 			// so it always goes out before the job's final record.
 			touch := r.inflight.due(now, now.Add(-touchEvery), now.Add(-markAfter), func(j *running) {

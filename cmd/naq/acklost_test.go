@@ -82,6 +82,15 @@ func TestServerKillRunsNoFinishedJobAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	twice := checkAllCompleted(t, ctx, c, ids, log)
+	// A write cut off by the kill (a job run twice leaves its first run's
+	// result write unanswered) is failed soon after the reconnect, not after
+	// the writer's 30 s timeout: it held its slot, and the worker's stop,
+	// until then.
+	stopping := time.Now()
+	stopWorker()
+	if took := time.Since(stopping); took > 10*time.Second {
+		t.Errorf("the worker took %s to stop with every job done; want its cut-off writes failed soon after the reconnect", took.Round(time.Millisecond))
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	// The jobs a restarted server hands out again are those acknowledged in
