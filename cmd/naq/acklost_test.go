@@ -3,12 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go"
 
 	"github.com/naqgo/naq"
 	"github.com/naqgo/naq/internal/testutil"
@@ -28,21 +25,8 @@ func TestServerKillRunsNoFinishedJobAgain(t *testing.T) {
 	const total = 4000
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	port, store := strconv.Itoa(freePort(t)), t.TempDir()
-	srv, err := launchServer("--port", port, "--store", store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.stop() })
-	dial := func() *nats.Conn {
-		nc, err := naq.Dial(ctx, naq.WithURL(srv.url))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		return nc
-	}
-	c, err := naq.NewClient(ctx, dial())
+	srv := startRestartable(t)
+	c, err := naq.NewClient(ctx, srv.dial(ctx))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +34,7 @@ func TestServerKillRunsNoFinishedJobAgain(t *testing.T) {
 	var again []string // jobs that started with their result already stored
 	finished := map[string]time.Time{}
 	log := newRunLog()
-	w, err := worker.New(dial(), worker.WithConcurrency(20), worker.WithAckWait(5*time.Second), worker.WithLogger(testutil.Logger()))
+	w, err := worker.New(srv.dial(ctx), worker.WithConcurrency(20), worker.WithAckWait(5*time.Second), worker.WithLogger(testutil.Logger()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,12 +59,7 @@ func TestServerKillRunsNoFinishedJobAgain(t *testing.T) {
 	for log.count() < total/3 {
 		time.Sleep(5 * time.Millisecond)
 	}
-	srv.kill()
-	killed := time.Now()
-	time.Sleep(time.Second)
-	if srv, err = launchServer("--port", port, "--store", store); err != nil {
-		t.Fatal(err)
-	}
+	killed := srv.killFor(time.Second)
 	twice := checkAllCompleted(t, ctx, c, ids, log)
 	// A write cut off by the kill (a job run twice leaves its first run's
 	// result write unanswered) is failed soon after the reconnect, not after

@@ -103,6 +103,51 @@ func checkAllCompleted(t *testing.T, ctx context.Context, c *naq.Client, ids []s
 	return twice
 }
 
+// restartable is a naq server process that a test kills (kill -9) and
+// starts again on the same port and store.
+type restartable struct {
+	t           *testing.T
+	port, store string
+	proc        *serverProc
+}
+
+func startRestartable(t *testing.T) *restartable {
+	t.Helper()
+	r := &restartable{t: t, port: strconv.Itoa(freePort(t)), store: t.TempDir()}
+	var err error
+	if r.proc, err = launchServer("--port", r.port, "--store", r.store); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.proc.stop() })
+	return r
+}
+
+// dial connects to the server, reconnecting across its restarts, until the
+// test ends.
+func (r *restartable) dial(ctx context.Context) *nats.Conn {
+	r.t.Helper()
+	nc, err := naq.Dial(ctx, naq.WithURL(r.proc.url))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(nc.Close)
+	return nc
+}
+
+// killFor kills the server, keeps it down for down, starts it again and
+// returns when it was killed.
+func (r *restartable) killFor(down time.Duration) (killed time.Time) {
+	r.t.Helper()
+	r.proc.kill()
+	killed = time.Now()
+	time.Sleep(down)
+	var err error
+	if r.proc, err = launchServer("--port", r.port, "--store", r.store); err != nil {
+		r.t.Fatal(err)
+	}
+	return killed
+}
+
 // enqueueNumbered enqueues n jobs named name, with the ids prefix-0000 on,
 // and returns the ids.
 func enqueueNumbered(t *testing.T, ctx context.Context, c *naq.Client, name, prefix string, n int) []string {
@@ -132,27 +177,13 @@ func TestServerRestartResumesWithinASecond(t *testing.T) {
 	const total = 3000
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	port, store := strconv.Itoa(freePort(t)), t.TempDir()
-	srv, err := launchServer("--port", port, "--store", store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.stop() })
-	url := srv.url
-	dial := func() *nats.Conn {
-		nc, err := naq.Dial(ctx, naq.WithURL(url))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		return nc
-	}
-	c, err := naq.NewClient(ctx, dial())
+	srv := startRestartable(t)
+	c, err := naq.NewClient(ctx, srv.dial(ctx))
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := newRunLog()
-	w, err := worker.New(dial(), worker.WithConcurrency(10), worker.WithAckWait(5*time.Second), worker.WithLogger(testutil.Logger()))
+	w, err := worker.New(srv.dial(ctx), worker.WithConcurrency(10), worker.WithAckWait(5*time.Second), worker.WithLogger(testutil.Logger()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,12 +198,7 @@ func TestServerRestartResumesWithinASecond(t *testing.T) {
 	for log.count() < total/4 {
 		time.Sleep(10 * time.Millisecond)
 	}
-	srv.kill()
-	killed := time.Now()
-	time.Sleep(2 * time.Second)
-	if srv, err = launchServer("--port", port, "--store", store); err != nil {
-		t.Fatal(err)
-	}
+	killed := srv.killFor(2 * time.Second)
 	back := time.Now()
 	t.Logf("server down %s", back.Sub(killed).Round(time.Millisecond))
 	deadline := time.Now().Add(30 * time.Second)
@@ -224,18 +250,8 @@ func enqueueAcrossServerRestart(t *testing.T, enqueue func(ctx context.Context, 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	port, store := strconv.Itoa(freePort(t)), t.TempDir()
-	srv, err := launchServer("--port", port, "--store", store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.stop() })
-	nc, err := naq.Dial(ctx, naq.WithURL(srv.url))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	c, err := naq.NewClient(ctx, nc, naq.WithLogger(testutil.Logger()))
+	srv := startRestartable(t)
+	c, err := naq.NewClient(ctx, srv.dial(ctx), naq.WithLogger(testutil.Logger()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,12 +294,7 @@ func enqueueAcrossServerRestart(t *testing.T, enqueue func(ctx context.Context, 
 		}()
 	}
 	time.Sleep(500 * time.Millisecond)
-	srv.kill()
-	killed := time.Now()
-	time.Sleep(time.Second)
-	if srv, err = launchServer("--port", port, "--store", store); err != nil {
-		t.Fatal(err)
-	}
+	killed := srv.killFor(time.Second)
 	outage := time.Since(killed)
 	time.Sleep(time.Second)
 	close(stop)
