@@ -87,7 +87,7 @@ func (r *run) admit(m jetstream.Msg) (*delivery, error) {
 		if goOn, unrun := r.redelivered(r.io, d, baseNaks); !goOn || unrun != nil {
 			return deliveryIf(goOn, d), unrun
 		}
-	} else if r.sinceReconnect(md) && r.finishedBefore(job, m) {
+	} else if r.sinceReconnect(md) && r.finishedBefore(r.io, job, m) {
 		return nil, nil
 	}
 	if r.cancelled.has(job.ID) {
@@ -125,13 +125,14 @@ func (r *run) sinceReconnect(md *jetstream.MsgMetadata) bool {
 }
 
 // finishedBefore acknowledges, and reports, a job whose final result is
-// already stored: it ran before the server lost the ack.
-func (r *run) finishedBefore(job *naq.Job, m jetstream.Msg) bool {
-	res, err := r.jobs.Result(r.io, job.ID)
+// already stored: it ran, and its ack was lost (with the connection, or by a
+// server killed before it stored it).
+func (r *run) finishedBefore(ctx context.Context, job *naq.Job, m jetstream.Msg) bool {
+	res, err := r.jobs.Result(ctx, job.ID)
 	if err != nil || res == nil || !res.Status.Terminal() {
-		return false // no result, or unreadable now: the job runs, as any first delivery
+		return false // no result, or unreadable now: the job goes on
 	}
-	r.sh.Logger.Info("job finished before the server lost its ack; acknowledged without running it again", "job", job.ID)
+	r.sh.Logger.Info("job already finished, its ack lost; acknowledged without running it again", "job", job.ID)
 	_ = m.Ack()
 	return true
 }
@@ -170,8 +171,7 @@ func deliveryIf(ok bool, d *delivery) *delivery {
 // the job goes on (to run, or to end without running for the reason given).
 func (r *run) redelivered(ctx context.Context, d *delivery, baseNaks int) (goOn bool, unrun error) {
 	job, m, md := d.job, d.msg, d.md
-	if res, err := r.jobs.Result(ctx, job.ID); err == nil && res != nil && res.Status.Terminal() {
-		_ = m.Ack()
+	if r.finishedBefore(ctx, job, m) {
 		return false, nil
 	}
 	st, err := r.jobs.Status(ctx, job.ID)
